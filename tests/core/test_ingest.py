@@ -1,0 +1,222 @@
+"""Importing posts: MediaCrawler shapes, generic mappings, filters, duplicates and bad files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from tests.samples import HOSTILE, xhs_note
+from tui.core.ingest import Filters, ImportError_, Mapping, import_file, parse_tags, parse_time, read_json_array
+from tui.core.store import Store
+
+
+def _count(store: Store) -> int:
+    return store.count_posts()
+
+
+def test_json_array_import_and_reimport_changes_nothing(store: Store, notes_file: Path) -> None:
+    report = import_file(store, notes_file)
+    assert (report.read, report.imported, report.duplicates) == (5, 5, 0)
+    post = store.posts()[0]
+    assert post["platform"] == "xhs" and post["label"].startswith("P-")
+    assert post["tags"] == ["缅北", "电诈"]
+    assert post["posted_at"].endswith("Z") and post["author"].startswith("A-")
+    before = store.db.execute("SELECT * FROM posts ORDER BY id").fetchall()
+    n_imports = store.db.execute("SELECT count(*) FROM imports").fetchone()[0]
+    again = import_file(store, notes_file)
+    assert (again.imported, again.duplicates) == (0, 5)
+    assert store.db.execute("SELECT * FROM posts ORDER BY id").fetchall() == before
+    assert store.db.execute("SELECT count(*) FROM imports").fetchone()[0] == n_imports
+
+
+def test_nickname_and_user_id_never_stored(store: Store, tmp_path: Path) -> None:
+    old = xhs_note(1, user_id="5f0e-real-user", nickname="RealName")
+    del old["creator_hash"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps([old]), encoding="utf-8")
+    import_file(store, path)
+    dump = "\n".join(str(r) for r in store.db.execute("SELECT * FROM posts"))
+    assert "RealName" not in dump and "5f0e-real-user" not in dump
+    assert store.posts()[0]["author"].startswith("A-")
+
+
+def test_jsonl_with_truncated_line_imports_the_rest(store: Store, tmp_path: Path) -> None:
+    lines = [json.dumps(xhs_note(i)) for i in range(4)]
+    lines[2] = lines[2][:40]  # cut off mid-object, as a crash leaves it
+    path = tmp_path / "search_contents.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_file(store, path)
+    assert report.imported == 3
+    assert report.rejected[0][0] == 3 and "line 3" in report.rejected[0][1]
+
+
+def test_csv_with_bom_crlf_and_multiline_desc(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "1_search_contents_2026-11-22.csv"
+    buf = io.StringIO()
+    notes = [xhs_note(i, desc=f"line one\nline two {i}") for i in range(3)]
+    w = csv.DictWriter(buf, fieldnames=list(notes[0]), lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(notes)
+    path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
+    report = import_file(store, path)
+    assert report.imported == 3
+    assert store.posts()[0]["text"].startswith("line one\nline two")
+
+
+def test_generic_csv_mapping(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "forum.csv"
+    path.write_text("post_id,body,when\n1,hello world,2024-05-01T10:00:00+08:00\n2,second,\n", encoding="utf-8")
+    m = Mapping(platform="forum", id_col="post_id", text_col="body", title_col=None, time_col="when",
+                tags_col=None, url_col=None, author_col=None, keyword_col=None)
+    assert import_file(store, path, mapping=m).imported == 2
+    assert store.posts(order="platform_id")[0]["posted_at"] == "2024-05-01T02:00:00Z"
+
+
+def test_csv_without_mapped_column_writes_nothing(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "forum.csv"
+    path.write_text("post_id,content\n1,hello\n", encoding="utf-8")
+    m = Mapping(platform="forum", id_col="post_id", text_col="body")
+    with pytest.raises(ImportError_, match="no column 'body'.*--text-col"):
+        import_file(store, path, mapping=m)
+    assert _count(store) == 0
+    assert store.db.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
+def test_comments_file_is_refused(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "search_comments_2026-11-22.json"
+    path.write_text(json.dumps([{"comment_id": "1", "create_time": 1, "note_id": "n", "content": "hi",
+                                 "parent_comment_id": "0"}]), encoding="utf-8")
+    with pytest.raises(ImportError_, match="comments file"):
+        import_file(store, path)
+    assert _count(store) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"[{\"note_id\": \"a\", \"desc\": \"x\"}, {\"note_id\": ", "malformed JSON in record 2|cut off"),
+        (b"[{\"note_id\": \"a\", \"desc\": \"x\"} {\"x\": 1}]", "malformed JSON after record 1"),
+        ("[{\"note_id\": \"a\", \"desc\": \"缅北\"}]".encode("gbk"), "not UTF-8"),
+        (b"\x00\x00\x00binary", "not a text file"),
+        (b"[]", "holds no posts"),
+    ],
+)
+def test_bad_files_write_nothing(store: Store, tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(ImportError_, match=message):
+        import_file(store, path)
+    assert _count(store) == 0
+
+
+def test_directory_and_missing_file(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(ImportError_, match="directory"):
+        import_file(store, tmp_path)
+    with pytest.raises(ImportError_, match="no such file"):
+        import_file(store, tmp_path / "nope.json")
+
+
+def test_huge_sparse_file_is_refused_quickly(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as fh:
+        fh.truncate(1 << 30)  # 1 GB of NUL bytes, sparse on disk
+    with pytest.raises(ImportError_, match="not a text file"):
+        import_file(store, path)
+    assert _count(store) == 0
+
+
+def test_json_array_is_streamed() -> None:
+    class Endless(io.StringIO):
+        """A 'file' of a million records that counts what was read."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.reads = 0
+            self.first = True
+
+        def read(self, n: int = -1) -> str:
+            self.reads += 1
+            if self.first:
+                self.first = False
+                return "[" + ",".join(json.dumps(xhs_note(i)) for i in range(200)) + ","
+            return ",".join(json.dumps(xhs_note(i)) for i in range(200)) + ","
+
+    fh = Endless()
+    records = read_json_array(fh, lambda n: None)
+    first = [next(records) for _ in range(300)]
+    assert first[-1][0] == 300 and fh.reads <= 3
+
+
+def _peak_import(tmp_path: Path, n: int) -> tuple[int, int]:
+    path = tmp_path / f"big{n}.json"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("[")
+        for i in range(n):
+            fh.write(("," if i else "") + json.dumps(xhs_note(i, desc="长文 " * 200), ensure_ascii=False))
+        fh.write("]")
+    s = Store(tmp_path / f"p{n}.db")
+    tracemalloc.start()
+    report = import_file(s, path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    s.close()
+    assert report.imported == n
+    return peak, path.stat().st_size
+
+
+def test_streaming_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    small, _ = _peak_import(tmp_path, 6000)
+    large, _ = _peak_import(tmp_path, 24000)
+    assert large < small * 1.6, f"peak {large} for 4x the posts vs {small}"
+
+
+def test_hostile_text_is_stored_as_given(store: Store, tmp_path: Path) -> None:
+    notes = [xhs_note(i, title=h, desc=h + " body", tag_list=h) for i, h in enumerate(HOSTILE)]
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(notes, ensure_ascii=False), encoding="utf-8")
+    import_file(store, path)
+    stored = {p["title"] for p in store.posts()}
+    assert stored == set(HOSTILE)
+
+
+def test_filters_follow_the_study_logic(store: Store, tmp_path: Path) -> None:
+    notes = [
+        xhs_note(1, desc="被骗去缅北", tag_list="缅北"),
+        xhs_note(2, desc="KK园区 电诈", tag_list="电影"),
+        xhs_note(3, desc="美食分享", tag_list="美食"),
+        xhs_note(4, desc="缅北 旅游", tag_list="旅游"),
+    ]
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps(notes, ensure_ascii=False), encoding="utf-8")
+    f = Filters(include=("缅北", "KK园区"), exclude_tags=("电影", "旅游"))
+    report = import_file(store, path, filters=f)
+    assert (report.imported, report.filtered) == (1, 3)
+
+
+def test_duplicates_within_a_file_are_counted(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps([xhs_note(1), xhs_note(1), xhs_note(2)]), encoding="utf-8")
+    report = import_file(store, path)
+    assert (report.imported, report.duplicates) == (2, 1)
+
+
+def test_records_without_id_or_text_are_rejected_with_reason(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps([xhs_note(1, note_id=""), xhs_note(2, desc="", title=""), xhs_note(3)]))
+    report = import_file(store, path)
+    assert report.imported == 1
+    assert [n for n, _ in report.rejected] == [1, 2]
+    assert "no text" in report.rejected[1][1]
+
+
+def test_parse_helpers() -> None:
+    assert parse_time(1700000000000) == parse_time(1700000000) == "2023-11-14T22:13:20Z"
+    assert parse_time("None") is None and parse_time("garbage") is None
+    assert parse_tags("a,b，c", "text #缅北[话题]# more") == ["a", "b", "c", "缅北"]
+    assert parse_tags('["x", "y"]') == ["x", "y"]

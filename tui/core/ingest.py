@@ -1,0 +1,449 @@
+"""Corpus import: MediaCrawler note files and generic CSV/JSONL, normalised, filtered, deduplicated."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from tui.core.store import Store, pseudonym, text_hash, utcnow
+
+CHUNK = 1 << 20
+MAX_RECORD_CHARS = 16 << 20
+"""A single record bigger than this means the file is not what it claims to be."""
+
+INLINE_TAG = re.compile(r"#([^#\[\]\n]{1,40})\[话题\]#")
+COMMENT_FIELDS = {"comment_id", "parent_comment_id", "sub_comment_count"}
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes read so far, total bytes)."""
+
+
+class ImportError_(Exception):
+    """An import that cannot go ahead; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which field of a record holds what. MediaCrawler's xhs names are the default."""
+
+    platform: str = "xhs"
+    id_col: str = "note_id"
+    text_col: str = "desc"
+    title_col: str | None = "title"
+    time_col: str | None = "time"
+    tags_col: str | None = "tag_list"
+    url_col: str | None = "note_url"
+    author_col: str | None = "creator_hash"
+    keyword_col: str | None = "source_keyword"
+
+    @property
+    def is_default(self) -> bool:
+        """True for MediaCrawler xhs names (the author falls back to user_id there)."""
+        return self == Mapping(platform=self.platform)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The study's crawl logic: (any include keyword) AND NOT (any exclude keyword or tag)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    include_tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude or self.include_tags or self.exclude_tags)
+
+    def accepts(self, title: str, text: str, tags: list[str]) -> bool:
+        """Whether a post passes the filters (case-insensitive substring match)."""
+        hay = f"{title}\n{text}\n{' '.join(tags)}".casefold()
+        tagset = {t.casefold() for t in tags}
+        if self.include or self.include_tags:
+            hit = any(k.casefold() in hay for k in self.include) or any(
+                t.casefold() in tagset for t in self.include_tags
+            )
+            if not hit:
+                return False
+        if any(k.casefold() in hay for k in self.exclude):
+            return False
+        return not any(t.casefold() in tagset for t in self.exclude_tags)
+
+    def describe(self) -> dict[str, list[str]]:
+        """A JSON-able record of the filters, kept with the import."""
+        return {k: list(v) for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    path: str
+    format: str = ""
+    read: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    filtered: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    import_id: int | None = None
+
+    @property
+    def n_rejected(self) -> int:
+        """How many records were refused."""
+        return len(self.rejected)
+
+
+# ---------------------------------------------------------------- readers
+
+
+def _open_text(path: Path) -> TextIO:
+    # utf-8-sig drops MediaCrawler's BOM; strict errors so a GBK file is refused, not garbled.
+    return open(path, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _sniff(path: Path) -> str:
+    """The file's format from its extension, else from its first non-blank character."""
+    ext = path.suffix.lower()
+    if ext in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if ext == ".csv":
+        return "csv"
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    head = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    if ext == ".json":
+        if head.startswith(b"{") and b"\n{" in head:
+            return "jsonl"
+        return "json"
+    if head.startswith(b"["):
+        return "json"
+    if head.startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+def read_json_array(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tuple[int, Any]]:
+    """Stream the objects of a JSON array without loading the file whole."""
+    dec = json.JSONDecoder()
+    buf = ""
+    pos = 0
+    eof = False
+
+    def fill() -> bool:
+        nonlocal buf, pos, eof
+        chunk = fh.read(CHUNK)
+        on_bytes(len(chunk.encode("utf-8", "surrogatepass")) if chunk else 0)
+        if not chunk:
+            eof = True
+            return False
+        buf = buf[pos:] + chunk
+        pos = 0
+        return True
+
+    def skip_ws() -> None:
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(buf) or not fill():
+                return
+
+    skip_ws()
+    if pos >= len(buf):
+        raise ImportError_("the file is empty")
+    if buf[pos] != "[":
+        raise ImportError_("it is not a JSON array of posts (it does not start with '[')")
+    pos += 1
+    n = 0
+    skip_ws()
+    if pos < len(buf) and buf[pos] == "]":
+        return
+    while True:
+        skip_ws()
+        while True:
+            try:
+                obj, end = dec.raw_decode(buf, pos)
+                break
+            except json.JSONDecodeError as exc:
+                if eof or len(buf) - pos > MAX_RECORD_CHARS:
+                    raise ImportError_(f"malformed JSON in record {n + 1} ({exc.msg})") from None
+                fill()
+        n += 1
+        pos = end
+        yield n, obj
+        skip_ws()
+        if pos >= len(buf):
+            raise ImportError_(f"the JSON array is cut off after record {n}")
+        if buf[pos] == ",":
+            pos += 1
+            continue
+        if buf[pos] == "]":
+            return
+        raise ImportError_(f"malformed JSON after record {n} (expected ',' or ']')")
+
+
+def read_jsonl(fh: TextIO, on_bytes: Callable[[int], None], bad: list[tuple[int, str]]) -> Iterator[tuple[int, Any]]:
+    """Objects of a JSON Lines file; bad lines are reported and skipped, the rest imported."""
+    for lineno, line in enumerate(fh, 1):
+        on_bytes(len(line.encode("utf-8", "surrogatepass")))
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append((lineno, f"line {lineno}: not valid JSON ({exc.msg})"))
+
+
+def read_csv(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tuple[int, Any]]:
+    """Rows of a CSV file as dicts keyed by the header."""
+    csv.field_size_limit(MAX_RECORD_CHARS)
+    reader = csv.DictReader(fh)
+    last = 0
+    for row in reader:
+        # DictReader hides the byte position; count the row's own characters instead.
+        size = sum(len(v) for v in row.values() if isinstance(v, str)) + len(row)
+        on_bytes(size)
+        last = reader.line_num
+        yield last, row
+
+
+# ---------------------------------------------------------------- normalisation
+
+
+def parse_time(value: Any) -> str | None:
+    """A post time as ISO UTC: ms or s epoch numbers (MediaCrawler) or ISO strings."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        try:
+            dt = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if num > 1e11:  # milliseconds (xhs, weibo) vs seconds (douyin)
+        num /= 1000
+    try:
+        dt = datetime.fromtimestamp(num, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return dt.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_tags(value: Any, text: str = "") -> list[str]:
+    """Tags from a comma string or list, plus RedNote's inline `#tag[话题]#` markers."""
+    tags: list[str] = []
+    if isinstance(value, list):
+        items = [str(v) for v in value]
+    elif isinstance(value, str) and value.strip():
+        raw = value.strip()
+        if raw.startswith("["):  # MediaCrawler's sqlite output stores a JSON-encoded string
+            try:
+                items = [str(v) for v in json.loads(raw)]
+            except ValueError:
+                items = raw.split(",")
+        else:
+            items = re.split(r"[,，]", raw)
+    else:
+        items = []
+    for t in items + INLINE_TAG.findall(text):
+        t = t.strip().strip("#").strip()
+        if t and t not in tags:
+            tags.append(t)
+    return tags
+
+
+def _s(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+# ---------------------------------------------------------------- import
+
+
+def import_file(
+    store: Store,
+    path: str | os.PathLike[str],
+    *,
+    mapping: Mapping | None = None,
+    filters: Filters | None = None,
+    progress: Progress | None = None,
+    batch: int = 2000,
+) -> ImportReport:
+    """Import one file of posts into the project, in one transaction: all or nothing."""
+    path = Path(path)
+    mapping = mapping or Mapping()
+    filters = filters or Filters()
+    if not path.exists():
+        raise ImportError_(f"{path}: no such file.")
+    if path.is_dir():
+        raise ImportError_(f"{path} is a directory; give the file inside it (e.g. search_contents_*.json).")
+    total = path.stat().st_size
+    if total == 0:
+        raise ImportError_(f"{path} is empty.")
+    with open(path, "rb") as fb:
+        head = fb.read(4096)
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportError_(f"{path.name} is not a text file (it holds NUL bytes); nothing was imported.")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportError_(f"{path.name} is UTF-16 text; save it as UTF-8 and import again. Nothing was imported.")
+    fmt = _sniff(path)
+    report = ImportReport(path=str(path), format=fmt)
+    done_bytes = 0
+
+    def on_bytes(n: int) -> None:
+        nonlocal done_bytes
+        done_bytes += n
+        if progress:
+            progress(min(done_bytes, total), total)
+
+    conn = store.db.conn
+    seen = {(p, i) for p, i in conn.execute("SELECT platform, platform_id FROM posts")}
+    taken = store.existing_labels()
+    salt = store.meta("salt") or ""
+    sha = hashlib.sha256()
+    with open(path, "rb") as fb:
+        for block in iter(lambda: fb.read(CHUNK), b""):
+            sha.update(block)
+    rows: list[tuple[Any, ...]] = []
+    checked_columns = False
+    try:
+        conn.execute("BEGIN")
+        cur = conn.execute(
+            "INSERT INTO imports (path, file_sha256, format, platform, started_at, filters) VALUES (?, ?, ?, ?, ?, ?)",
+            (path.name, sha.hexdigest(), fmt, mapping.platform, utcnow(), json.dumps(filters.describe())),
+        )
+        import_id = cur.lastrowid
+        with _open_text(path) as fh:
+            if fmt == "json":
+                records = read_json_array(fh, on_bytes)
+            elif fmt == "jsonl":
+                records = read_jsonl(fh, on_bytes, report.rejected)
+            else:
+                records = read_csv(fh, on_bytes)
+            for n, rec in records:
+                report.read += 1
+                if not isinstance(rec, dict):
+                    report.rejected.append((n, f"record {n}: not an object"))
+                    continue
+                if not checked_columns:
+                    _check_columns(rec, mapping, fmt)
+                    checked_columns = True
+                row = _normalise(rec, n, mapping, report, store, salt)
+                if row is None:
+                    continue
+                key = (mapping.platform, row["platform_id"])
+                if key in seen:
+                    report.duplicates += 1
+                    continue
+                if filters and not filters.accepts(row["title"], row["text"], row["tags_list"]):
+                    report.filtered += 1
+                    continue
+                seen.add(key)
+                rows.append((
+                    mapping.platform, row["platform_id"], Store.new_label(taken), row["title"], row["text"],
+                    json.dumps(row["tags_list"], ensure_ascii=False), row["author"], row["posted_at"],
+                    row["url"], row["keyword"], text_hash(row["title"], row["text"]), import_id,
+                ))
+                if len(rows) >= batch:
+                    _flush(conn, rows)
+                    report.imported += len(rows)
+                    rows.clear()
+        if report.read == 0 and fmt != "csv":
+            raise ImportError_("it holds no posts")
+        if fmt == "csv" and not checked_columns:
+            raise ImportError_("the CSV has a header but no rows" if report.read == 0 else "no rows")
+        _flush(conn, rows)
+        report.imported += len(rows)
+        conn.execute(
+            "UPDATE imports SET finished_at = ?, n_read = ?, n_imported = ?, n_duplicates = ?, n_filtered = ?,"
+            " n_rejected = ? WHERE id = ?",
+            (utcnow(), report.read, report.imported, report.duplicates, report.filtered, report.n_rejected, import_id),
+        )
+        if report.imported == 0:
+            conn.execute("ROLLBACK")  # re-importing the same file changes nothing, not even the log
+            return report
+        conn.execute("COMMIT")
+        report.import_id = import_id
+        return report
+    except UnicodeDecodeError as exc:
+        conn.execute("ROLLBACK")
+        raise ImportError_(
+            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} cannot be decoded); "
+            "save it as UTF-8 and import again. Nothing was imported."
+        ) from None
+    except ImportError_ as exc:
+        conn.execute("ROLLBACK")
+        raise ImportError_(f"{path.name}: {exc}. Nothing was imported.") from None
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _flush(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        conn.executemany(
+            "INSERT INTO posts (platform, platform_id, label, title, text, tags, author, posted_at, url,"
+            " source_keyword, text_hash, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def _check_columns(rec: dict[str, Any], mapping: Mapping, fmt: str) -> None:
+    """Refuse a comments file, or a file without the mapped id/text columns, before anything is written."""
+    keys = set(rec)
+    if keys & COMMENT_FIELDS or ("comment_id" in keys and "content" in keys):
+        raise ImportError_(
+            "this is a MediaCrawler comments file (it has comment_id), not posts; "
+            "import the matching *_contents_* file instead"
+        )
+    missing = [c for c in (mapping.id_col, mapping.text_col) if c not in keys]
+    if missing:
+        have = ", ".join(sorted(keys)[:12])
+        raise ImportError_(
+            f"the {fmt.upper()} has no column {missing[0]!r} (columns found: {have}); "
+            "name the right one with --id-col / --text-col"
+        )
+
+
+def _normalise(
+    rec: dict[str, Any], n: int, m: Mapping, report: ImportReport, store: Store, salt: str
+) -> dict[str, Any] | None:
+    pid = _s(rec.get(m.id_col)).strip()
+    text = _s(rec.get(m.text_col))
+    title = _s(rec.get(m.title_col)) if m.title_col else ""
+    if not pid:
+        report.rejected.append((n, f"record {n}: no {m.id_col}"))
+        return None
+    if not text.strip() and not title.strip():
+        report.rejected.append((n, f"record {n} ({m.id_col} {pid}): no text"))
+        return None
+    raw_author = _s(rec.get(m.author_col)) if m.author_col else ""
+    if not raw_author and m.is_default:
+        raw_author = _s(rec.get("user_id"))  # the pre-2026-07 schema
+    author = ""
+    if raw_author:
+        author = pseudonym(salt, raw_author)
+    tags_value = rec.get(m.tags_col) if m.tags_col else None
+    return {
+        "platform_id": pid,
+        "title": title,
+        "text": text,
+        "tags_list": parse_tags(tags_value, text),
+        "author": author,
+        "posted_at": parse_time(rec.get(m.time_col)) if m.time_col else None,
+        "url": _s(rec.get(m.url_col)) if m.url_col else "",
+        "keyword": _s(rec.get(m.keyword_col)) if m.keyword_col else "",
+    }

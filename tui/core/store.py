@@ -1,0 +1,547 @@
+"""The project database: schema, migrations, posts and the append-only event log."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+DEFAULT_DB = "qualtui.db"
+LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+"""Label characters; 0/O, 1/l/I are left out so a label read aloud or from print is unambiguous."""
+
+CONSENSUS = "consensus"
+
+# Kinds of events. Every decision a coder makes is one of these, appended, never updated.
+RELEVANCE = "relevance"  # value "0" | "1"
+CODE_ADD = "code_add"  # code_id
+CODE_REMOVE = "code_remove"  # code_id
+MEMO = "memo"  # value: the whole memo text (latest wins)
+QUOTE_ADD = "quote_add"  # code_id (may be ""), value: JSON {"start", "end", "text"}
+QUOTE_REMOVE = "quote_remove"  # ref: the quote_add event id
+FLAG = "flag"  # value "1" | "0"
+SKIP = "skip"
+DONE = "done"  # value "1" | "0": the coder finished coding this post
+SUGGESTION_ACCEPT = "suggestion_accept"  # code_id ("relevance" for the screen)
+SUGGESTION_REJECT = "suggestion_reject"
+DEFER = "defer"
+RECONCILE = "reconcile"  # value: JSON {"choice", "type", "note"}
+UNDO = "undo"  # ref: event id
+REDO = "redo"  # ref: event id
+
+EVENT_KINDS = frozenset(
+    {
+        RELEVANCE, CODE_ADD, CODE_REMOVE, MEMO, QUOTE_ADD, QUOTE_REMOVE, FLAG, SKIP, DONE,
+        SUGGESTION_ACCEPT, SUGGESTION_REJECT, DEFER, RECONCILE, UNDO, REDO,
+    }
+)
+UNDOABLE = EVENT_KINDS - {UNDO, REDO}
+
+
+class StoreError(Exception):
+    """A problem with the project database a user can act on."""
+
+
+def utcnow() -> str:
+    """The current UTC time as ISO 8601 with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_last_id_ms = 0
+_id_counter = 0
+
+
+def new_event_id() -> str:
+    """A globally unique event id that sorts in creation order within a process.
+
+    48-bit ms time, a 16-bit counter for events in the same millisecond, 64 random bits.
+    """
+    global _last_id_ms, _id_counter
+    ms = int(time.time() * 1000)
+    if ms <= _last_id_ms:
+        ms = _last_id_ms
+        _id_counter += 1
+    else:
+        _last_id_ms, _id_counter = ms, 0
+    return f"{ms:012x}{_id_counter & 0xFFFF:04x}{secrets.token_hex(8)}"
+
+
+def text_hash(title: str, text: str) -> str:
+    """The hash that identifies a post's content across projects and caches."""
+    h = hashlib.sha256()
+    h.update(title.encode("utf-8", "surrogatepass"))
+    h.update(b"\x00")
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=65536)
+def pseudonym(salt: str, raw: str) -> str:
+    """A salted, one-way author pseudonym such as `A-k3Xp9` (empty for no author)."""
+    if not raw:
+        return ""
+    digest = hashlib.sha256((salt + "\x00" + raw).encode("utf-8", "surrogatepass")).digest()
+    num = int.from_bytes(digest[:8], "big")
+    chars = []
+    for _ in range(5):
+        num, r = divmod(num, len(LABEL_ALPHABET))
+        chars.append(LABEL_ALPHABET[r])
+    return "A-" + "".join(chars)
+
+
+# ---------------------------------------------------------------- schema
+
+
+def _m1_core(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY, path TEXT, file_sha256 TEXT, format TEXT, platform TEXT,
+            started_at TEXT, finished_at TEXT, n_read INTEGER DEFAULT 0, n_imported INTEGER DEFAULT 0,
+            n_duplicates INTEGER DEFAULT 0, n_filtered INTEGER DEFAULT 0, n_rejected INTEGER DEFAULT 0,
+            filters TEXT
+        );
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY, platform TEXT NOT NULL, platform_id TEXT NOT NULL,
+            label TEXT NOT NULL UNIQUE, title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]', author TEXT NOT NULL DEFAULT '', posted_at TEXT,
+            url TEXT NOT NULL DEFAULT '', source_keyword TEXT NOT NULL DEFAULT '',
+            text_hash TEXT NOT NULL, import_id INTEGER REFERENCES imports(id),
+            UNIQUE (platform, platform_id)
+        );
+        CREATE INDEX posts_text_hash ON posts(text_hash);
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, coder TEXT NOT NULL,
+            post_id INTEGER NOT NULL REFERENCES posts(id), kind TEXT NOT NULL,
+            code_id TEXT NOT NULL DEFAULT '', value TEXT NOT NULL DEFAULT '', ref TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL, codebook_hash TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL DEFAULT 'local'
+        );
+        CREATE INDEX events_coder_post ON events(coder, post_id);
+        CREATE INDEX events_post ON events(post_id);
+        CREATE TABLE queue (
+            coder TEXT NOT NULL, position INTEGER NOT NULL, post_id INTEGER NOT NULL REFERENCES posts(id),
+            created_at TEXT, seed INTEGER, PRIMARY KEY (coder, position)
+        );
+        CREATE INDEX queue_coder_post ON queue(coder, post_id);
+        CREATE TABLE prelabel_cache (
+            text_hash TEXT NOT NULL, model_hash TEXT NOT NULL, prompt_hash TEXT NOT NULL,
+            kind TEXT NOT NULL, code_id TEXT NOT NULL DEFAULT '', score REAL NOT NULL, created_at TEXT,
+            PRIMARY KEY (text_hash, model_hash, prompt_hash, kind, code_id)
+        );
+        CREATE TABLE embeddings (
+            text_hash TEXT NOT NULL, model_hash TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+            PRIMARY KEY (text_hash, model_hash)
+        );
+        CREATE TABLE suggestions (
+            post_id INTEGER NOT NULL REFERENCES posts(id), kind TEXT NOT NULL, code_id TEXT NOT NULL DEFAULT '',
+            score REAL NOT NULL, source TEXT NOT NULL DEFAULT 'llm', model_hash TEXT, prompt_hash TEXT,
+            created_at TEXT, PRIMARY KEY (post_id, kind, code_id)
+        );
+        CREATE TABLE prelabel_runs (
+            id INTEGER PRIMARY KEY, model TEXT, model_hash TEXT, prompt_hash TEXT, backend TEXT,
+            threshold REAL, started_at TEXT, finished_at TEXT, n_posts INTEGER DEFAULT 0,
+            n_scored INTEGER DEFAULT 0, n_cached INTEGER DEFAULT 0, status TEXT
+        );
+        CREATE TABLE wb_state (coder TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT);
+        CREATE TABLE wb_log (
+            id INTEGER PRIMARY KEY, coder TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+            day TEXT NOT NULL, minutes REAL NOT NULL DEFAULT 0, weighted REAL NOT NULL DEFAULT 0,
+            value REAL, detail TEXT
+        );
+        CREATE INDEX wb_log_coder_day ON wb_log(coder, day);
+        CREATE TABLE project_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )
+
+
+MIGRATIONS: list[tuple[int, str, Any]] = [
+    (1, "core schema", _m1_core),
+]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One decision in the append-only log."""
+
+    coder: str
+    post_id: int
+    kind: str
+    code_id: str = ""
+    value: str = ""
+    ref: str = ""
+    id: str = field(default_factory=new_event_id)
+    at: str = field(default_factory=utcnow)
+    codebook_hash: str = ""
+    seq: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The row inserted into the events table."""
+        return {
+            "id": self.id, "coder": self.coder, "post_id": self.post_id, "kind": self.kind,
+            "code_id": self.code_id, "value": self.value, "ref": self.ref, "at": self.at,
+            "codebook_hash": self.codebook_hash,
+        }
+
+
+@dataclass
+class Quote:
+    """A sentence (or span) a coder marked as evidence for a code."""
+
+    event_id: str
+    code_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class PostState:
+    """What one coder has decided about one post, derived from the events."""
+
+    relevance: int | None = None
+    codes: dict[str, str] = field(default_factory=dict)  # code id -> time added, in order
+    memo: str = ""
+    flagged: bool = False
+    skipped: bool = False
+    done: bool = False
+    deferred: bool = False
+    quotes: list[Quote] = field(default_factory=list)
+    suggestions: dict[str, str] = field(default_factory=dict)  # code id -> "accept" | "reject"
+    reconcile: dict[str, Any] | None = None
+    n_events: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """True when the coder is done with the post: screened out, or coded and marked done."""
+        return self.relevance == 0 or self.done
+
+
+def active_events(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The decision events that stand after undo/redo, in canonical (time, id) order."""
+    rows = list(rows)
+    undone: dict[str, int] = {}
+    for r in sorted((r for r in rows if r["kind"] in (UNDO, REDO)), key=lambda r: (r["at"], r["id"])):
+        undone[r["ref"]] = undone.get(r["ref"], 0) + (1 if r["kind"] == UNDO else -1)
+    return sorted(
+        (r for r in rows if r["kind"] in UNDOABLE and undone.get(r["id"], 0) <= 0),
+        key=lambda r: (r["at"], r["id"]),
+    )
+
+
+def derive_state(rows: Iterable[dict[str, Any]]) -> PostState:
+    """Fold one coder's events for one post into its current state (order-independent)."""
+    st = PostState()
+    removed_quotes: set[str] = set()
+    active = active_events(rows)
+    for r in active:
+        if r["kind"] == QUOTE_REMOVE:
+            removed_quotes.add(r["ref"])
+    for r in active:
+        st.n_events += 1
+        kind = r["kind"]
+        if kind == RELEVANCE:
+            st.relevance = int(r["value"]) if r["value"] in ("0", "1") else None
+        elif kind == CODE_ADD:
+            st.codes.setdefault(r["code_id"], r["at"])
+        elif kind == CODE_REMOVE:
+            st.codes.pop(r["code_id"], None)
+        elif kind == MEMO:
+            st.memo = r["value"]
+        elif kind == FLAG:
+            st.flagged = r["value"] == "1"
+        elif kind == SKIP:
+            st.skipped = True
+        elif kind == DONE:
+            st.done = r["value"] != "0"
+        elif kind == DEFER:
+            st.deferred = True
+        elif kind == QUOTE_ADD and r["id"] not in removed_quotes:
+            try:
+                q = json.loads(r["value"])
+                st.quotes.append(Quote(r["id"], r["code_id"], int(q["start"]), int(q["end"]), str(q["text"])))
+            except (ValueError, KeyError, TypeError):
+                continue
+        elif kind == SUGGESTION_ACCEPT:
+            st.suggestions[r["code_id"]] = "accept"
+        elif kind == SUGGESTION_REJECT:
+            st.suggestions[r["code_id"]] = "reject"
+        elif kind == RECONCILE:
+            try:
+                st.reconcile = json.loads(r["value"])
+            except ValueError:
+                st.reconcile = {"note": r["value"]}
+    return st
+
+
+class Store:
+    """A qualtui project: one SQLite file opened through sqlite-utils.
+
+    A Store is bound to the thread that opened it (SQLite's rule); workers open their own.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a directory, not a qualtui project file.")
+        if not create and not self.path.exists():
+            raise StoreError(f"No project at {self.path}: run `qualtui import FILE` first, or pass --db.")
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=10)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives a killed process; only power loss could drop the last commits.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a qualtui project file ({exc}).") from None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def migrate(self) -> None:
+        """Apply every migration not yet applied, each in its own transaction."""
+        conn = self.db.conn
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)"
+        )
+        done = {r[0] for r in conn.execute("SELECT version FROM migrations")}
+        for version, name, fn in MIGRATIONS:
+            if version in done:
+                continue
+            with conn:
+                fn(self.db)
+                conn.execute(
+                    "INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, utcnow()),
+                )
+        with conn:
+            if self.meta("project_id") is None:
+                self.set_meta("project_id", secrets.token_hex(8))
+                self.set_meta("salt", secrets.token_hex(16))
+                self.set_meta("created_at", utcnow())
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def meta(self, key: str) -> str | None:
+        """A project-level value (project id, pseudonym salt...)."""
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a project-level value (caller commits)."""
+        self.db.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------ posts
+
+    def pseudonym(self, raw: str) -> str:
+        """A stable per-project pseudonym for an author id; the raw id is never stored."""
+        return pseudonym(self.meta("salt") or "", raw)
+
+    def existing_labels(self) -> set[str]:
+        """Every post label in use."""
+        return {r[0] for r in self.db.conn.execute("SELECT label FROM posts")}
+
+    @staticmethod
+    def new_label(taken: set[str]) -> str:
+        """A fresh random label `P-xxx`, longer once the three-character space fills up."""
+        length = 3
+        while len(taken) > (len(LABEL_ALPHABET) ** length) // 4:
+            length += 1
+        while True:
+            label = "P-" + "".join(secrets.choice(LABEL_ALPHABET) for _ in range(length))
+            if label not in taken:
+                taken.add(label)
+                return label
+
+    def count_posts(self, where: str = "", params: Sequence[Any] = ()) -> int:
+        """How many posts match."""
+        sql = "SELECT count(*) FROM posts" + (f" WHERE {where}" if where else "")
+        return self.db.conn.execute(sql, params).fetchone()[0]
+
+    def post(self, post_id: int) -> dict[str, Any] | None:
+        """One post by its row id."""
+        cur = self.db.conn.execute("SELECT * FROM posts WHERE id = ?", (post_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return _post_row(cur.description, row)
+
+    def post_by_label(self, label: str) -> dict[str, Any] | None:
+        """One post by its pseudonymous label."""
+        row = self.db.conn.execute("SELECT id FROM posts WHERE label = ?", (label,)).fetchone()
+        return self.post(row[0]) if row else None
+
+    def posts(self, *, limit: int | None = None, offset: int = 0, where: str = "",
+              params: Sequence[Any] = (), order: str = "label") -> list[dict[str, Any]]:
+        """Posts in label order (or `order`), for listings."""
+        sql = "SELECT * FROM posts" + (f" WHERE {where}" if where else "") + f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        cur = self.db.conn.execute(sql, params)
+        return [_post_row(cur.description, r) for r in cur.fetchall()]
+
+    def post_ids(self, where: str = "", params: Sequence[Any] = (), order: str = "label") -> list[int]:
+        """Row ids of posts, ordered."""
+        sql = "SELECT id FROM posts" + (f" WHERE {where}" if where else "") + f" ORDER BY {order}"
+        return [r[0] for r in self.db.conn.execute(sql, params)]
+
+    # ------------------------------------------------------------ events
+
+    def record(self, event: Event) -> Event:
+        """Append one event and commit it before returning (nothing shown as done is lost)."""
+        if event.kind not in EVENT_KINDS:
+            raise StoreError(f"Unknown event kind {event.kind!r}.")
+        with self.db.conn:
+            cur = self.db.conn.execute(
+                "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash)"
+                " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash)",
+                event.row(),
+            )
+        return Event(**{**event.__dict__, "seq": cur.lastrowid})
+
+    def record_many(self, events: Iterable[Event]) -> int:
+        """Append events in one transaction; all or nothing."""
+        rows = [e.row() for e in events]
+        with self.db.conn:
+            self.db.conn.executemany(
+                "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash)"
+                " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash)",
+                rows,
+            )
+        return len(rows)
+
+    def events(self, *, coder: str | None = None, post_id: int | None = None) -> list[dict[str, Any]]:
+        """Raw event rows, in insertion order."""
+        clauses, params = [], []
+        if coder is not None:
+            clauses.append("coder = ?")
+            params.append(coder)
+        if post_id is not None:
+            clauses.append("post_id = ?")
+            params.append(post_id)
+        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY seq"
+        cur = self.db.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def state(self, coder: str, post_id: int) -> PostState:
+        """One coder's current decisions on one post."""
+        return derive_state(self.events(coder=coder, post_id=post_id))
+
+    def states(self, coder: str) -> dict[int, PostState]:
+        """One coder's current decisions on every post they touched."""
+        by_post: dict[int, list[dict[str, Any]]] = {}
+        for r in self.events(coder=coder):
+            by_post.setdefault(r["post_id"], []).append(r)
+        return {pid: derive_state(rows) for pid, rows in by_post.items()}
+
+    def coders(self) -> list[str]:
+        """Every coder with at least one event."""
+        return [r[0] for r in self.db.conn.execute("SELECT DISTINCT coder FROM events ORDER BY coder")]
+
+    def undo_target(self, coder: str, session_start: str = "") -> dict[str, Any] | None:
+        """The coder's most recent decision that still stands (what `undo` would take back)."""
+        for r in self._standing(coder, session_start):
+            return r
+        return None
+
+    def redo_target(self, coder: str) -> dict[str, Any] | None:
+        """The most recent undo not yet redone, while the coder has done nothing else since."""
+        redone: set[str] = set()
+        for kind, ref in self.db.conn.execute(
+            "SELECT kind, ref FROM events WHERE coder = ? ORDER BY seq DESC", (coder,)
+        ):
+            if kind == REDO:
+                redone.add(ref)
+            elif kind == UNDO and ref in redone:
+                redone.discard(ref)
+            elif kind == UNDO:
+                return self.event(ref)
+            else:
+                return None
+        return None
+
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        """One event row by id."""
+        cur = self.db.conn.execute("SELECT * FROM events WHERE id = ?", (event_id,))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+    def _standing(self, coder: str, since: str) -> Iterator[dict[str, Any]]:
+        conn = self.db.conn
+        cur = conn.execute(
+            "SELECT * FROM events WHERE coder = ? AND at >= ? ORDER BY seq DESC", (coder, since)
+        )
+        cols = [d[0] for d in cur.description]
+        balance: dict[str, int] = {}
+        for raw in cur:
+            r = dict(zip(cols, raw))
+            if r["kind"] == UNDO:
+                balance[r["ref"]] = balance.get(r["ref"], 0) + 1
+            elif r["kind"] == REDO:
+                balance[r["ref"]] = balance.get(r["ref"], 0) - 1
+            elif r["kind"] in UNDOABLE and r["kind"] != DEFER and balance.get(r["id"], 0) <= 0:
+                yield r
+
+    # ------------------------------------------------------------ queue
+
+    def queue(self, coder: str) -> list[int]:
+        """The coder's queue of post ids in order (empty: no queue)."""
+        return [r[0] for r in self.db.conn.execute(
+            "SELECT post_id FROM queue WHERE coder = ? ORDER BY position", (coder,))]
+
+    def set_queue(self, coder: str, post_ids: Sequence[int], seed: int | None = None) -> None:
+        """Replace the coder's queue."""
+        now = utcnow()
+        with self.db.conn:
+            self.db.conn.execute("DELETE FROM queue WHERE coder = ?", (coder,))
+            self.db.conn.executemany(
+                "INSERT INTO queue (coder, position, post_id, created_at, seed) VALUES (?, ?, ?, ?, ?)",
+                [(coder, i, pid, now, seed) for i, pid in enumerate(post_ids)],
+            )
+
+    def finished_posts(self, coder: str) -> set[int]:
+        """Posts the coder has finished (screened out, or coded and marked done)."""
+        return {pid for pid, st in self.states(coder).items() if st.finished}
+
+    # ------------------------------------------------------------ settings
+
+    def project_setting(self, key: str) -> str | None:
+        """A team-wide setting (e.g. a lead's well-being ceiling)."""
+        row = self.db.conn.execute("SELECT value FROM project_settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_project_setting(self, key: str, value: str) -> None:
+        """Set a team-wide setting and commit."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO project_settings (key, value) VALUES (?, ?)", (key, value))
+
+
+def _post_row(description: Any, row: Sequence[Any]) -> dict[str, Any]:
+    d = dict(zip([c[0] for c in description], row))
+    try:
+        d["tags"] = json.loads(d.get("tags") or "[]")
+    except ValueError:
+        d["tags"] = []
+    return d
