@@ -13,7 +13,8 @@ SCREENING_PLACEHOLDERS = ("post", "examples", "label0", "label1")
 PRELABEL_PLACEHOLDERS = ("post", "code", "definition", "category", "path", "aliases")
 
 _T = "tag:yaml.org,2002:"
-STR, INT, FLOAT, BOOL, NULL, MERGE = (_T + t for t in ("str", "int", "float", "bool", "null", "merge"))
+STR, INT, FLOAT, BOOL, NULL, MERGE, TIMESTAMP = (
+    _T + t for t in ("str", "int", "float", "bool", "null", "merge", "timestamp"))
 # Same placeholder rule as render_template: anything else in braces (JSON in a prompt) stays literal.
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
@@ -72,12 +73,12 @@ def line_of(node: Node) -> int:
 
 
 def _describe(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    return {INT: f"a number ({node.value})", FLOAT: f"a number ({node.value})", BOOL: f"true/false ({node.value})",
-            NULL: "empty", _T + "timestamp": f"a date ({node.value})"}.get(node.tag, "text")
+    if isinstance(node, (MappingNode, SequenceNode)):
+        return "a mapping" if isinstance(node, MappingNode) else "a list"
+    kinds = {INT: "a number", FLOAT: "a number", BOOL: "true/false", TIMESTAMP: "a date"}
+    if node.tag in kinds:
+        return f"{kinds[node.tag]} ({node.value})"
+    return {STR: "text", NULL: "empty"}.get(node.tag) or f"a value tagged {node.tag.replace(_T, '!!')}"
 
 
 def _number(node: Node) -> float | None:
@@ -155,7 +156,7 @@ class Checker:
     def text(self, node: Node, what: str, empty_ok: bool = True) -> str | None:
         """The value of a text field, or None after reporting why it is not text."""
         if not (isinstance(node, ScalarNode) and node.tag == STR):
-            hint = "; put it in quotes" if isinstance(node, ScalarNode) and node.tag != NULL else ""
+            hint = "; put it in quotes" if node.tag in (INT, FLOAT, BOOL, TIMESTAMP) else ""
             self.add(line_of(node), f"{what} should be text, not {_describe(node)}{hint}")
             return None
         if not empty_ok and not node.value.strip():
@@ -189,14 +190,15 @@ class Checker:
         if key is None:
             return None
         if key == "":
-            problem = "is empty"
+            problem = f"the key of {what} is empty"
         elif len(key) > 1:
-            problem = f"'{key}' is {len(key)} characters" + ("; modifier keys are not supported" if "+" in key else "")
+            problem = f"the key '{key}' of {what} is {len(key)} characters long"
+            problem += " (modifier keys are not supported)" if "+" in key else ""
         elif key.isspace() or not key.isprintable():
-            problem = f"{key!r} is a space or control character"
+            problem = f"the key {key!r} of {what} is a space or control character"
         else:
             return key
-        self.add(line_of(node), f"the key of {what} {problem}; a key is one printable character, like 'a' or '4'")
+        self.add(line_of(node), f"{problem}; a key is one printable character, like 'a' or '4'")
         return None
 
     def ident(self, node: Node, what: str, slash: bool, former: bool = False) -> None:
@@ -248,7 +250,7 @@ def check_siblings(checker: Checker, keys: list[tuple[str, int]], group: str) ->
 
 
 def validate(root: Node, source: str) -> list[Problem]:
-    """Every schema problem in a composed codebook, in line order; [] means it can be built."""
+    """Every schema problem in a composed codebook (already through the alias guard), in line order."""
     c = Checker(source)
     top = c.fields(root, "codebook", "the codebook")
     if top is not None:

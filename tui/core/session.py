@@ -1,0 +1,293 @@
+"""One coder's working session: the queue, the current post, and every decision as a committed event."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tui.core import store as S
+from tui.core.codebook import Codebook
+from tui.core.queue import resume_index, work_list
+from tui.core.sentences import split_sentences
+from tui.core.store import Event, PostState, Store
+
+RECENT = 5
+IDLE_GAP = 300.0
+"""Seconds between two decisions beyond which the gap is not counted as coding time."""
+
+
+class SessionError(Exception):
+    """A decision that cannot be made (unknown code, nothing to undo...)."""
+
+
+@dataclass
+class Current:
+    """The post on screen and this coder's decisions on it."""
+
+    post: dict[str, Any]
+    state: PostState
+    sentences: list[tuple[int, int]]
+    suggestions: list[tuple[str, str, float]] = field(default_factory=list)  # (kind, code id, score)
+
+
+class Session:
+    """Walks a coder through their queue; every decision is committed before it returns."""
+
+    def __init__(self, store: Store, codebook: Codebook, coder: str) -> None:
+        if not coder.strip():
+            raise SessionError("A coder name is needed (--coder NAME).")
+        self.store = store
+        self.codebook = codebook
+        self.coder = coder
+        self.posts = work_list(store, coder)
+        self.has_queue = bool(store.queue(coder))
+        self.finished = store.finished_posts(coder) & set(self.posts) if self.has_queue else store.finished_posts(coder)
+        self.index = resume_index(store, coder, self.posts)
+        self.recent: list[str] = self._recent_codes()
+        self.seconds_today, self._last_event_at = self._time_today()
+        self.current: Current | None = None
+        if self.posts:
+            self.load()
+
+    # ------------------------------------------------------------ navigation
+
+    @property
+    def total(self) -> int:
+        """Posts in the queue (or the project)."""
+        return len(self.posts)
+
+    @property
+    def n_finished(self) -> int:
+        """Posts of the queue the coder has finished."""
+        return len(self.finished)
+
+    def load(self) -> Current:
+        """Read the post at `index` and this coder's state on it."""
+        pid = self.posts[self.index]
+        post = self.store.post(pid) or {"id": pid, "label": "?", "title": "", "text": "", "tags": []}
+        state = self.store.state(self.coder, pid)
+        rows = self.store.db.conn.execute(
+            "SELECT kind, code_id, score FROM suggestions WHERE post_id = ? ORDER BY kind DESC, score DESC",
+            (pid,),
+        ).fetchall()
+        suggestions = [(k, c, s) for k, c, s in rows if k == "relevance" or self.codebook.node(c) is not None]
+        self.current = Current(post, state, split_sentences(post["text"]), suggestions)
+        return self.current
+
+    def go(self, index: int) -> Current:
+        """Move to a post by position (clamped)."""
+        self.index = max(0, min(index, len(self.posts) - 1))
+        return self.load()
+
+    def next(self) -> Current:
+        """The next post in the queue."""
+        return self.go(self.index + 1)
+
+    def previous(self) -> Current:
+        """The previous post in the queue."""
+        return self.go(self.index - 1)
+
+    def next_unfinished(self) -> Current:
+        """The next post not yet finished (wrapping), or the next post if all are."""
+        n = len(self.posts)
+        for step in range(1, n + 1):
+            i = (self.index + step) % n
+            if self.posts[i] not in self.finished:
+                return self.go(i)
+        return self.next()
+
+    def go_post(self, post_id: int) -> Current:
+        """Show a given post (added to the walk if it is not in it)."""
+        if post_id not in self.posts:
+            self.posts.append(post_id)
+        return self.go(self.posts.index(post_id))
+
+    # ------------------------------------------------------------ decisions
+
+    def _record(self, kind: str, *, code_id: str = "", value: str = "", ref: str = "",
+                post_id: int | None = None) -> Event:
+        assert self.current is not None
+        pid = post_id if post_id is not None else self.current.post["id"]
+        ev = self.store.record(Event(self.coder, pid, kind, code_id=code_id, value=value, ref=ref,
+                                     codebook_hash=self.codebook.hash))
+        self._count_time()
+        if pid == self.current.post["id"]:
+            self.current.state = self.store.state(self.coder, pid)
+            if self.current.state.finished:
+                self.finished.add(pid)
+            else:
+                self.finished.discard(pid)
+        return ev
+
+    def set_relevance(self, value: int) -> Event:
+        """Screen the post as relevant (1) or not (0)."""
+        return self._record(S.RELEVANCE, value=str(int(bool(value))))
+
+    def add_code(self, code_id: str) -> Event | None:
+        """Assign a code or sub-code (a no-op if it is already there); marks the post relevant."""
+        node = self.codebook.node(code_id)
+        if node is None or node.level == 1:
+            raise SessionError(f"{code_id!r} is not a code of this codebook.")
+        assert self.current is not None
+        if node.id in self.current.state.codes:
+            return None
+        if self.current.state.relevance is None:
+            self._record(S.RELEVANCE, value="1")
+        ev = self._record(S.CODE_ADD, code_id=node.id)
+        self.recent = [node.id] + [c for c in self.recent if c != node.id][: RECENT - 1]
+        return ev
+
+    def remove_code(self, code_id: str) -> Event | None:
+        """Take a code off the post."""
+        assert self.current is not None
+        if code_id not in self.current.state.codes:
+            return None
+        return self._record(S.CODE_REMOVE, code_id=code_id)
+
+    def set_memo(self, text: str) -> Event | None:
+        """Replace the post's memo (nothing is recorded if it did not change)."""
+        assert self.current is not None
+        if text == self.current.state.memo:
+            return None
+        return self._record(S.MEMO, value=text)
+
+    def toggle_flag(self) -> Event:
+        """Flag the post for discussion with the other coder, or unflag it."""
+        assert self.current is not None
+        return self._record(S.FLAG, value="0" if self.current.state.flagged else "1")
+
+    def skip(self) -> Event:
+        """Skip the post for now."""
+        return self._record(S.SKIP)
+
+    def defer(self) -> Event:
+        """Put the post back in the pool (no reason needed) and move it to the end of the walk."""
+        assert self.current is not None
+        ev = self._record(S.DEFER)
+        pid = self.current.post["id"]
+        self.posts.remove(pid)
+        self.posts.append(pid)
+        if self.has_queue:
+            self.store.set_queue(self.coder, self.posts)
+        self.index = min(self.index, len(self.posts) - 1)
+        return ev
+
+    def set_done(self, done: bool = True) -> Event | None:
+        """Mark the post as finished (or not)."""
+        assert self.current is not None
+        if self.current.state.done == done:
+            return None
+        return self._record(S.DONE, value="1" if done else "0")
+
+    def toggle_quote(self, sentence: int, code_id: str = "") -> Event | None:
+        """Quote sentence number `sentence` as evidence for `code_id`, or unquote it if quoted."""
+        assert self.current is not None
+        if not 0 <= sentence < len(self.current.sentences):
+            return None
+        start, end = self.current.sentences[sentence]
+        for q in self.current.state.quotes:
+            if q.start == start and q.end == end:
+                return self._record(S.QUOTE_REMOVE, ref=q.event_id)
+        text = self.current.post["text"][start:end]
+        value = json.dumps({"start": start, "end": end, "text": text}, ensure_ascii=False)
+        return self._record(S.QUOTE_ADD, code_id=code_id, value=value)
+
+    def decide_suggestion(self, code_id: str, accept: bool) -> Event:
+        """Accept (assign) or reject a model suggestion; both are recorded so acceptance can be measured."""
+        ev = self._record(S.SUGGESTION_ACCEPT if accept else S.SUGGESTION_REJECT, code_id=code_id)
+        if accept and code_id != "relevance":
+            self.add_code(code_id)
+        elif accept:
+            self.set_relevance(1)
+        return ev
+
+    def pending_suggestions(self) -> list[tuple[str, str, float]]:
+        """Suggestions the coder has neither accepted, rejected nor already applied."""
+        assert self.current is not None
+        st = self.current.state
+        out = []
+        for kind, code_id, score in self.current.suggestions:
+            key = "relevance" if kind == "relevance" else code_id
+            if key in st.suggestions or (kind == "code" and code_id in st.codes):
+                continue
+            if kind == "relevance" and st.relevance is not None:
+                continue
+            out.append((kind, code_id, score))
+        return out
+
+    # ------------------------------------------------------------ undo / redo
+
+    def undo(self) -> dict[str, Any] | None:
+        """Take back the coder's last decision (a compensating event); shows its post."""
+        target = self.store.undo_target(self.coder)
+        if target is None:
+            return None
+        self._show_for(target["post_id"])
+        self._record(S.UNDO, ref=target["id"], post_id=target["post_id"])
+        self._refresh_finished(target["post_id"])
+        return target
+
+    def redo(self) -> dict[str, Any] | None:
+        """Put back the decision last undone, if nothing else happened since."""
+        target = self.store.redo_target(self.coder)
+        if target is None:
+            return None
+        self._show_for(target["post_id"])
+        self._record(S.REDO, ref=target["id"], post_id=target["post_id"])
+        self._refresh_finished(target["post_id"])
+        return target
+
+    def _show_for(self, post_id: int) -> None:
+        if self.current is None or self.current.post["id"] != post_id:
+            self.go_post(post_id)
+
+    def _refresh_finished(self, post_id: int) -> None:
+        st = self.store.state(self.coder, post_id)
+        (self.finished.add if st.finished else self.finished.discard)(post_id)
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def _recent_codes(self) -> list[str]:
+        rows = self.store.db.conn.execute(
+            "SELECT code_id FROM events WHERE coder = ? AND kind = ? ORDER BY seq DESC LIMIT 50",
+            (self.coder, S.CODE_ADD),
+        )
+        recent: list[str] = []
+        for (cid,) in rows:
+            current = self.codebook.resolve(cid)
+            if current and current not in recent:
+                recent.append(current)
+            if len(recent) == RECENT:
+                break
+        return recent
+
+    def _time_today(self) -> tuple[float, datetime | None]:
+        local_midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        since = local_midnight.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        rows = self.store.db.conn.execute(
+            "SELECT at FROM events WHERE coder = ? AND at >= ? ORDER BY at", (self.coder, since)
+        ).fetchall()
+        total, last = 0.0, None
+        for (at,) in rows:
+            t = _parse(at)
+            if last is not None:
+                total += min((t - last).total_seconds(), IDLE_GAP)
+            last = t
+        return total, last
+
+    def _count_time(self) -> None:
+        now = datetime.now(timezone.utc)
+        if self._last_event_at is not None:
+            gap = (now - self._last_event_at).total_seconds()
+            if 0 < gap:
+                self.seconds_today += min(gap, IDLE_GAP)
+        self._last_event_at = now
+
+
+def _parse(at: str) -> datetime:
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(timezone.utc) - timedelta(days=1)

@@ -1,0 +1,79 @@
+"""The panel beside the post: its codes with their paths, suggestions, quotes, memo, flags."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.core.codebook import Codebook
+from tui.core.safe import clean
+from tui.core.session import Current
+
+RECENT_KEYS = "!@#$%"
+
+
+def _node_line(codebook: Codebook, code_id: str) -> Text:
+    node = codebook.node(code_id)
+    if node is None:
+        return Text(clean(f"{code_id} (not in this codebook)", oneline=True), style="red")
+    cat = codebook.lineage(code_id)[0]
+    line = Text("● ", style=cat.colour)
+    line.append(clean(" › ".join(codebook.path(code_id)[1:]), oneline=True))
+    return line
+
+
+def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, str, float]],
+                 recent: list[str], show_suggestions: bool, width: int = 40) -> Text:
+    """Everything the coder has decided on this post, as plain Text (no markup from data)."""
+    st = current.state
+    out = Text()
+    rel = {None: "not screened", 1: "relevant", 0: "not relevant"}[st.relevance]
+    out.append("Relevance: ", style="bold")
+    out.append(rel, style={"relevant": "green", "not relevant": "red"}.get(rel, "dim"))
+    if st.done:
+        out.append("  ✓ done", style="green")
+    if st.flagged:
+        out.append("  ⚑ flagged", style="yellow")
+    out.append("\n\nCodes", style="bold")
+    out.append("  (x + number removes)\n", style="dim")
+    if not st.codes:
+        out.append("  none yet — press a category digit or /\n", style="dim")
+    for i, code_id in enumerate(st.codes, 1):
+        out.append(f" {i} " if i < 10 else "   ", style="bold cyan")
+        out.append_text(_node_line(codebook, code_id))
+        out.append("\n")
+    if show_suggestions and pending:
+        out.append("\nSuggestions", style="bold italic magenta")
+        out.append("  (a accept · r reject)\n", style="dim")
+        for n, (kind, code_id, score) in enumerate(pending[:5]):
+            marker = "▶ " if n == 0 else "  "
+            label = "relevant?" if kind == "relevance" else " › ".join(codebook.path(code_id)[1:])
+            out.append(f"{marker}{score:4.0%} ", style="italic magenta")
+            out.append(clean(label, oneline=True), style="italic magenta")
+            out.append("\n")
+    if st.quotes:
+        out.append("\nQuotes\n", style="bold")
+        for q in st.quotes:
+            name = codebook.node(q.code_id).name if q.code_id and codebook.node(q.code_id) else "—"
+            snippet = clean(q.text, oneline=True)
+            snippet = snippet if len(snippet) <= width else snippet[: width - 1] + "…"
+            out.append(" “", style="dim")
+            out.append(snippet)
+            out.append("” ", style="dim")
+            out.append(clean(name, oneline=True) + "\n", style="cyan")
+    if st.memo:
+        out.append("\nMemo\n", style="bold")
+        out.append(clean(st.memo) + "\n")
+    if recent:
+        out.append("\nRecent", style="bold")
+        out.append("  (one key)\n", style="dim")
+        for key, code_id in zip(RECENT_KEYS, recent):
+            node = codebook.node(code_id)
+            if node is not None:
+                out.append(f" {key} ", style="bold cyan")
+                out.append(clean(node.name, oneline=True) + "\n")
+    return out
+
+
+class CodePanel(Static):
+    """Shows the coder's decisions on the current post."""
