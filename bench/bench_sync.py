@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import make_notes, write_json  # noqa: E402
+from common import BIN, make_notes, wall, write_json  # noqa: E402
 
 from tui.core.agreement_table import agreement_table  # noqa: E402
 from tui.core.codebook import load_codebook  # noqa: E402
@@ -89,6 +89,8 @@ def main(n_posts: int = 20_000, n_events: int = 50_000) -> None:
         for s in stores.values():
             s.close()
         size = sum(f.stat().st_size for f in files) / 1e6
+        # The whole command once more, as a user runs it: start-up, verify, merge nothing, agreement summary.
+        t_cli = wall([str(BIN / "qualtui"), "--db", str(folder / "c.db"), "merge", *map(str, files)])
     total = t_exp_a + t_exp_b + t_merge + t_agree
     print(f"data: 2 coders x {n_events:,} events over {n_posts:,} posts; exports {size:.1f} MB together")
     print(f"export (both files):            {t_exp_a + t_exp_b:.2f} s   baseline json.dumps {t_base_exp:.2f} s"
@@ -98,6 +100,7 @@ def main(n_posts: int = 20_000, n_events: int = 50_000) -> None:
     print(f"agreement table (--by all):     {t_agree:.2f} s   ({len(table.rows)} rows over {table.n_posts:,} posts)")
     print(f"export + merge + agreement:     {total:.2f} s   (goal < 5 s)")
     print(f"merge again (changes nothing):  {t_again:.2f} s   (goal < 2 s; {again.already:,} events already there)")
+    print(f"`qualtui merge` again, whole command with its agreement summary: {t_cli:.2f} s")
 
 
 if __name__ == "__main__":

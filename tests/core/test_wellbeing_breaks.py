@@ -300,3 +300,16 @@ def test_a_post_coded_as_severe_while_on_screen_counts_as_severe() -> None:
     assert st.weighted_today == pytest.approx(3)
     wb.post_left(T0 + 120)
     assert wb.tick(T0 + 120).mode == "pause"
+
+
+def test_time_away_takes_the_place_of_a_postponed_break() -> None:
+    wb = reading(postpone_minutes=10)
+    t, _ = until_break(wb, T0)
+    assert wb.postpone(t + 2)
+    wb.focus(t + 3, False)
+    _, st = run(wb, t + 3, 6 * 60)  # away longer than the short break, before it came back
+    assert st.postponed_until is None and st.next_break_in == pytest.approx(25)
+    wb.focus(t + 3 + 6 * 60, True)
+    _, st = run(wb, t + 3 + 6 * 60, 10 * 60)
+    assert st.mode == "working"
+    assert wb.s.postpones_in_row == 1  # the postponement still counts towards two in a row

@@ -401,6 +401,7 @@ def test_clock_going_back_across_the_day_start_does_not_reopen_the_old_day() -> 
 def test_focus_lost_just_after_a_key_stops_the_clock_at_once() -> None:
     wb = machine()
     reading(wb, T0)
+    run(wb, T0, 100)
     wb.input(T0 + 100)
     wb.focus(T0 + 101, False)
     _, st = run(wb, T0 + 101, 60)
@@ -414,9 +415,10 @@ def test_reading_on_after_a_short_gap_is_not_time_away() -> None:
     wb = machine()
     reading(wb, T0)
     t, _ = run(wb, T0, 10 * 60)
-    t, st = run(wb, t + 6 * 60, 1)  # the app did not tick for six minutes, focus still on
-    assert st.next_break_in == pytest.approx(25 - 1.5 - 1 / 60)  # counted as a short break
-    t, st = run(wb, t, 3600, stop=not_working)
-    # The break comes 25 weighted minutes after the gap; the stale absence did not credit a long break.
-    assert st.break_kind == "short" and t == pytest.approx(T0 + 16 * 60 + 90 + 25 * 60 - 90 - 1, abs=1)
+    # The app did not tick for 7 minutes, focus still on: 90 s count as reading, 330 s as a short break.
+    st = wb.tick(t + 7 * 60)
+    assert st.raw_today == pytest.approx(11.5) and st.next_break_in == pytest.approx(25)
+    t, st = run(wb, t + 7 * 60, 3600, stop=not_working)
+    # The break comes 25 minutes after the gap: reading on is presence, not more time away.
+    assert st.break_kind == "short" and t == T0 + 17 * 60 + 25 * 60
     assert [e.detail for e in wb.drain_log() if e.kind == "break"] == [{"kind": "short", "how": "away"}]

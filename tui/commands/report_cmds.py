@@ -105,11 +105,11 @@ def _render(sections: list[Section], fmt: str, output: Path | None) -> None:
 
 
 def _data(project: Project) -> ReportData:
-    from tui.core.report import ReportData, ReportError
+    from tui.core.report_data import ALL, ReportData, ReportError
 
     try:
         data = ReportData.load(project.store(), project.codebook())
-        data.require("all coders")
+        data.require(ALL)
     except ReportError as exc:
         fail(str(exc))
     return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,6 +27,8 @@ __all__ = [
 ]
 
 MAX_BYTES = 2 * 1024 * 1024
+CACHE_VERSION = 1
+"""Bump when the dataclasses change shape, so old cached codebooks are ignored."""
 MAX_ALIAS_NODES = 10_000
 MAX_STRING = 5_000
 _T = "tag:yaml.org,2002:"
@@ -259,11 +262,40 @@ def load_codebook(path: str | os.PathLike[str]) -> Codebook:
         line = raw.count(b"\n", 0, e.start) + 1
         raise CodebookError([Problem(source, line, f"the file is not UTF-8 text (byte 0x{raw[e.start]:02x}); "
                                                    "save it as UTF-8")]) from None
-    return parse_codebook(text, source)
+    cached = _cache_path(raw)
+    if cached is not None:
+        try:
+            blob = json.loads(cached.read_text(encoding="utf-8"))
+            return dataclasses.replace(build_codebook(blob["data"], source), hash=blob["hash"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no cache yet, or a stale one: validate the file properly
+    cb, data = _parse(text, source)
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"hash": cb.hash, "data": data}, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, cached)
+        except (OSError, TypeError, ValueError):
+            pass  # a read-only home folder only costs speed
+    return cb
+
+
+def _cache_path(raw: bytes) -> Path | None:
+    """Where the validated form of exactly these bytes is kept, so `qualtui lookup` starts fast."""
+    base = os.environ.get("QUALTUI_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    if not base:
+        return None
+    digest = hashlib.sha256(raw + f"|{CACHE_VERSION}".encode()).hexdigest()[:32]
+    return Path(base) / "qualtui" / "codebooks" / f"{digest}.json"
 
 
 def parse_codebook(text: str, source: str = "<string>") -> Codebook:
     """Validate and build a codebook from YAML text; raises CodebookError listing every problem."""
+    return _parse(text, source)[0]
+
+
+def _parse(text: str, source: str) -> tuple[Codebook, Any]:
     too_big = _size_problem(len(text.encode("utf-8", "surrogatepass")), source)
     if too_big:
         raise CodebookError(too_big)
@@ -282,7 +314,7 @@ def parse_codebook(text: str, source: str = "<string>") -> Codebook:
             raise CodebookError([Problem(source, None, f"the YAML cannot be read: {e}")]) from None
     finally:
         loader.dispose()
-    return build_codebook(data, source)
+    return build_codebook(data, source), data
 
 
 def _compose(text: str, source: str) -> tuple[YamlNode | None, yaml.SafeLoader | None, list[Problem]]:

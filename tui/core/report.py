@@ -17,7 +17,7 @@ from tui.core.codebook import Category, Codebook
 from tui.core.redact import mask
 from tui.core.report_data import ALL, CoderPost, ReportData, ReportError
 from tui.core.safe import clean
-from tui.core.store import CONSENSUS, Store
+from tui.core.store import CONSENSUS, PostState, Store
 
 __all__ = [
     "ALL", "CoPair", "Cooccurrence", "CoderPost", "FreqRow", "QuoteRow", "ReportData", "ReportError",
@@ -285,6 +285,7 @@ def screening(source: Source, codebook: Codebook, store: Store | None = None, co
         threshold = codebook.screening.threshold if codebook.screening else 0.5
     if not 0.0 <= threshold <= 1.0:
         raise ReportError(f"The threshold must be between 0 and 1, not {threshold}.")
+    data.require(ALL)
     if coder:
         data.require(coder)
         who = coder
@@ -297,9 +298,7 @@ def screening(source: Source, codebook: Codebook, store: Store | None = None, co
             raise ReportError(f"There is no consensus yet; choose whose decisions to compare with --coder "
                               f"(coders: {listed}).")
         who = humans[0]
-    human = {pid: rel for pid, cp in data.coders[who].items()
-             if (rel := cp.state.relevance if cp.state.relevance is not None else 1 if cp.state.codes else None)
-             is not None}
+    human = {pid: rel for pid, cp in data.coders[who].items() if (rel := _decision(cp.state)) is not None}
     if not human:
         raise ReportError(f"Coder {who!r} has made no relevance decision yet.")
     model = dict(db.db.conn.execute("SELECT post_id, max(score) FROM suggestions WHERE kind = 'relevance' "
@@ -312,3 +311,10 @@ def screening(source: Source, codebook: Codebook, store: Store | None = None, co
     truth = [human[p] for p in both]
     pred = [1 if model[p] >= threshold else 0 for p in both]
     return Screening(who, threshold, binary_scores(truth, pred), len(model), len(human), len(both))
+
+
+def _decision(st: PostState) -> int | None:
+    """A coder's relevance decision on a post; coding a post without one counts as relevant."""
+    if st.relevance is not None:
+        return st.relevance
+    return 1 if st.codes else None

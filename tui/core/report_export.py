@@ -199,11 +199,12 @@ def codings_wide(data: ReportData, coders: Sequence[str] | None = None) -> Table
 # ---------------------------------------------------------------- codebook appendix
 
 
-def codebook_tables(codebook: Codebook) -> list[Table]:
+def codebook_tables(codebook: Codebook, numbered: bool = True) -> list[Table]:
     """One table per category, shaped like the study's appendix: code, definition, sub-code, definition."""
     tables = []
     for i, cat in enumerate(codebook.categories, 1):
-        t = Table(f"Table {i}. {cat.name}", ["Code", "Definition", "Sub-code", "Sub-code definition"],
+        title = f"Table {i}. {cat.name}" if numbered else cat.name
+        t = Table(title, ["Code", "Definition", "Sub-code", "Sub-code definition"],
                   note=cat.description)
         for code in cat.codes:
             if not code.subcodes:
@@ -227,4 +228,5 @@ def codebook_markdown(codebook: Codebook) -> str:
 def codebook_latex(codebook: Codebook) -> str:
     """The codebook appendix as LaTeX longtables, specials escaped, CJK text left as it is."""
     head = f"% Codebook: {latex_escape(codebook.name)} (version {latex_escape(codebook.version)})\n"
-    return head + to_latex(codebook_tables(codebook), APPENDIX_WIDTHS, label="tab:codebook")
+    # LaTeX numbers the captions itself.
+    return head + to_latex(codebook_tables(codebook, numbered=False), APPENDIX_WIDTHS, label="tab:codebook")
