@@ -98,4 +98,4 @@ def main(n_posts: int = 100_000, n_events: int = 200_000) -> None:
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    main(*(int(a) for a in sys.argv[1:3] if a.isdigit()))  # bench/run.py passes benchmark names through

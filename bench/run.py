@@ -14,4 +14,5 @@ if __name__ == "__main__":
         if only and script.stem not in only:
             continue
         print(f"== {script.stem}")
+        sys.argv = [str(script)]
         runpy.run_path(str(script), run_name="__main__")

@@ -141,6 +141,20 @@ def test_agreement_notes(files: dict[str, Path]) -> None:
     rows = list(csv.reader(io.StringIO(run(files["lead"], "agreement", "--notes", "--format", "csv").output)))
     assert rows[0][:2] == ["code_id", "name"] and len(rows) == 3
     assert rows[1][4] == "'=1+1 teen or adult?"  # a spreadsheet would run it as a formula
+    out = files["lead"].parent / "consensus.qualtui.jsonl"
+    exported = run(files["lead"], "export", "--consensus", "-o", str(out))
+    assert exported.exit_code == 0 and read_export(out).coder == "consensus"
+    merged = run(files["a"], "merge", str(out))
+    assert merged.exit_code == 0 and "consensus:" in merged.output
+
+
+def test_agreement_without_common_finished_posts(tmp_path: Path) -> None:
+    s = project(tmp_path, "p")
+    code(s, "alice", {0: (1, [TEEN])})
+    code(s, "bob", {0: (1, [TEEN])}, done=False)
+    s.close()
+    result = run(s.path, "agreement")
+    assert result.exit_code == 0 and "No post has been finished by all of alice, bob" in result.output
 
 
 def test_untrusted_names_are_printed_as_text(tmp_path: Path) -> None:

@@ -138,6 +138,8 @@ def test_bad_choices_write_nothing(both: Store) -> None:
         (Choice(KEEP, coder="carol"), "compared coders"),
         (Choice(BOTH, type="typo"), "Unknown disagreement type"),
         (Choice(SET, codes=frozenset({"no/such-code"})), "not in the codebook"),
+        (Choice(SET, item=RELEVANCE_ITEM), "must be 0 or 1"),
+        (Choice(SET, relevance=2), "must be 0 or 1"),
     ]:
         with pytest.raises(ConsensusError, match=match):
             apply_choice(both, CB, pid(both, 0), choice)

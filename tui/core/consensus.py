@@ -292,7 +292,8 @@ def _validate(d: Disagreement, choice: Choice, codebook: Codebook) -> None:
         raise ConsensusError(f"Unknown disagreement type {choice.type!r}: use {', '.join(DISAGREEMENT_TYPES)}.")
     if choice.action == KEEP and choice.coder not in d.coders:
         raise ConsensusError(f"'keep' needs one of the compared coders ({', '.join(d.coders)}).")
-    if choice.action == SET and not choice.item and choice.relevance not in (None, 0, 1):
+    allowed = (0, 1) if choice.item == RELEVANCE_ITEM else (None, 0, 1)
+    if choice.action == SET and choice.item in ("", RELEVANCE_ITEM) and choice.relevance not in allowed:
         raise ConsensusError("A reconciled relevance must be 0 or 1.")
     unknown = [c for c in choice.codes if codebook.resolve(c) is None]
     if choice.action == SET and unknown:

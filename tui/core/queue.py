@@ -63,17 +63,19 @@ def work_list(store: Store, coder: str) -> list[int]:
 
 
 def resume_index(store: Store, coder: str, posts: list[int]) -> int:
-    """Where to open: the post the coder last touched if unfinished, else the first unfinished one."""
+    """Where to open: the post last touched if unfinished, else the next unfinished one after it."""
     if not posts:
         return 0
     row = store.db.conn.execute(
         "SELECT post_id FROM events WHERE coder = ? ORDER BY seq DESC LIMIT 1", (coder,)
     ).fetchone()
     finished = store.finished_posts(coder)
-    index = {pid: i for i, pid in enumerate(posts)}
-    if row and row[0] in index and row[0] not in finished:
-        return index[row[0]]
-    for i, pid in enumerate(posts):
-        if pid not in finished:
+    start = 0
+    if row is not None and row[0] in posts:
+        start = posts.index(row[0])
+    n = len(posts)
+    for step in range(n):
+        i = (start + step) % n
+        if posts[i] not in finished:
             return i
-    return len(posts) - 1
+    return start

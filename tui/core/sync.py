@@ -210,7 +210,9 @@ def read_export(path: str | os.PathLike[str]) -> ExportFile:
     out = ExportFile(path, header)
     seen: set[str] = set()
     for n, obj in enumerate(_parse_lines(name, body), start=2):
-        _take_line(out, obj, n, seen)
+        problem = _take_line(out, obj, seen)
+        if problem:
+            raise SyncError(f"{name} line {n}: {problem}.")
     counts = (len(out.events), len(out.posts), len(out.wellbeing))
     if counts != (header["events"], header["posts"], header["wellbeing"]):
         raise SyncError(f"{name} holds {counts[0]} events, {counts[1]} posts and {counts[2]} well-being rows, "
@@ -238,33 +240,33 @@ def _parse_lines(name: str, body: bytes) -> list[dict[str, Any]]:
     raise SyncError(f"{name} has a line that is not one JSON object.")  # e.g. two objects on one line
 
 
-def _take_line(out: ExportFile, obj: dict[str, Any], n: int, seen: set[str]) -> None:
+def _take_line(out: ExportFile, obj: dict[str, Any], seen: set[str]) -> str | None:
+    """File one body line under events, posts or well-being rows; the problem with it, if any."""
     kind = obj.get("type")
-    where = f"{out.path.name} line {n}"
     if kind == "event":
         if set(map(type, map(obj.get, _EVENT_TEXT))) != {str}:  # all text; map keeps the check in C
-            bad = _str_fields(obj, _EVENT_TEXT)
-            raise SyncError(f"{where}: the event's {bad!r} is missing or not text.")
+            return f"the event's {_str_fields(obj, _EVENT_TEXT)!r} is missing or not text"
         if not obj["id"] or not obj["platform"] or not obj["platform_id"]:
-            raise SyncError(f"{where}: the event has an empty id, platform or platform id.")
+            return "the event has an empty id, platform or platform id"
         if obj["coder"] != out.coder:
-            raise SyncError(f"{where}: the event's coder differs from the coder in the header.")
+            return "the event's coder differs from the coder in the header"
         if obj["kind"] not in EVENT_KINDS:
-            raise SyncError(f"{where}: unknown event kind {obj['kind'][:40]!r}.")
+            return f"unknown event kind {obj['kind'][:40]!r}"
         if obj["id"] in seen:
-            raise SyncError(f"{where}: event {obj['id'][:40]} appears twice in the file.")
+            return f"event {obj['id'][:40]} appears twice in the file"
         seen.add(obj["id"])
         out.events.append(obj)
     elif kind == "post":
         bad = _str_fields(obj, ("platform", "platform_id", "title", "text", "url", "keyword"))
         if bad or not isinstance(obj.get("tags"), list) or not all(isinstance(t, str) for t in obj["tags"]):
-            raise SyncError(f"{where}: the post's {bad or 'tags'!r} is missing or malformed.")
+            return f"the post's {bad or 'tags'!r} is missing or malformed"
         if obj.get("posted_at") is not None and not isinstance(obj["posted_at"], str):
-            raise SyncError(f"{where}: the post's 'posted_at' is not text.")
+            return "the post's 'posted_at' is not text"
         out.posts[(obj["platform"], obj["platform_id"])] = obj
     elif kind in ("wb_state", "wb_log"):
         if obj.get("coder") != out.coder:
-            raise SyncError(f"{where}: the well-being row belongs to another coder than the header's.")
+            return "the well-being row belongs to another coder than the header's"
         out.wellbeing.append(obj)
     else:
-        raise SyncError(f"{where} has the unknown line type {str(kind)[:40]!r}.")
+        return f"unknown line type {str(kind)[:40]!r}"
+    return None

@@ -88,8 +88,11 @@ def to_latex(tables: Iterable[Table], widths: Sequence[str] | None = None, label
     """A longtable per table (needs \\usepackage{longtable}; CJK text needs xeCJK or ctex)."""
     out = ["% requires \\usepackage{longtable}; compile with XeLaTeX and xeCJK (or ctex) for Chinese text"]
     for i, t in enumerate(tables, 1):
-        fixed = widths is not None and len(widths) == len(t.headers)
-        spec = "".join(f"p{{{w}}}" for w in widths) if fixed and widths else "l" * len(t.headers)
+        if widths is not None and len(widths) == len(t.headers):
+            spec = "".join(f"p{{{w}}}" for w in widths)
+        else:  # long text wraps in a paragraph column; short values stay on one line
+            spec = "".join("p{6cm}" if any(len(fmt_number(r[i])) > 40 for r in t.rows) else "l"
+                           for i in range(len(t.headers)))
         out.append(f"\\begin{{longtable}}{{{spec}}}")
         if t.title:
             out.append(f"\\caption{{{latex_escape(t.title)}}}\\label{{{label}-{i}}}\\\\")

@@ -104,7 +104,7 @@ class Wellbeing(ExposureClock):
             s.post_exposed = 0.0
         s.post_id, s.weight, s.masked = post_id, float(weight), masked
         severe = weight >= SEVERE_WEIGHT
-        if True:
+        if post_id != s.last_counted_post:
             s.severe_streak = s.severe_streak + 1 if severe else 0
             s.last_counted_post, s.last_counted_severe = post_id, severe
         elif severe and not s.last_counted_severe:  # coded as severe while on screen

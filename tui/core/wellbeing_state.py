@@ -46,8 +46,11 @@ def post_weight(
 
 
 class _Rotation(Protocol):
-    severe_streak: int
-    rotation_after: int
+    @property
+    def severe_streak(self) -> int: ...
+
+    @property
+    def rotation_after(self) -> int: ...
 
 
 def needs_milder(state: _Rotation) -> bool:

@@ -16,9 +16,12 @@ def _node_line(codebook: Codebook, code_id: str) -> Text:
     node = codebook.node(code_id)
     if node is None:
         return Text(clean(f"{code_id} (not in this codebook)", oneline=True), style="red")
-    cat = codebook.lineage(code_id)[0]
-    line = Text("● ", style=cat.colour)
-    line.append(clean(" › ".join(codebook.path(code_id)[1:]), oneline=True))
+    lineage = codebook.lineage(code_id)
+    line = Text("● ", style=lineage[0].colour)
+    line.append(clean(node.name, oneline=True), style="bold")
+    if len(lineage) > 2:
+        line.append("\n     in ", style="dim")
+        line.append(clean(lineage[1].name, oneline=True), style="dim")
     return line
 
 

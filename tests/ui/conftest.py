@@ -1,0 +1,45 @@
+"""Fixtures for app tests: a real project file with the sample corpus, the real codebook."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.samples import CODEBOOK, SAMPLE
+from tui.core.codebook import Codebook, load_codebook
+from tui.core.ingest import import_file
+from tui.core.store import Store
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def codebook() -> Codebook:
+    """The shipped study codebook."""
+    return load_codebook(CODEBOOK)
+
+
+@pytest.fixture
+def project(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project file holding the 200 sample posts (imported once, copied per test)."""
+    if "db" not in _TEMPLATE:
+        base = tmp_path_factory.mktemp("template") / "sample.db"
+        s = Store(base)
+        import_file(s, SAMPLE)
+        s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        s.close()
+        _TEMPLATE["db"] = base
+    dest = tmp_path / "project.db"
+    shutil.copy(_TEMPLATE["db"], dest)
+    return dest
+
+
+def screen_text(app: object) -> str:
+    """Everything on the terminal screen as plain text (from the SVG screenshot)."""
+    svg = app.export_screenshot()  # type: ignore[attr-defined]
+    lines = re.findall(r'<text[^>]*>(.*?)</text>', svg, flags=re.S)
+    return html.unescape("".join(lines)).replace("\xa0", " ")
