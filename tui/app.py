@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -17,8 +19,18 @@ from tui.core.lookup import search
 from tui.core.masking import default_lexicon, mask, severity_label
 from tui.core.safe import clean
 from tui.core.session import Session
+from tui.core import wellbeing_store
 from tui.core.store import Store
+from tui.core.wellbeing import SEVERE_WEIGHT, Wellbeing
+from tui.core.wellbeing_state import Status
+from tui.screens.break_screen import BreakScreen
+from tui.screens.checkin import AdviceScreen, CheckinScreen
 from tui.screens.coding import CodingScreen
+
+SAVE_EVERY = 5.0
+"""Seconds between well-being saves while nothing else happens (a crash loses at most this)."""
+END_CHECKIN_AFTER = 600.0
+"""Ask the end-of-session check-in only after this many seconds of reading in the session."""
 
 
 class CodebookCommands(Provider):
@@ -54,23 +66,185 @@ class QualtuiApp(App[None]):
                         tooltip="Command palette: codebook search and more")]
 
     def __init__(self, store: Store, codebook: Codebook, coder: str, *, config: Config | None = None,
-                 mode: str | None = None) -> None:
+                 mode: str | None = None, clock: Any = time.time) -> None:
         super().__init__()
         self.store = store
         self.codebook = codebook
         self.coder = coder
         self.config = config or Config()
         self.session = Session(store, codebook, coder)
-        self.masking = self.config.masking
+        self.clock = clock
+        settings, self.settings_notices = wellbeing_store.settings_for(store, self.config.wellbeing)
+        self.wb: Wellbeing = wellbeing_store.load(store, coder, settings)
+        # Masking can be required by the team (a ceiling); the coder can only add to it.
+        self.masking = self.config.masking or settings.masking
         self.revealed: int | None = None  # the post whose masked terms the coder chose to see
-        self._lexicon = default_lexicon()
+        self._lexicon = default_lexicon(tuple(settings.lexicon))
         self.start_mode = mode or self.config.mode
+        self._shown: tuple[int, float] | None = None  # (post id, weight) last reported as on screen
+        self._saved_at = 0.0
+        self._break: BreakScreen | None = None
+        self._reminded: str | None = None
+        self._session_started_at = self.clock()
+        self._exposure_at_start = 0.0
 
     def on_mount(self) -> None:
         if self.config.keys:
             self.set_keymap(self.config.keys)
+        for notice in self.settings_notices:
+            self.notify(notice, severity="warning", timeout=8)
+        now = self.clock()
+        self.wb.session_started(now)
+        status = self.wb.tick(now)
+        self._exposure_at_start = status.raw_today
+        self._save(force=True)
         self.push_screen(CodingScreen(self.session, mode=self.start_mode,
                                       show_suggestions=self.config.show_suggestions))
+        self._apply(status)
+        if status.checkin_due == "session_start" and self.wb.settings.checkins and self._break is None:
+            self.push_screen(CheckinScreen("session_start"), partial(self._checked_in, "session_start"))
+        self.set_interval(1.0, self._on_tick)
+
+    # ------------------------------------------------------------ well-being
+
+    def _save(self, force: bool = False) -> None:
+        now = self.clock()
+        if force or now - self._saved_at >= SAVE_EVERY:
+            wellbeing_store.save(self.store, self.coder, self.wb)
+            self._saved_at = now
+
+    def wellbeing_tick(self) -> Status:
+        """The well-being state right now."""
+        return self.wb.tick(self.clock())
+
+    def _on_tick(self) -> None:
+        self._apply(self.wellbeing_tick())
+        self._save()
+
+    def _coding(self) -> CodingScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, CodingScreen):
+                return screen
+        return None
+
+    def _apply(self, status: Status) -> None:
+        """Make the screen follow the policy: hide text in breaks and after the cap, show it again after."""
+        coding = self._coding()
+        if status.mode in ("break", "pause", "capped"):
+            kind = "capped" if status.mode == "capped" else (status.break_kind or "short")
+            if coding is not None:
+                coding.set_text_hidden("Post text is hidden: " + ("daily limit reached." if kind == "capped"
+                                                                  else "break in progress."))
+            self._report_hidden()
+            if self._break is None or (self._break.kind != kind and self._break.is_attached):
+                if self._break is not None and self._break.is_attached:
+                    self._break.dismiss("replaced")
+                if kind != "capped" or self._reminded != "capped":
+                    self._break = BreakScreen(kind, self.clock())
+                    self._reminded = "capped" if kind == "capped" else self._reminded
+                    self.push_screen(self._break, self._break_closed)
+            if self._break is not None and self._break.is_attached:
+                self._break.show(status)
+        else:
+            if self._break is not None and self._break.is_attached:
+                self._break.dismiss("over")
+                if status.checkin_due == "long_break" and self.wb.settings.checkins:
+                    self.push_screen(CheckinScreen("long_break"), partial(self._checked_in, "long_break"))
+            self._break = None
+            if coding is not None and coding.text_hidden:
+                coding.set_text_hidden(None)
+            if status.break_due and self._reminded != status.day + str(status.next_break_kind):
+                self._reminded = status.day + str(status.next_break_kind)
+                self.notify("A break is due. Take it when you reach a good stopping point.", timeout=10)
+            elif status.warn_cap and self._reminded != "warn" + status.day:
+                self._reminded = "warn" + status.day
+                self.notify(f"{status.weighted_today:.0f} of {status.daily_cap_minutes:.0f} weighted minutes "
+                            "read today.", timeout=8)
+        if coding is not None:
+            coding.refresh_status()
+
+    def _break_closed(self, why: str | None) -> None:
+        if why == "closed":  # the coder left the daily-cap notice for exposure-free work
+            self._break = None
+
+    def _checked_in(self, moment: str, rating: int | None) -> None:
+        now = self.clock()
+        if rating is None:
+            self.wb.skip_checkin(now)
+        else:
+            advice = self.wb.checkin(now, rating, moment=moment)
+            if advice.stop_suggested:
+                self.push_screen(AdviceScreen(advice.reason, advice.contacts))
+        self._save(force=True)
+
+    def postpone_break(self) -> None:
+        """Postpone the running break if the policy allows it."""
+        result = self.wb.postpone(self.clock())
+        if not result:
+            self.notify(result.reason, timeout=4)
+        self._save(force=True)
+        self._apply(self.wellbeing_tick())
+
+    def _report_hidden(self) -> None:
+        if self._shown is not None:
+            self.wb.post_left(self.clock())
+            self._shown = None
+
+    def exposure_update(self, post: dict[str, Any] | None, hidden: bool) -> None:
+        """Tell the exposure clock which post is on screen, and how heavy it is."""
+        if post is None or hidden:
+            self._report_hidden()
+            return
+        weight = self.post_weight(post)
+        if self._shown != (post["id"], weight):
+            now = self.clock()
+            if self._shown is not None and self._shown[0] != post["id"]:
+                self.wb.post_left(now)
+            self.wb.post_shown(now, post["id"], weight, masked=False)
+            self._shown = (post["id"], weight)
+            self._save(force=True)
+            self._apply(self.wb.tick(now))
+
+    def milder_first(self) -> None:
+        """After several severe posts in a row, serve a milder one next when the queue has one."""
+        if self.wb.tick(self.clock()).needs_milder:
+            self.session.promote_milder(self.suggested_weight, SEVERE_WEIGHT)
+
+    def suggested_weight(self, post_id: int) -> float:
+        """A post's weight before this coder coded it: from the model's code suggestions."""
+        rows = self.store.db.conn.execute(
+            "SELECT code_id FROM suggestions WHERE post_id = ? AND kind = 'code' AND score >= 0.5", (post_id,))
+        weights = [self.codebook.severity(c) for (c,) in rows if self.codebook.node(c) is not None]
+        return max(weights, default=1.0)
+
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        self.wb.focus(self.clock(), True)
+
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        self.wb.focus(self.clock(), False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
+            self.wb.input(self.clock())
+        await super().on_event(event)
+
+    async def action_quit(self) -> None:
+        """Quit; everything is already saved. Offers the optional end-of-session check-in."""
+        now = self.clock()
+        read = self.wb.tick(now).raw_today - self._exposure_at_start
+        if self.wb.settings.checkins and read * 60 >= END_CHECKIN_AFTER and not isinstance(self.screen, CheckinScreen):
+            def done(rating: int | None) -> None:
+                self._checked_in("session_end", rating)
+                self._finish()
+            self.push_screen(CheckinScreen("session_end"), done)
+            return
+        self._finish()
+
+    def _finish(self) -> None:
+        self._report_hidden()
+        self.wb.session_ended(self.clock())
+        self._save(force=True)
+        self.exit()
 
     # ------------------------------------------------------------ hooks used by the screens
 
@@ -95,7 +269,11 @@ class QualtuiApp(App[None]):
 
     def wellbeing_status(self) -> str:
         """A short well-being note for the status bar."""
-        return ""
+        st = self.wb.tick(self.clock())
+        if st.mode == "capped":
+            return "daily limit reached"
+        note = f"next break in {max(0.0, st.next_break_in):.0f} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
+        return ("break due · " + note) if st.break_due else note
 
     def post_changed(self) -> None:
         """Called after the coding screen moved to another post."""

@@ -8,6 +8,7 @@ from tests.ui.conftest import screen_text
 from tui.app import QualtuiApp
 from tui.core import store as S
 from tui.core.codebook import Codebook
+from tui.core.config import Config
 from tui.core.store import Store
 from tui.screens.coding import CodingScreen
 
@@ -15,7 +16,8 @@ SIZE = (120, 40)
 
 
 def _app(project: Path, codebook: Codebook, coder: str = "alice", mode: str = "screening") -> QualtuiApp:
-    return QualtuiApp(Store(project), codebook, coder, mode=mode)
+    # Check-ins are tested on their own; here they would take the first key.
+    return QualtuiApp(Store(project), codebook, coder, mode=mode, config=Config(wellbeing={"checkins": False}))
 
 
 def _kinds(project: Path, coder: str = "alice") -> list[tuple[str, str, str]]:

@@ -104,6 +104,20 @@ class Session:
             self.posts.append(post_id)
         return self.go(self.posts.index(post_id))
 
+    def promote_milder(self, weight_of: Any, severe: float) -> bool:
+        """Move the first unfinished post lighter than `severe` (within the next 50) up to be next."""
+        nxt = self.index + 1
+        ahead = [i for i in range(nxt, min(len(self.posts), nxt + 50)) if self.posts[i] not in self.finished]
+        if not ahead or weight_of(self.posts[ahead[0]]) < severe:
+            return False
+        for i in ahead[1:]:
+            if weight_of(self.posts[i]) < severe:
+                self.posts.insert(nxt, self.posts.pop(i))
+                if self.has_queue:
+                    self.store.set_queue(self.coder, self.posts)
+                return True
+        return False
+
     # ------------------------------------------------------------ decisions
 
     def _record(self, kind: str, *, code_id: str = "", value: str = "", ref: str = "",

@@ -59,6 +59,8 @@ class CodingScreen(Screen[None]):
         B("v", "reveal", "Reveal", "reveal", "Show the masked terms of this post (masking returns on the next)",
           show=False),
         B("V", "toggle_masking", "Masking", "masking", "Turn masking of graphic terms on or off", show=False),
+        B("w", "wellbeing", "Well-being", "wellbeing", "Your exposure history (yours only)", show=False),
+        B("B", "take_break", "Break now", "break_now", "Start a short break now", show=False),
         B("question_mark", "help", "Keys", "help", "All keys"),
         B("q", "app.quit", "Quit", "quit", "Quit (everything is already saved)"),
     ]
@@ -125,6 +127,7 @@ class CodingScreen(Screen[None]):
             self.query_one("#post-header", Static).update(self._header())
         self.refresh_panel()
         self.refresh_status()
+        self.qapp.exposure_update(s.current.post, hidden=bool(self.text_hidden))
 
     def _header(self) -> Text:
         post = self.session.current.post  # type: ignore[union-attr]
@@ -153,6 +156,8 @@ class CodingScreen(Screen[None]):
 
     def refresh_status(self) -> None:
         """Redraw the status line."""
+        if not self.is_mounted:
+            return
         s = self.session
         self.query_one(StatusBar).update(render_status(
             s.coder, s.n_finished, s.total, s.index + 1 if s.total else 0, self.mode, s.seconds_today,
@@ -269,6 +274,7 @@ class CodingScreen(Screen[None]):
 
     def _advance(self) -> None:
         s = self.session
+        self.qapp.milder_first()
         if s.index + 1 < s.total:
             s.next()
         else:
@@ -446,6 +452,15 @@ class CodingScreen(Screen[None]):
         self.refresh_post(keep_cursor=True)
         self.notify("Masking on." if self.qapp.masking else "Masking off.", timeout=2)
 
+    def action_wellbeing(self) -> None:
+        from tui.screens.wellbeing import WellbeingScreen
+
+        self.app.push_screen(WellbeingScreen(self.session.store, self.session.coder))
+
+    def action_take_break(self) -> None:
+        self.qapp.wb.start_break(self.qapp.clock(), "short")
+        self.qapp._apply(self.qapp.wellbeing_tick())
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 
@@ -461,6 +476,8 @@ class CodingScreen(Screen[None]):
         if reason == self.text_hidden:
             return
         self.text_hidden = reason
+        if not self.is_mounted:
+            return  # on_mount draws with the right state
         self.picker = None
         self._show_picker()
         self.refresh_bindings()
