@@ -92,9 +92,9 @@ def _check_coders(store: Store, files: list[ExportFile], own: str, rename: str |
     """Refuse when one coder name would hold events from two different projects."""
     incoming: dict[str, dict[str, str]] = {}  # coder -> origin -> first file that brings it
     for f in files:
-        coder = rename or f.coder
-        for ev in f.events:
-            incoming.setdefault(coder, {}).setdefault(_origin(ev, f, own), f.path.name)
+        by_origin = incoming.setdefault(rename or f.coder, {})
+        for origin in {ev["origin"] or f.origin for ev in f.events}:
+            by_origin.setdefault("local" if origin == own else origin, f.path.name)
     for coder, origins in incoming.items():
         here = {r[0] for r in store.db.conn.execute("SELECT DISTINCT origin FROM events WHERE coder = ?", (coder,))}
         if len(set(origins) | here) <= 1:

@@ -156,7 +156,7 @@ class CodingScreen(Screen[None]):
 
     def refresh_status(self) -> None:
         """Redraw the status line."""
-        if not self.is_mounted:
+        if not self.query(StatusBar):
             return
         s = self.session
         self.query_one(StatusBar).update(render_status(
@@ -181,9 +181,9 @@ class CodingScreen(Screen[None]):
                                            "next_post", "previous_post", "next_unfinished", "skip", "defer"}:
             return None
         if action == "relevant":
-            return self.mode == "screening" or None
-        if action in ("quote", "remove_code") and self.mode != "coding":
-            return None
+            return self.mode == "screening"  # False hides it from the footer in coding mode
+        if action in ("quote", "remove_code", "finish_post") and self.mode != "coding":
+            return False
         return True
 
     async def on_key(self, event: events.Key) -> None:
@@ -476,7 +476,7 @@ class CodingScreen(Screen[None]):
         if reason == self.text_hidden:
             return
         self.text_hidden = reason
-        if not self.is_mounted:
+        if not self.query(PostView):
             return  # on_mount draws with the right state
         self.picker = None
         self._show_picker()

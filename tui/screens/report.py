@@ -82,7 +82,8 @@ def build_report(store: Store, codebook: Codebook, view: str | None,
         out.notes["screening"] = ("There is no consensus yet: press v to compare the model with one coder's "
                                   "decisions.")
     steps: list[tuple[str, Callable[[], None]]] = [
-        ("frequencies", lambda: setattr(out, "frequencies", counts_first(frequency_table(frequencies(data, codebook))))),
+        ("frequencies", lambda: setattr(out, "frequencies",
+                                        counts_first(frequency_table(frequencies(data, codebook))))),
         ("cooccurrence", lambda: setattr(out, "cooccurrence",
                                          cooccurrence_table(cooccurrence(data, codebook, out.view), codebook))),
         ("saturation", lambda: setattr(out, "saturation", saturation(data, codebook, out.view))),
