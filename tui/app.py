@@ -59,7 +59,7 @@ class CodebookCommands(Provider):
 class QualtuiApp(App[None]):
     """One coder coding one project."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute, so subclasses elsewhere find it
     TITLE = "qualtui"
     COMMANDS = App.COMMANDS | {CodebookCommands}
     BINDINGS = [Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette",
@@ -216,6 +216,11 @@ class QualtuiApp(App[None]):
             "SELECT code_id FROM suggestions WHERE post_id = ? AND kind = 'code' AND score >= 0.5", (post_id,))
         weights = [self.codebook.severity(c) for (c,) in rows if self.codebook.node(c) is not None]
         return max(weights, default=1.0)
+
+    def on_wellbeing_screen_history_deleted(self, event: Any) -> None:
+        """The coder deleted their history: forget the ratings kept in memory too."""
+        self.wb.forget_checkins()
+        self._save(force=True)
 
     def on_app_focus(self, event: events.AppFocus) -> None:
         self.wb.focus(self.clock(), True)

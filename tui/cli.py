@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from tui.commands import codebook_cmds, coding_cmds, common, corpus, report_cmds, sync_cmds, wellbeing_cmds
+from tui.commands import (
+    codebook_cmds, coding_cmds, common, corpus, reconcile_cmds, report_cmds, sync_cmds, wellbeing_cmds,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -23,7 +25,7 @@ def cli(ctx: click.Context, db_path: str, codebook_path: str | None) -> None:
     ctx.obj = common.Project(db_path=db_path, codebook_path=codebook_path)
 
 
-for module in (corpus, codebook_cmds, coding_cmds, sync_cmds, report_cmds, wellbeing_cmds):
+for module in (corpus, codebook_cmds, coding_cmds, sync_cmds, reconcile_cmds, report_cmds, wellbeing_cmds):
     module.register(cli)
 
 

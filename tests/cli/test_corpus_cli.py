@@ -149,3 +149,15 @@ def test_commands_on_missing_project_fail_clearly(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["--db", str(tmp_path / "none.db"), "posts"])
     assert res.exit_code == 1 and "No project" in res.output
     assert not (tmp_path / "none.db").exists()
+
+
+def test_same_seed_same_posts_across_projects(tmp_path: Path) -> None:
+    picked = []
+    for name in ("alice.db", "bob.db"):
+        db = tmp_path / name
+        run("--db", str(db), "import", str(SAMPLE))
+        run("--db", str(db), "sample", "--n", "12", "--seed", "11", "--coder", "x")
+        s = Store(db)
+        picked.append([s.post(pid)["platform_id"] for pid in s.queue("x")])
+        s.close()
+    assert picked[0] == picked[1] and len(picked[0]) == 12

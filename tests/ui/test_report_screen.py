@@ -120,10 +120,14 @@ async def test_quotes_and_names_are_shown_literally(project: Path, codebook: Cod
         assert f"“[$accent]x”  {label}  alice" in text
         assert "\x1b" not in text
         await pilot.press("1")
-        assert f"{BOB} 4, alice 4" in screen_text(app)  # the note under frequencies names every coder
-        await pilot.press("v", "v")  # through the views, one of them named like an action
+        assert f"Coded posts: {BOB} 4, alice" in screen_text(app)  # the note under the frequencies
+        for view in ("consensus", "all coders", BOB, "alice"):  # one of them named like an action
+            await pilot.press("v")
+            await loaded(app, pilot)
+            assert f"view: {view}  ·" in screen_text(app)
+        await pilot.press("v", "v", "v")  # quick presses while a view loads still step on
         await loaded(app, pilot)
-        assert f"view: {BOB}" in screen_text(app)
+        assert f"view: {BOB}  ·" in screen_text(app)
         assert app.is_running
     store.close()
 

@@ -24,6 +24,11 @@ PCA_DIM = 64
 L2 = 1.0
 
 
+def dims_for(n_labelled: int) -> int:
+    """Principal components a model may use: about one per six labelled posts, 8 to 64 (measured, docs/prelabel.md)."""
+    return max(8, min(PCA_DIM, n_labelled // 6))
+
+
 @dataclass
 class LearnSummary:
     """What learning from the coders found, cross-validated on the posts they labelled."""
@@ -392,13 +397,13 @@ class _Project:
 
     def oof_relevance(self, idx: np.ndarray, y: np.ndarray, folds: int, seed: int) -> np.ndarray:
         """Cross-validated learned P(relevant) for the labelled rows."""
-        f = relevance_features(self.reduced, self.llm_p)[idx]
+        f = relevance_features(self.reduced[:, :dims_for(len(idx))], self.llm_p)[idx]
         return cross_validated(lambda tr, te: Logistic().fit(f[tr], y[tr]).predict(f[te]), len(idx), y, folds, seed)
 
     def oof_codes(self, idx: np.ndarray, y: np.ndarray, folds: int, seed: int) -> np.ndarray:
         """Cross-validated learned code probabilities for the coded rows."""
         assert self.sims is not None
-        r, z = self.reduced[idx], standardise_rows(self.sims[idx])
+        r, z = self.reduced[idx, :dims_for(len(idx))], standardise_rows(self.sims[idx])
         return cross_validated(lambda tr, te: CodeModel().fit(r[tr], z[tr], y[tr]).predict(r[te], z[te]),
                                len(idx), np.zeros(len(idx), dtype=int), folds, seed)
 
@@ -439,7 +444,7 @@ def learn(store: Store, codebook: Any, *, coder: str | None = None, threshold: f
         summ.learned = _binary(y, proj.oof_relevance(idx, y, summ.folds, seed), thr)
         summ.applied_relevance = (summ.learned["kappa"] or -1.0) >= (summ.llm["kappa"] or -1.0)
         if summ.applied_relevance:
-            feats = relevance_features(proj.reduced, proj.llm_p)
+            feats = relevance_features(proj.reduced[:, :dims_for(len(idx))], proj.llm_p)
             rel_final = Logistic().fit(feats[idx], y).predict(feats)
     else:
         summ.reason = (f"Not enough screening decisions to learn from yet: {len(idx)} posts ({n_pos} relevant); "
@@ -454,7 +459,8 @@ def learn(store: Store, codebook: Any, *, coder: str | None = None, threshold: f
         summ.applied_codes = summ.codes_learned["map"] >= summ.codes_zero_shot["map"]
         if summ.applied_codes:
             z = standardise_rows(proj.sims)
-            codes_final = CodeModel().fit(proj.reduced[cidx], z[cidx], cy).predict(proj.reduced, z)
+            r = proj.reduced[:, :dims_for(len(cidx))]
+            codes_final = CodeModel().fit(r[cidx], z[cidx], cy).predict(r, z)
     elif not summ.reason:
         summ.reason = f"Code suggestions are learned once {min_coded} relevant posts are coded ({len(cidx)} so far)."
     if write and (summ.applied_relevance or summ.applied_codes):

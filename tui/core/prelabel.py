@@ -10,6 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,11 +64,25 @@ def screening_template(codebook: Any) -> str:
         raise PrelabelError(f"The codebook {getattr(codebook, 'source', '')} has no screening section.".replace("  ", " "))
     if "{post}" not in scr.prompt:
         raise PrelabelError("The screening prompt in the codebook has no {post} placeholder, so the post would never reach the model.")
-    examples = "\n\n".join(f"Post:\n{e.text.strip()}\nAnswer: {int(e.label)}" for e in scr.examples)
+    # Alternate the labels (keeping the codebook's order within each) so no answer wins by recency.
+    pos = [e for e in scr.examples if int(e.label) == 1]
+    neg = [e for e in scr.examples if int(e.label) != 1]
+    mixed = [e for pair in zip_longest(pos, neg) for e in pair if e is not None]
+    examples = "\n\n".join(_example(scr.prompt, e.text.strip(), int(e.label)) for e in mixed)
     labels = {k: v.name for k, v in getattr(scr, "labels", {}).items()}
     return render_template(scr.prompt, {
         "examples": examples, "label0": labels.get("0", "irrelevant"), "label1": labels.get("1", "relevant"), "post": SLOT,
     })
+
+
+def _example(prompt: str, text: str, label: int) -> str:
+    """A few-shot example in the same shape as the question that ends the prompt, answered."""
+    at = prompt.find("{examples}")
+    block = prompt[at + len("{examples}"):].strip() if at >= 0 else ""
+    if "{post}" not in block or "{examples}" in block:
+        return f"Post:\n{text}\nAnswer: {label}"
+    # Fill {post} alone, so an example's own braces stay literal and other placeholders stay unfilled.
+    return render_template(block, {"post": text}) + f" {label}"
 
 
 def code_template(codebook: Any, code: Any) -> str:

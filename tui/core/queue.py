@@ -22,20 +22,25 @@ class Sampled:
 
 
 def candidate_ids(store: Store, *, coder: str, where: str, threshold: float = 0.5) -> list[int]:
-    """Post ids eligible for a sample, in label order (so a seed always picks the same posts)."""
+    """Post ids eligible for a sample, in platform-id order.
+
+    Labels are random per project; platform ids are not, so two coders who imported the same crawl
+    into their own projects draw the same posts with the same seed.
+    """
+    order = "platform, platform_id"
     if where == "all":
-        return store.post_ids()
+        return store.post_ids(order=order)
     if where == "relevant":
         ids = [r[0] for r in store.db.conn.execute(
             "SELECT p.id FROM posts p JOIN suggestions s ON s.post_id = p.id AND s.kind = 'relevance'"
-            " WHERE s.score >= ? ORDER BY p.label", (threshold,))]
+            " WHERE s.score >= ? ORDER BY p.platform, p.platform_id", (threshold,))]
         if not ids and not store.db.conn.execute("SELECT 1 FROM suggestions LIMIT 1").fetchone():
             raise SampleError("No post has been screened by the model yet: run `qualtui prelabel` first, "
                               "or sample with --where all.")
         return ids
     if where == "unscreened":
         screened = {pid for pid, st in store.states(coder).items() if st.relevance is not None}
-        return [pid for pid in store.post_ids() if pid not in screened]
+        return [pid for pid in store.post_ids(order=order) if pid not in screened]
     raise SampleError(f"Unknown --where {where!r}: use relevant, unscreened or all.")
 
 

@@ -60,6 +60,8 @@ class CodingScreen(Screen[None]):
           show=False),
         B("V", "toggle_masking", "Masking", "masking", "Turn masking of graphic terms on or off", show=False),
         B("w", "wellbeing", "Well-being", "wellbeing", "Your exposure history (yours only)", show=False),
+        B("R", "report", "Report", "report", "Frequencies, co-occurrence, saturation, quotes, screening",
+          show=False),
         B("B", "take_break", "Break now", "break_now", "Start a short break now", show=False),
         B("question_mark", "help", "Keys", "help", "All keys"),
         B("q", "app.quit", "Quit", "quit", "Quit (everything is already saved)"),
@@ -92,6 +94,9 @@ class CodingScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._status = self.query_one(StatusBar)
+        self._panel = self.query_one(CodePanel)
+        self._header_widget = self.query_one("#post-header", Static)
         self.query_one(PostView).focus()
         self.query_one(CodePicker).display = False
         self.refresh_post()
@@ -129,6 +134,17 @@ class CodingScreen(Screen[None]):
         self.refresh_status()
         self.qapp.exposure_update(s.current.post, hidden=bool(self.text_hidden))
 
+    def refresh_decisions(self) -> None:
+        """Redraw what a decision changes (header, panel, status), not the post text."""
+        s = self.session
+        if s.current is None:
+            return
+        if not self.text_hidden:
+            self._header_widget.update(self._header())
+        self.refresh_panel()
+        self.refresh_status()
+        self.qapp.exposure_update(s.current.post, hidden=bool(self.text_hidden))
+
     def _header(self) -> Text:
         post = self.session.current.post  # type: ignore[union-attr]
         out = Text()
@@ -150,16 +166,16 @@ class CodingScreen(Screen[None]):
         s = self.session
         if s.current is None:
             return
-        panel = self.query_one(CodePanel)
+        panel = self._panel
         panel.update(render_panel(s.codebook, s.current, s.pending_suggestions(), s.recent,
                                   self.show_suggestions, max(20, panel.size.width - 6)))
 
     def refresh_status(self) -> None:
         """Redraw the status line."""
-        if not self.query(StatusBar):
+        if not hasattr(self, "_status"):
             return
         s = self.session
-        self.query_one(StatusBar).update(render_status(
+        self._status.update(render_status(
             s.coder, s.n_finished, s.total, s.index + 1 if s.total else 0, self.mode, s.seconds_today,
             self.qapp.wellbeing_status()))
 
@@ -257,7 +273,7 @@ class CodingScreen(Screen[None]):
         if prefix == "x":
             if 1 <= n <= len(codes):
                 s.remove_code(codes[n - 1])
-                self.refresh_post(keep_cursor=True)
+                self.refresh_decisions()
             else:
                 self.app.bell()
         elif prefix == "quote":
@@ -266,7 +282,7 @@ class CodingScreen(Screen[None]):
 
     def _assign(self, code_id: str) -> None:
         ev = self.session.add_code(code_id)
-        self.refresh_post(keep_cursor=True)
+        self.refresh_decisions()
         if ev is None:
             self.notify(Text(clean(self.session.codebook.path_str(code_id)) + " is already assigned."), timeout=2)
 
@@ -370,7 +386,10 @@ class CodingScreen(Screen[None]):
     def _quote(self, code_id: str) -> None:
         cursor = self.query_one(PostView).cursor
         self.session.toggle_quote(cursor, code_id)
-        self.refresh_post(keep_cursor=True)
+        cur = self.session.current
+        self.query_one(PostView).update_marks({(q.start, q.end) for q in cur.state.quotes},
+                                              self.qapp.mask_spans(cur.post))
+        self.refresh_decisions()
 
     def action_remove_code(self) -> None:
         if self.session.current and self.session.current.state.codes:
@@ -427,7 +446,7 @@ class CodingScreen(Screen[None]):
             return
         kind, code_id, _ = pending[0]
         s.decide_suggestion("relevance" if kind == "relevance" else code_id, accept)
-        self.refresh_post(keep_cursor=True)
+        self.refresh_decisions()
 
     def action_toggle_suggestions(self) -> None:
         self.show_suggestions = not self.show_suggestions
@@ -455,7 +474,16 @@ class CodingScreen(Screen[None]):
     def action_wellbeing(self) -> None:
         from tui.screens.wellbeing import WellbeingScreen
 
-        self.app.push_screen(WellbeingScreen(self.session.store, self.session.coder))
+        self.qapp.exposure_update(None, hidden=True)  # the history screen covers the post
+        self.app.push_screen(WellbeingScreen(self.session.store, self.session.coder),
+                             lambda _: self.refresh_decisions())
+
+    def action_report(self) -> None:
+        from tui.screens.report import ReportScreen
+
+        self.qapp.exposure_update(None, hidden=True)  # the report covers the post
+        self.app.push_screen(ReportScreen(self.session.store, self.session.codebook, None),
+                             lambda _: self.refresh_decisions())
 
     def action_take_break(self) -> None:
         self.qapp.wb.start_break(self.qapp.clock(), "short")

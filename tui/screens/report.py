@@ -283,7 +283,9 @@ class ReportScreen(Screen[None]):
         r = self.results
         if r is None or len(r.views) < 2:
             return
-        i = r.views.index(r.view) if r.view in r.views else -1
+        # Count from the view last asked for, so quick presses step on even while a view still loads.
+        current = self.view if self.view in r.views else r.view
+        i = r.views.index(current) if current in r.views else -1
         self.view = r.views[(i + 1) % len(r.views)]
         self.query_one(TabbedContent).loading = True
         self.load(self.view)

@@ -20,8 +20,8 @@ from tui.core.store import Store
 from tui.core.wellbeing import day_of
 from tui.core.wellbeing_settings import SettingsError, WellbeingSettings
 
-PRIVACY = ("This is your own data: kept under your name in this project file, never exported or merged "
-           "(unless you export it with --with-wellbeing), and not visible to your team lead.")
+PRIVACY = ("This is your own data: it is kept under your name in this project file and is never exported or "
+           "merged (unless you export it yourself with --with-wellbeing).")
 COLUMNS = ("Day", "Weighted", "Raw", "Severe", "Breaks", "Postponed", "Check-ins")
 
 
@@ -40,6 +40,13 @@ def meter(value: float, cap: float, width: int = 20) -> Text:
 
 class ConfirmScreen(ModalScreen[bool]):
     """Ask one yes/no question; `y` answers yes, `n` or escape answers no."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    #confirm-box { width: 70; max-width: 95%; height: auto; border: thick $error; background: $surface;
+                   padding: 1 2; }
+    #confirm-detail { margin: 1 0; }
+    """
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Yes, go ahead"),
@@ -66,8 +73,9 @@ class WellbeingScreen(ModalScreen[None]):
     """The last 14 days of the coder's exposure, breaks and check-ins; `D` deletes the history."""
 
     # Kept with the screen so it lays out the same wherever it is pushed; app.tcss may override.
+    # Opaque, unlike most modals: the post underneath should not be read while looking at the history.
     DEFAULT_CSS = """
-    WellbeingScreen, ConfirmScreen { align: center middle; }
+    WellbeingScreen { align: center middle; background: $background; }
     #wb-box { width: 100%; max-width: 110; height: 100%; border: thick $accent; background: $surface;
               padding: 0 1; }
     #wb-privacy { color: $text-muted; }
@@ -75,9 +83,6 @@ class WellbeingScreen(ModalScreen[None]):
     #wb-scroll { height: 1fr; }
     #wb-chart { height: 10; min-height: 6; }
     #wb-table { height: auto; }
-    #confirm-box { width: 70; max-width: 95%; height: auto; border: thick $error; background: $surface;
-                   padding: 1 2; }
-    #confirm-detail { margin: 1 0; }
     """
 
     BINDINGS = [

@@ -1,0 +1,154 @@
+"""Relevance screening throughput: qualtui's prefix-cached next-token scoring versus a naive loop.
+
+    python bench/bench_prelabel.py [--model PATH] [--posts 50] [--threads N] [--n-ctx 2048]
+
+Both sides score the same posts (the first N of data/sample_xhs.json, else generated ones) with the
+same model and the same prompt, each in its own child process so peak memory is measured separately:
+
+* ours:  `LlamaBackend.probability` — one Llama (logits_all=False), the shared prompt prefix evaluated
+         once and kept in the KV cache, P("1") from the two label logits.
+* naive: `create_chat_completion(max_tokens=1, logprobs=True, top_logprobs=2)` per post on a Llama
+         with logits_all=True, the whole prompt sent each time; the label is whichever of "0"/"1" ranks
+         higher among the two returned tokens.
+
+It prints posts per minute for both, the speed-up, label agreement, and peak RSS of each child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tui.core.codebook import load_codebook  # noqa: E402
+from tui.core.llm import SLOT, LlamaBackend, default_model_path, split_template  # noqa: E402
+from tui.core.prelabel import post_text, screening_template  # noqa: E402
+
+
+def sample_posts(n: int) -> list[str]:
+    """The first n posts of the shipped sample corpus, or generated ones if it is missing."""
+    path = ROOT / "data" / "sample_xhs.json"
+    if path.exists():
+        notes = json.loads(path.read_text(encoding="utf-8"))[:n]
+        return [post_text({"title": x.get("title", ""), "text": x.get("desc", "")}) for x in notes]
+    rng = random.Random(0)
+    parts = ["被骗到缅甸园区", "护照被收走", "今天的晚饭很好吃", "高薪招聘去柬埔寨", "周末去海边玩", "求助怎么联系大使馆",
+             "a job offer in Bangkok", "my cat broke a vase", "they beat us when we missed targets"]
+    return ["，".join(rng.sample(parts, 3)) + "。" for _ in range(n)]
+
+
+def peak_mib() -> float:
+    """Peak resident memory of this process in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_ours(model: str, template: str, posts: list[str], threads: int, n_ctx: int) -> dict[str, Any]:
+    backend = LlamaBackend(model, n_ctx=n_ctx, n_threads=threads)
+    t0 = time.perf_counter()
+    backend.probability(template, posts[0])  # load the model (the prefix is evaluated again below)
+    backend._llm.reset()
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    probs = [backend.probability(template, p) for p in posts]
+    seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    backend.embed(posts[:10])
+    embed_seconds = (time.perf_counter() - t0) / 10
+    return {"probs": probs, "seconds": seconds, "load": load, "embed_s_per_post": embed_seconds, "peak_mib": peak_mib()}
+
+
+def run_naive(model: str, template: str, posts: list[str], threads: int, n_ctx: int) -> dict[str, Any]:
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    t0 = time.perf_counter()
+    llm = Llama(model, n_ctx=n_ctx, logits_all=True, n_threads=threads, n_threads_batch=threads, verbose=False)
+    has_template = bool(llm.metadata.get("tokenizer.chat_template"))
+    before, after = split_template(template)
+    if not has_template:
+        # A base model has no chat template: pass the prompt through unchanged, as qualtui does.
+        llm.chat_handler = Jinja2ChatFormatter("{{ messages[0]['content'] }}", eos_token="", bos_token="").to_chat_handler()
+        if after and not after[-1].isspace():
+            after += " "
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    labels: list[int | None] = []
+    probs: list[float | None] = []
+    for post in posts:
+        out = llm.create_chat_completion(
+            messages=[{"role": "user", "content": before + post.strip() + after}],
+            max_tokens=1, logprobs=True, top_logprobs=2, temperature=0.0,
+        )
+        top = {t["token"].strip(): t["logprob"] for t in out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]}
+        if "0" in top and "1" in top:
+            p = 1 / (1 + math.exp(top["0"] - top["1"]))
+            probs.append(p)
+            labels.append(int(p >= 0.5))
+        elif "1" in top or "0" in top:
+            probs.append(None)
+            labels.append(1 if "1" in top else 0)
+        else:
+            probs.append(None)
+            labels.append(None)
+    seconds = time.perf_counter() - t0
+    return {"labels": labels, "probs": probs, "seconds": seconds, "load": load, "peak_mib": peak_mib()}
+
+
+def child(args: argparse.Namespace) -> None:
+    cb = load_codebook(args.codebook)
+    template = screening_template(cb)
+    posts = sample_posts(args.posts)
+    fn = run_ours if args.phase == "ours" else run_naive
+    print(json.dumps(fn(args.model, template, posts, args.threads, args.n_ctx)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=None, help="GGUF file (default: the packaged Gemma 3 270M)")
+    ap.add_argument("--codebook", default=str(ROOT / "codebook.yaml"))
+    ap.add_argument("--posts", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--n-ctx", type=int, default=2048)
+    ap.add_argument("--phase", choices=("ours", "naive"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    args.model = str(args.model or default_model_path())
+    if args.phase:
+        child(args)
+        return
+    results = {}
+    for phase in ("ours", "naive"):
+        cmd = [sys.executable, __file__, "--phase", phase, "--model", args.model, "--codebook", args.codebook,
+               "--posts", str(args.posts), "--threads", str(args.threads), "--n-ctx", str(args.n_ctx)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        results[phase] = json.loads(done.stdout.strip().splitlines()[-1])
+    ours, naive = results["ours"], results["naive"]
+    n = args.posts
+    ours_labels = [int(p >= 0.5) for p in ours["probs"]]
+    agree = sum(a == b for a, b in zip(ours_labels, naive["labels"]))
+    both = [(a, b) for a, b in zip(ours["probs"], naive["probs"]) if b is not None]
+    max_diff = max((abs(a - b) for a, b in both), default=float("nan"))
+    ppm_ours, ppm_naive = 60 * n / ours["seconds"], 60 * n / naive["seconds"]
+    print(f"model        {Path(args.model).name}, {args.threads} threads, n_ctx {args.n_ctx}, {n} posts")
+    print(f"ours         {ppm_ours:8.1f} posts/min  ({ours['seconds']:.1f} s, load {ours['load']:.1f} s, "
+          f"peak {ours['peak_mib']:.0f} MiB)")
+    print(f"naive        {ppm_naive:8.1f} posts/min  ({naive['seconds']:.1f} s, load {naive['load']:.1f} s, "
+          f"peak {naive['peak_mib']:.0f} MiB)")
+    print(f"speed-up     {ppm_ours / ppm_naive:8.2f}x")
+    print(f"agreement    {agree}/{n} labels equal; max |P diff| {max_diff:.4f} over {len(both)} posts with both labels ranked")
+    print(f"relevant     ours {sum(ours_labels)}, naive {sum(1 for x in naive['labels'] if x == 1)}")
+    print(f"embedding    {ours['embed_s_per_post']:.3f} s/post (code suggestions and learning; not in the figures above)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""`qualtui reconcile`: the coders' disagreements side by side, decided one post at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tui.commands.common import Project, console, fail, text
+
+
+def _config() -> object:
+    from tui.core.config import ConfigError, load_config
+    from tui.core.paths import config_file
+
+    try:
+        return load_config(config_file())
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@click.command("reconcile")
+@click.option("--coder", default=None, help="Your name, recorded with each decision [default: from the config file].")
+@click.option("--coders", default=None, help="Comma-separated coders to compare [default: all but consensus].")
+@click.option("--sort", type=click.Choice(["count", "code"]), default="count", show_default=True,
+              help="count: most disagreements first; code: in codebook order of the disputed codes.")
+@click.pass_obj
+def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort: str) -> None:
+    """Reconcile disagreements: keep A, B, both or neither, or write the set; each choice with a reason."""
+    from tui.core.consensus import ConsensusError, default_coders, disagreements, finished_in_common, load_states
+    from tui.core.store import CONSENSUS
+
+    config = _config()
+    name = (coder or getattr(config, "coder", None) or "").strip()
+    if not name:
+        fail("Who is reconciling? Pass --coder NAME (or set `coder:` in the config file).")
+    if name == CONSENSUS:
+        fail("'consensus' is where the decisions go; pass your own name with --coder.")
+    store = project.store()
+    codebook = project.codebook()
+    try:
+        chosen = default_coders(store, coders.split(",") if coders else None)
+    except ConsensusError as exc:
+        fail(str(exc))
+    with_work = [c for c in chosen if store.finished_posts(c)]
+    if len(with_work) < 2:
+        who = f"only {with_work[0]} has" if with_work else f"none of {', '.join(chosen)} has"
+        fail(f"Reconciling needs two coders with finished posts; {who} finished any yet.")
+    try:
+        found = disagreements(store, codebook, coders=chosen, sort=sort)
+    except ConsensusError as exc:
+        fail(str(exc))
+    if not found:
+        common = finished_in_common(load_states(store, chosen))
+        names = ", ".join(chosen[:-1]) + " and " + chosen[-1]
+        why = (f"{names} agree on all {len(common)} posts they all finished." if common
+               else f"no post has been finished by all of {', '.join(chosen)} yet.")
+        console().print(text("Nothing to reconcile: " + why))
+        return
+    still = sum(not d.resolved for d in found)
+    console().print(text(f"{len(found)} disputed post{'' if len(found) == 1 else 's'}, {still} still to reconcile."))
+    store.close()
+    project._store = None
+    from tui.reconcile_app import run_reconcile
+
+    run_reconcile(Path(project.db_path), codebook, name, config, coders=chosen, sort=sort)  # type: ignore[arg-type]
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands."""
+    cli.add_command(reconcile_cmd)

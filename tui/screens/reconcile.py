@@ -1,0 +1,550 @@
+"""The reconciliation screen: one disputed post at a time, every coder's decisions side by side.
+
+Keys: `a`/`b` (or `1`–`9`) keep one coder's decisions, `o` keeps both (the union), `d` keeps only what
+every coder agreed on, `s` opens a numbered list of every code the coders used to write the reconciled
+set, `r` decides a disputed relevance. Each decision first asks why the coders disagreed (one key) and
+for an optional note, then is committed as `consensus` events before the screen moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Static
+
+from tui.core.codebook import Codebook
+from tui.core.consensus import (
+    BOTH, DISAGREEMENT_TYPES, DROP, KEEP, RELEVANCE_ITEM, SET, Choice, ConsensusError, CoderView, Disagreement,
+    apply_choice, compare_post, default_coders, disagreements,
+)
+from tui.core.masking import apply_mask
+from tui.core.safe import clean
+from tui.core.sentences import split_sentences
+from tui.core.store import Store
+from tui.screens.help import HelpScreen
+from tui.widgets.post_view import MASK, PostView
+
+TYPE_KEYS = dict(zip("mwuo", DISAGREEMENT_TYPES))
+"""One key per disagreement type: missed code, wrong sub-code, unclear definition, other."""
+SET_KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
+"""The keys that toggle the codes listed in the reconciled-set picker, in order."""
+SORT_NAMES = {"count": "most disagreements first", "code": "by code"}
+
+
+def B(key: str, action: str, description: str, id: str, tooltip: str, show: bool = True) -> Binding:
+    """A binding with an id (remappable from the config file) and a tooltip."""
+    return Binding(key, action, description, show=show, id=id, tooltip=tooltip)
+
+
+def code_name(codebook: Codebook, code_id: str) -> str:
+    """A code's path in the codebook, or its id marked as unknown."""
+    if codebook.node(code_id) is None:
+        return f"{code_id} (not in the codebook)"
+    return codebook.path_str(code_id)
+
+
+def coder_keys(i: int) -> str:
+    """The keys that keep the i-th coder's decisions, as shown over their column."""
+    return ("a·" if i == 0 else "b·" if i == 1 else "") + (str(i + 1) if i < 9 else "")
+
+
+def render_view(view: CoderView, d: Disagreement, codebook: Codebook, i: int, hidden: bool,
+                masked: Any = lambda s: s) -> Text:
+    """One coder's column: relevance, codes (disputed ones highlighted), memo and quotes."""
+    disputed = {x.item for x in d.disputed}
+    out = Text()
+    out.append(f" {coder_keys(i)} ", style="bold reverse")
+    out.append(" " + clean(view.coder, oneline=True), style="bold")
+    if view.flagged:
+        out.append("  ⚑ flagged", style="yellow")
+    out.append("\n")
+    rel = "relevant" if view.relevant else "not relevant"
+    if view.relevance is None and view.relevant:
+        rel += " (from codes)"
+    if RELEVANCE_ITEM in disputed:
+        out.append("≠ " + rel, style="bold black on yellow")
+    else:
+        out.append("= " + rel, style="dim")
+    out.append("\n\n")
+    out.append("Codes\n", style="underline")
+    if not view.codes:
+        out.append("  none\n", style="dim italic")
+    for code_id in view.codes:
+        if code_id in disputed:
+            out.append("≠ " + clean(code_name(codebook, code_id), oneline=True), style="bold black on yellow")
+        else:
+            out.append("= " + clean(code_name(codebook, code_id), oneline=True))
+        out.append("\n")
+    for x in d.disputed:
+        if x.item != RELEVANCE_ITEM and view.coder in x.missing_from:
+            out.append("− " + clean(x.name, oneline=True) + "\n", style="dim strike")
+    if hidden:
+        if view.memo or view.quotes:
+            out.append("\nMemo and quotes are hidden with the post text.\n", style="dim italic")
+        return out
+    if view.memo:
+        out.append("\nMemo\n", style="underline")
+        out.append(clean(masked(view.memo)) + "\n")
+    if view.quotes:
+        out.append("\nQuotes\n", style="underline")
+        for q in view.quotes:
+            out.append("“" + clean(masked(q.text), oneline=True) + "”", style="italic")
+            if q.code_id:
+                out.append(" → " + clean(code_name(codebook, q.code_id), oneline=True), style="dim")
+            out.append("\n")
+    return out
+
+
+class DecisionTypeScreen(ModalScreen[tuple[str, str] | None]):
+    """Why the coders disagreed (one key) and an optional note; Enter confirms, Escape cancels the decision."""
+
+    BINDINGS = [
+        B("enter", "confirm", "Confirm", "decision.confirm", "Record the decision", show=False),
+        B("escape", "cancel", "Cancel", "decision.cancel", "Cancel the whole decision"),
+    ]
+
+    def __init__(self, what: Text) -> None:
+        super().__init__()
+        self.what = what
+        self.kind: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="decision-box"):
+            yield Static(self.what, id="decision-what")
+            yield Static(self._types(), id="decision-types")
+            yield Input(placeholder="Optional one-line note · Enter confirms · Escape cancels",
+                        id="decision-note", disabled=True)
+
+    def _types(self) -> Text:
+        out = Text("Why did the coders disagree?  ")
+        for key, name in TYPE_KEYS.items():
+            chosen = name == self.kind
+            out.append(key, style="bold reverse" if chosen else "bold cyan")
+            out.append(" " + name + ("  ✓" if chosen else "") + "   ", style="bold" if chosen else "")
+        return out
+
+    async def on_key(self, event: events.Key) -> None:
+        if self.kind is None and event.character in TYPE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.kind = TYPE_KEYS[event.character]  # type: ignore[index]
+            self.query_one("#decision-types", Static).update(self._types())
+            note = self.query_one(Input)
+            note.disabled = False
+            note.focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        if self.kind is None:
+            self.app.bell()
+            self.notify("First press m, w, u or o: why did the coders disagree?", timeout=3)
+            return
+        self.dismiss((self.kind, self.query_one(Input).value.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReconciledSetScreen(ModalScreen[frozenset[str] | None]):
+    """Every code the coders used, numbered; keys toggle them, Enter confirms the set, Escape cancels."""
+
+    BINDINGS = [
+        B("enter", "confirm", "Confirm", "set.confirm", "Use the ticked codes as the consensus"),
+        B("escape", "cancel", "Cancel", "set.cancel", "Back without deciding"),
+    ]
+
+    def __init__(self, label: str, items: Sequence[tuple[str, str, str]], chosen: set[str]) -> None:
+        super().__init__()
+        self.label = label
+        self.items = list(items)[:len(SET_KEYS)]  # (code id, name, who chose it)
+        self.chosen = set(chosen)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="set-box"):
+            yield Static(Text("Reconciled codes for " + clean(self.label, oneline=True)
+                              + ": press a key to tick or untick, Enter confirms (nothing ticked: not relevant)",
+                              style="bold"), id="set-title")
+            yield Static(self._rows(), id="set-list")
+
+    def _rows(self) -> Text:
+        out = Text()
+        for key, (code_id, name, who) in zip(SET_KEYS, self.items):
+            ticked = code_id in self.chosen
+            out.append(f" {key} ", style="bold cyan")
+            out.append("☑ " if ticked else "☐ ", style="bold green" if ticked else "dim")
+            out.append(clean(name, oneline=True), style="bold" if ticked else "")
+            out.append("  " + clean(who, oneline=True) + "\n", style="dim")
+        return out
+
+    async def on_key(self, event: events.Key) -> None:
+        char = event.character
+        if not char or char not in SET_KEYS:
+            return
+        event.stop()
+        event.prevent_default()
+        i = SET_KEYS.index(char)
+        if i >= len(self.items):
+            self.app.bell()
+            return
+        self.chosen ^= {self.items[i][0]}
+        self.query_one("#set-list", Static).update(self._rows())
+
+    def action_confirm(self) -> None:
+        self.dismiss(frozenset(self.chosen))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReconcileHelpScreen(HelpScreen):
+    """The reconciliation keys (the coding screen's extra rows do not apply here)."""
+
+    def on_mount(self, event: events.Mount) -> None:
+        event.prevent_default()  # the coding screen's help rows do not apply here
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
+        table = Table(title="Reconciliation keys (remap them in the config file by id)", expand=True)
+        for col, style in (("keys", "bold cyan"), ("does", ""), ("id", "dim")):
+            table.add_column(col, style=style)
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        for b in below.BINDINGS:
+            if isinstance(b, Binding) and not (b.id or "").rstrip("123456789").endswith("keep_"):
+                table.add_row(Text(keymap.get(b.id, b.key) if b.id else b.key), Text(b.tooltip or b.description),
+                              Text(b.id or ""))
+        table.add_row(Text("1–9"), Text("Keep coder N's decisions (columns are numbered)"),
+                      Text("reconcile.keep_1 … keep_9"))
+        table.add_row(Text("then m w u o"), Text("Why they disagreed: missed code, wrong sub-code, unclear "
+                                                 "definition, other; then an optional note and Enter"), Text(""))
+        self.query_one("#help-table", Static).update(table)
+
+
+class ReconcileScreen(Screen[None]):
+    """Disputed posts one at a time; each decision is committed before the screen moves on."""
+
+    BINDINGS = [
+        B("a", "keep(0)", "Keep A", "reconcile.keep_a", "Keep the first coder's decisions on this post"),
+        B("b", "keep(1)", "Keep B", "reconcile.keep_b", "Keep the second coder's decisions on this post"),
+        *[B(str(n), f"keep({n - 1})", f"Keep {n}", f"reconcile.keep_{n}", f"Keep coder {n}'s decisions",
+            show=False) for n in range(1, 10)],
+        B("o", "both", "Both", "reconcile.both", "Keep every code any coder chose (relevant if anyone said so)"),
+        B("d", "drop", "Drop", "reconcile.drop", "Keep only what every coder agreed on"),
+        B("s", "write_set", "Set", "reconcile.set", "Write the reconciled set from the codes the coders used"),
+        B("r", "relevance", "Relevance", "reconcile.relevance", "Decide a disputed relevance (then 1 or 0)"),
+        B("n,right", "step(1)", "Next", "reconcile.next", "Next disputed post"),
+        B("p,left", "step(-1)", "Prev", "reconcile.previous", "Previous disputed post"),
+        B("t", "toggle_sort", "Sort", "reconcile.sort", "Sort by number of disagreements or by code",
+          show=False),
+        B("u", "undo", "Undo", "reconcile.undo", "Not available: choose again to revise a decision", show=False),
+        B("v", "reveal", "Reveal", "reconcile.reveal", "Show the masked terms of this post", show=False),
+        B("question_mark", "help", "Keys", "reconcile.help", "All keys"),
+        B("q", "app.quit", "Quit", "reconcile.quit", "Quit (every decision is already saved)"),
+    ]
+
+    def __init__(self, store: Store, codebook: Codebook, *, coders: Sequence[str] | None = None,
+                 sort: str = "count", by: str = "") -> None:
+        super().__init__()
+        self.store = store
+        self.codebook = codebook
+        self.by = by
+        self.sort = sort
+        self.items: list[Disagreement] = []
+        self.index = 0
+        self.text_hidden: str | None = None  # why the post text is hidden (break, cap), if it is
+        self.pending: str | None = None  # "relevance" while waiting for 1 or 0
+        self.error: str | None = None
+        try:
+            self.coders = default_coders(store, coders)
+        except ConsensusError as exc:
+            self.coders, self.error = list(coders or []), str(exc)
+
+    @property
+    def current(self) -> Disagreement | None:
+        """The disputed post on screen."""
+        return self.items[self.index] if 0 <= self.index < len(self.items) else None
+
+    @property
+    def n_resolved(self) -> int:
+        """How many of the disputed posts have a finished consensus."""
+        return sum(d.resolved for d in self.items)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="rc-header")
+        yield PostView(id="rc-post")
+        yield Static(id="rc-summary")
+        with Horizontal(id="rc-coders"):
+            for i, _ in enumerate(self.coders):
+                with VerticalScroll(classes="rc-coder"):
+                    yield Static(id=f"rc-coder-{i}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(PostView).focus()
+        self._load()
+        self.refresh_post()
+
+    def _load(self, keep: int | None = None) -> None:
+        """Read the disputed posts: unresolved first, then in the chosen sort."""
+        if self.error:
+            return
+        try:
+            found = disagreements(self.store, self.codebook, coders=self.coders, sort=self.sort)
+        except ConsensusError as exc:
+            self.error = str(exc)
+            return
+        self.items = sorted(found, key=lambda d: d.resolved)
+        ids = [d.post_id for d in self.items]
+        self.index = ids.index(keep) if keep in ids else 0
+
+    # ------------------------------------------------------------ rendering
+
+    def _masked(self, text: str, post_id: int) -> str:
+        spans = getattr(self.app, "mask_spans", None)
+        return apply_mask(text, spans({"id": post_id, "text": text}), MASK) if callable(spans) else text
+
+    def _hidden_reason(self) -> str | None:
+        if self.text_hidden:
+            return self.text_hidden
+        tick = getattr(self.app, "wellbeing_tick", None)
+        if callable(tick) and not tick().text_allowed:
+            return "Post text is hidden."
+        return None
+
+    def refresh_post(self) -> None:
+        """Redraw the header, the post, the summary and every coder's column."""
+        d = self.current
+        view = self.query_one(PostView)
+        if d is None:
+            view.hide(self.error or "Nothing to reconcile: the coders agree on every post they all finished.")
+            self.query_one("#rc-header", Static).update(Text(" Reconciliation ", style="bold reverse"))
+            self.query_one("#rc-summary", Static).update("")
+            self._exposure(None, True)
+            return
+        post = self.store.post(d.post_id) or {"id": d.post_id, "label": d.label, "title": "", "text": "", "tags": []}
+        hidden = self._hidden_reason()
+        if hidden:
+            view.hide(hidden)
+        else:
+            quoted = {(q.start, q.end) for v in d.views.values() for q in v.quotes}
+            spans = getattr(self.app, "mask_spans", None)
+            masked = spans(post) if callable(spans) else []
+            view.show(post["text"], split_sentences(post["text"]), quoted, masked)
+        self.query_one("#rc-header", Static).update(self._header(d, post, bool(hidden)))
+        self.query_one("#rc-summary", Static).update(self._summary(d))
+        for i, coder in enumerate(self.coders):
+            if coder in d.views:
+                self.query_one(f"#rc-coder-{i}", Static).update(render_view(
+                    d.views[coder], d, self.codebook, i, bool(hidden), lambda s: self._masked(s, d.post_id)))
+        self._exposure(post, bool(hidden))
+
+    def _header(self, d: Disagreement, post: dict[str, Any], hidden: bool) -> Text:
+        out = Text()
+        out.append(f" {clean(d.label, oneline=True)} ", style="bold reverse")
+        out.append(f"  disputed post {self.index + 1} of {len(self.items)}")
+        out.append(f"  ·  {self.n_resolved} / {len(self.items)} reconciled", style="bold")
+        out.append(f"  ·  {SORT_NAMES.get(self.sort, self.sort)}", style="dim")
+        if d.resolved:
+            out.append("  ✓ reconciled", style="bold green")
+        if post.get("title") and not hidden:
+            out.append("\n")
+            out.append(clean(post["title"], oneline=True), style="bold")
+        return out
+
+    def _summary(self, d: Disagreement) -> Text:
+        out = Text()
+        out.append(f"{d.count} disputed: ", style="bold")
+        for i, x in enumerate(d.disputed):
+            out.append(("  ·  " if i else "") + clean(x.name, oneline=True), style="bold yellow")
+            out.append(" (" + clean(", ".join(x.chosen_by) or "nobody", oneline=True) + ")", style="dim")
+        out.append("\nAgreed: ", style="bold")
+        out.append(clean(", ".join(code_name(self.codebook, c) for c in d.agreed) or "no code", oneline=True))
+        st = self.store.state("consensus", d.post_id)
+        out.append("\nConsensus: ", style="bold")
+        if not st.n_events:
+            out.append("not yet decided", style="dim")
+            return out
+        out.append(("relevant" if st.relevance != 0 else "not relevant") + "; ")
+        codes = sorted(self.codebook.resolve(c) or c for c in st.codes)
+        out.append(clean(", ".join(code_name(self.codebook, c) for c in codes) or "no code", oneline=True))
+        if st.reconcile:
+            r = st.reconcile
+            out.append("  (" + clean(f"{r.get('choice', '')} {r.get('coder', '')}".strip() + ", "
+                                     + str(r.get("type", "")) + (": " + str(r["note"]) if r.get("note") else ""),
+                                     oneline=True) + ")", style="dim")
+        return out
+
+    def _exposure(self, post: dict[str, Any] | None, hidden: bool) -> None:
+        """Tell the app which post text is on screen (reading it counts as exposure)."""
+        update = getattr(self.app, "exposure_update", None)
+        if not callable(update):
+            return
+        d = self.current
+        codes = {c for v in d.views.values() for c in v.codes} if d else set()
+        weight = max([self.codebook.severity(c) for c in codes if self.codebook.node(c) is not None], default=1.0)
+        update(post, hidden, weight)
+
+    def set_text_hidden(self, reason: str | None) -> None:
+        """Hide or show the post text (the well-being policy decides)."""
+        if reason == self.text_hidden:
+            return
+        self.text_hidden = reason
+        if self.is_mounted:
+            self.refresh_bindings()
+            self.refresh_post()
+
+    def describe(self) -> dict[str, Any]:
+        """What the screen shows, for tests."""
+        d = self.current
+        return {"label": d.label if d else None, "post_id": d.post_id if d else None, "index": self.index,
+                "total": len(self.items), "resolved": self.n_resolved, "sort": self.sort,
+                "hidden": self.text_hidden}
+
+    # ------------------------------------------------------------ keys
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"keep", "both", "drop", "write_set", "relevance", "reveal"}:
+            if self.current is None or self._hidden_reason():
+                return None
+        if action == "keep" and parameters and int(parameters[0]) >= len(self.coders):  # type: ignore[call-overload]
+            return None
+        return True
+
+    async def on_key(self, event: events.Key) -> None:
+        if self.pending is None:
+            return
+        event.stop()
+        event.prevent_default()
+        self.pending = None
+        if event.character in ("0", "1"):
+            value = int(event.character)
+            what = Text("Relevance of " + clean(self.current.label if self.current else "", oneline=True) + ": ")
+            what.append("relevant" if value else "not relevant", style="bold")
+            self._decide(Choice(SET, item=RELEVANCE_ITEM, relevance=value), what)
+        else:
+            self.notify("Cancelled.", timeout=2)
+
+    def _what(self, text: str, coder: str = "") -> Text:
+        out = Text(text, style="bold")
+        if coder:
+            out.append(" " + clean(coder, oneline=True) + "'s decisions", style="bold")
+        out.append(" on " + clean(self.current.label if self.current else "", oneline=True))
+        return out
+
+    def _decide(self, choice: Choice, what: Text) -> None:
+        """Ask why the coders disagreed, then commit the choice and move on."""
+        d = self.current
+        if d is None:
+            return
+
+        def chosen(result: tuple[str, str] | None) -> None:
+            if result is None:
+                self.notify("Cancelled: nothing was recorded.", timeout=2)
+                return
+            kind, note = result
+            full = Choice(choice.action, coder=choice.coder, codes=choice.codes, relevance=choice.relevance,
+                          item=choice.item, type=kind, note=note)
+            try:
+                apply_choice(self.store, self.codebook, d.post_id, full, coders=self.coders, by=self.by)
+            except ConsensusError as exc:
+                self.notify(Text(clean(str(exc))), severity="error", timeout=6)
+                return
+            self._after_decision(d.post_id)
+
+        self.app.push_screen(DecisionTypeScreen(what), chosen)
+
+    def _after_decision(self, post_id: int) -> None:
+        fresh = compare_post(self.store, self.codebook, post_id, coders=self.coders)
+        i = next(k for k, x in enumerate(self.items) if x.post_id == post_id)
+        self.items[i] = fresh
+        if not fresh.resolved:
+            self.notify("Recorded. Some codes are still disputed: a, b, o, d or s decides them.", timeout=4)
+            self.refresh_post()
+            return
+        n = len(self.items)
+        nxt = next(((i + k) % n for k in range(1, n + 1) if not self.items[(i + k) % n].resolved), None)
+        if nxt is None:
+            self.notify(f"All {n} disputed posts are reconciled.", timeout=5)
+            self.refresh_post()
+            return
+        self._go(nxt)
+
+    def _go(self, index: int) -> None:
+        self.index = index
+        changed = getattr(self.app, "post_changed", None)
+        if callable(changed):
+            changed()
+        self.refresh_post()
+
+    def action_keep(self, i: int) -> None:
+        if self.current is not None and 0 <= i < len(self.coders):
+            self._decide(Choice(KEEP, coder=self.coders[i]), self._what("Keep", self.coders[i]))
+
+    def action_both(self) -> None:
+        self._decide(Choice(BOTH), self._what("Keep both (every code any coder chose)"))
+
+    def action_drop(self) -> None:
+        self._decide(Choice(DROP), self._what("Drop the disputed codes (keep only what all agreed)"))
+
+    def action_write_set(self) -> None:
+        d = self.current
+        if d is None:
+            return
+        used = list(dict.fromkeys(c for v in d.views.values() for c in v.codes))
+        items = [(c, code_name(self.codebook, c), ", ".join(v.coder for v in d.views.values() if c in v.codes))
+                 for c in used]
+
+        def picked(codes: frozenset[str] | None) -> None:
+            if codes is None:
+                return
+            names = ", ".join(code_name(self.codebook, c) for c in codes) or "no code (not relevant)"
+            what = self._what("Reconciled set")
+            what.append(": " + clean(names, oneline=True))
+            self._decide(Choice(SET, codes=codes), what)
+
+        self.app.push_screen(ReconciledSetScreen(d.label, items, set(d.agreed)), picked)
+
+    def action_relevance(self) -> None:
+        d = self.current
+        if d is None:
+            return
+        if not any(x.item == RELEVANCE_ITEM for x in d.disputed):
+            self.notify("Relevance is not disputed on this post: a, b, o, d or s decides the codes.", timeout=3)
+            return
+        self.pending = "relevance"
+        self.notify("Relevant? Press 1 for yes, 0 for no (any other key cancels).", timeout=4)
+
+    def action_step(self, step: int) -> None:
+        if not self.items:
+            return
+        target = self.index + step
+        if not 0 <= target < len(self.items):
+            self.notify("That is the " + ("last" if step > 0 else "first") + " disputed post.", timeout=2)
+            return
+        self._go(target)
+
+    def action_toggle_sort(self) -> None:
+        self.sort = "code" if self.sort == "count" else "count"
+        self._load(keep=self.current.post_id if self.current else None)
+        self.refresh_post()
+        self.notify("Sorted " + SORT_NAMES[self.sort] + ".", timeout=2)
+
+    def action_undo(self) -> None:
+        self.notify("Undo is not available here: choose again to revise a post's consensus.", timeout=3)
+
+    def action_reveal(self) -> None:
+        if self.current is not None and hasattr(self.app, "revealed"):
+            self.app.revealed = self.current.post_id  # type: ignore[attr-defined]
+            self.refresh_post()
+
+    def action_help(self) -> None:
+        self.app.push_screen(ReconcileHelpScreen())
