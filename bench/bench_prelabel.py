@@ -78,7 +78,10 @@ def run_naive(model: str, template: str, posts: list[str], threads: int, n_ctx: 
     before, after = split_template(template)
     if not has_template:
         # A base model has no chat template: pass the prompt through unchanged, as qualtui does.
-        llm.chat_handler = Jinja2ChatFormatter("{{ messages[0]['content'] }}", eos_token="", bos_token="").to_chat_handler()
+        # The handler tokenises without adding BOS (it expects the template to write it), so write it here.
+        bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() != -1 else ""
+        llm.chat_handler = Jinja2ChatFormatter("{{ bos_token }}{{ messages[0]['content'] }}", eos_token="",
+                                               bos_token=bos).to_chat_handler()
         if after and not after[-1].isspace():
             after += " "
     load = time.perf_counter() - t0
