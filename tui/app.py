@@ -29,6 +29,8 @@ from tui.screens.coding import CodingScreen
 
 SAVE_EVERY = 5.0
 """Seconds between well-being saves while nothing else happens (a crash loses at most this)."""
+SEVERE_HIDDEN = ("Today's limit on severe posts is reached, so this post stays hidden. "
+                 "Press → or g for the next post; milder posts are still open today.")
 END_CHECKIN_AFTER = 600.0
 """Ask the end-of-session check-in only after this many seconds of reading in the session."""
 
@@ -130,6 +132,16 @@ class QualtuiApp(App[None]):
     def _apply(self, status: Status) -> None:
         """Make the screen follow the policy: hide text in breaks and after the cap, show it again after."""
         coding = self._coding()
+        full_cap = status.mode == "capped" and status.weighted_today >= status.daily_cap_minutes - 1e-6
+        current = self.session.current.post if self.session.current else None
+        if status.mode == "capped" and not full_cap or (status.mode == "working" and current is not None
+                                                        and self.severe_blocked(current)):
+            # Only severe posts are over for today: hide this one, let the coder move to a milder one.
+            self._report_hidden()
+            if coding is not None:
+                coding.set_text_hidden(SEVERE_HIDDEN, navigable=True)
+                coding.refresh_status()
+            return
         if status.mode in ("break", "pause", "capped"):
             kind = "capped" if status.mode == "capped" else (status.break_kind or "short")
             if coding is not None:
@@ -190,10 +202,17 @@ class QualtuiApp(App[None]):
             self.wb.post_left(self.clock())
             self._shown = None
 
+    def severe_blocked(self, post: dict[str, Any]) -> bool:
+        """True when today's limit on severe posts is reached and this post is severe."""
+        return self.wb.severe_capped and self.post_weight(post) >= SEVERE_WEIGHT
+
     def exposure_update(self, post: dict[str, Any] | None, hidden: bool) -> None:
         """Tell the exposure clock which post is on screen, and how heavy it is."""
         if post is None or hidden:
             self._report_hidden()
+            return
+        if self.severe_blocked(post):
+            self._apply(self.wb.tick(self.clock()))
             return
         weight = self.post_weight(post)
         if self._shown != (post["id"], weight):
@@ -207,7 +226,7 @@ class QualtuiApp(App[None]):
 
     def milder_first(self) -> None:
         """After several severe posts in a row, serve a milder one next when the queue has one."""
-        if self.wb.tick(self.clock()).needs_milder:
+        if self.wb.tick(self.clock()).needs_milder or self.wb.severe_capped:
             self.session.promote_milder(self.suggested_weight, SEVERE_WEIGHT)
 
     def suggested_weight(self, post_id: int) -> float:
@@ -283,6 +302,11 @@ class QualtuiApp(App[None]):
     def post_changed(self) -> None:
         """Called after the coding screen moved to another post."""
         self.revealed = None
+        coding = self._coding()
+        current = self.session.current.post if self.session.current else None
+        if coding is not None and coding.navigable and coding.text_hidden and current is not None \
+                and not self.severe_blocked(current):
+            coding.text_hidden, coding.navigable = None, False  # a milder post: refresh_post shows it
 
     def assign_from_palette(self, code_id: str) -> None:
         """Assign a code chosen in the command palette."""

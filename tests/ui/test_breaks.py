@@ -134,3 +134,24 @@ async def test_checkin_at_start_suggests_stopping_with_contacts(project: Path, c
         await pilot.press("x")
     rows = Store(project).db.execute("SELECT kind, value FROM wb_log WHERE coder = 'alice' AND kind = 'checkin'").fetchall()
     assert rows and rows[-1][1] == 8
+
+
+async def test_severe_limit_hides_severe_posts_only(project: Path, codebook: Codebook) -> None:
+    clock = Clock()
+    s = Store(project)
+    ids = s.post_ids()
+    with s.db.conn:  # the model thinks the first post is about torture; the second is mild
+        s.db.conn.execute("INSERT INTO suggestions (post_id, kind, code_id, score) VALUES (?, 'code', ?, 0.9)",
+                          (ids[0], "control/physical-abuse/torture"))
+    s.close()
+    app = _app(project, codebook, clock, daily_severe_cap_minutes=10, daily_cap_minutes=600,
+               short_break_after_minutes=500, long_break_after_minutes=500, severe_pause_seconds=0)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.session.current.post["id"] == ids[0]
+        await _read_for(pilot, app, clock, 12)
+        assert app.screen.text_hidden and "severe posts" in app.screen.text_hidden
+        assert not any(x in screen_text(app) for x in _visible_snippets(app.session.current.post))
+        await pilot.press("right")
+        assert app.session.current.post["id"] != ids[0]
+        assert app.screen.text_hidden is None
+        assert any(x in screen_text(app) for x in _visible_snippets(app.session.current.post))

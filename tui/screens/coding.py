@@ -78,6 +78,7 @@ class CodingScreen(Screen[None]):
         self.picker: list[str] | None = None  # the path of node ids while picking; [] = categories
         self.pending_prefix: str | None = None  # "x" or "quote" while waiting for a number
         self.text_hidden: str | None = None  # why the post text is hidden (break, cap), if it is
+        self.navigable = False  # while hidden: may the coder still move to another post?
 
     @property
     def qapp(self) -> QualtuiApp:
@@ -193,8 +194,10 @@ class CodingScreen(Screen[None]):
     # ------------------------------------------------------------ keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.text_hidden and action in {"relevant", "irrelevant", "quote", "accept", "reject", "finish_post",
-                                           "next_post", "previous_post", "next_unfinished", "skip", "defer"}:
+        if self.text_hidden and action in {"relevant", "irrelevant", "quote", "accept", "reject", "finish_post"}:
+            return None
+        if self.text_hidden and not self.navigable and action in {
+                "next_post", "previous_post", "next_unfinished", "skip", "defer"}:
             return None
         if action == "relevant":
             return self.mode == "screening"  # False hides it from the footer in coding mode
@@ -499,8 +502,9 @@ class CodingScreen(Screen[None]):
         if self.picker is not None:
             self._show_picker()
 
-    def set_text_hidden(self, reason: str | None) -> None:
-        """Hide or show the post text (the well-being policy decides)."""
+    def set_text_hidden(self, reason: str | None, *, navigable: bool = False) -> None:
+        """Hide or show the post text (the well-being policy decides); `navigable` keeps moving on possible."""
+        self.navigable = navigable
         if reason == self.text_hidden:
             return
         self.text_hidden = reason
