@@ -470,6 +470,9 @@ class CodingScreen(Screen[None]):
             self.refresh_post(keep_cursor=True)
 
     def action_toggle_masking(self) -> None:
+        if self.qapp.masking and self.qapp.wb.settings.masking:
+            self.notify("Masking is required by your well-being settings or your team.", timeout=3)
+            return
         self.qapp.masking = not self.qapp.masking
         self.refresh_post(keep_cursor=True)
         self.notify("Masking on." if self.qapp.masking else "Masking off.", timeout=2)
