@@ -12,6 +12,12 @@ same model and the same prompt, each in its own child process so peak memory is 
          higher among the two returned tokens.
 
 It prints posts per minute for both, the speed-up, label agreement, and peak RSS of each child.
+
+    python bench/bench_prelabel.py --learn [--model PATH] [--db FILE]
+
+runs the whole pre-labeller over the 200 sample posts with data/sample_gold.csv as the coders'
+consensus, and prints the screen's scorecard, the cross-validated gain from learning, and a learning
+curve (accuracy on the posts no coder labelled, after N labelled ones).
 """
 
 from __future__ import annotations
@@ -108,6 +114,81 @@ def run_naive(model: str, template: str, posts: list[str], threads: int, n_ctx: 
     return {"labels": labels, "probs": probs, "seconds": seconds, "load": load, "peak_mib": peak_mib()}
 
 
+def gold_events(store: Any, codebook: Any) -> int:
+    """Record data/sample_gold.csv as the 'consensus' coder's decisions on the imported sample posts."""
+    import csv
+    import re
+
+    from tui.core.store import CONSENSUS, Event
+
+    def slug(name: str) -> str:
+        return re.sub(r"[^a-z0-9-]", "", re.sub(r"\s+", "-", name.lower()))
+
+    # The gold file names codes by category and name slug; map those to the codebook's ids.
+    by_slug = {f"{c.category_id}/{slug(c.name)}": c.id for c in codebook.codes() if c.level == 2}
+    ids = dict(store.db.conn.execute("SELECT platform_id, id FROM posts"))
+    events = []
+    with open(ROOT / "data" / "sample_gold.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            pid = ids[row["note_id"]]
+            events.append(Event(CONSENSUS, pid, "relevance", value=row["relevant"]))
+            for code in filter(None, row["codes"].split(";")):
+                events.append(Event(CONSENSUS, pid, "code_add", code_id=codebook.resolve(code) or by_slug[code]))
+            events.append(Event(CONSENSUS, pid, "done", value="1"))
+    return store.record_many(events)
+
+
+def learning(args: argparse.Namespace) -> None:
+    """The sample corpus end to end: screen, suggest, learn from the gold labels, and a learning curve."""
+    import numpy as np
+
+    from tui.core.ingest import import_file
+    from tui.core.learn import Logistic, _Project, dims_for, evaluate, relevance_features
+    from tui.core.prelabel import run_prelabel
+    from tui.core.store import Store
+
+    cb = load_codebook(args.codebook)
+    store = Store(args.db)
+    if store.count_posts() == 0:
+        import_file(store, ROOT / "data" / "sample_xhs.json")
+        gold_events(store, cb)
+    backend = LlamaBackend(args.model, n_ctx=args.n_ctx, n_threads=args.threads)
+    t0 = time.perf_counter()
+    run = run_prelabel(store, cb, backend, progress=lambda d, n, c: print(f"\r{d}/{n}", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    print(f"run          {run.n_posts} posts, {run.n_scored} scored, {run.n_cached} cached, "
+          f"{time.perf_counter() - t0:.0f} s ({Path(args.model).name}, {args.threads} threads)")
+    for source in ("llm", "learned"):
+        r = evaluate(store, cb, source=source)
+        print(f"{source:12} TP {r.tp} FP {r.fp} FN {r.fn} TN {r.tn}  accuracy {r.accuracy:.3f}  FNR "
+              f"{r.false_negative_rate:.3f}  kappa {r.kappa:.3f}  AUC {r.auc:.3f}  (top-{r.k} codes on {r.n_coded} posts)")
+    ls = run.learned
+    if ls is not None:
+        print(f"codes        recall@5 zero-shot {ls.codes_zero_shot.get('recall@5', float('nan')):.3f} -> learned "
+              f"{ls.codes_learned.get('recall@5', float('nan')):.3f}; MAP {ls.codes_zero_shot.get('map', float('nan')):.3f}"
+              f" -> {ls.codes_learned.get('map', float('nan')):.3f}  ({ls.n_coded} coded posts, {ls.folds}-fold CV)")
+    # Learning curve: a coder labels n random posts; accuracy on all the others, 10 draws each.
+    proj = _Project(store, cb, None)
+    idx, y = proj.relevance_set()
+    llm_acc = float(((np.nan_to_num(proj.llm_p[idx], nan=0.5) >= 0.5) == y).mean())
+    print(f"curve        LLM alone: accuracy {llm_acc:.3f} on all {len(idx)} posts")
+    for n in (20, 40, 60, 100, 150):
+        accs, fnrs = [], []
+        for draw in range(10):
+            rng = np.random.default_rng(draw)
+            order = rng.permutation(len(idx))
+            train, test = order[:n], order[n:]
+            if len(set(y[train])) < 2:
+                continue
+            feats = relevance_features(proj.reduced[:, :dims_for(n)], proj.llm_p)[idx]
+            p = Logistic().fit(feats[train], y[train]).predict(feats[test])
+            accs.append(((p >= 0.5) == y[test]).mean())
+            pos = y[test] == 1
+            fnrs.append(((p < 0.5) & pos).sum() / max(1, pos.sum()))
+        print(f"curve        {n:3d} labelled: accuracy {np.mean(accs):.3f} (sd {np.std(accs):.3f}), "
+              f"FNR {np.mean(fnrs):.3f} on the other {len(idx) - n}")
+
+
 def child(args: argparse.Namespace) -> None:
     cb = load_codebook(args.codebook)
     template = screening_template(cb)
@@ -123,9 +204,14 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=50)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--n-ctx", type=int, default=2048)
+    ap.add_argument("--learn", action="store_true", help="measure screening quality and learning instead of speed")
+    ap.add_argument("--db", default="bench-prelabel.db", help="project file for --learn (reused: cached)")
     ap.add_argument("--phase", choices=("ours", "naive"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.model = str(args.model or default_model_path())
+    if args.learn:
+        learning(args)
+        return
     if args.phase:
         child(args)
         return

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import events
+from textual import events, on, work
 from textual.app import App
+from textual.message import Message
+from textual.worker import get_current_worker
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -58,14 +60,37 @@ class CodebookCommands(Provider):
                       help=clean(hit.node.definition, oneline=True)[:100])
 
 
+class PrelabelProgress(Message):
+    """Pre-labelling moved on (bursts collapse into the latest)."""
+
+    def __init__(self, done: int, total: int, cached: int) -> None:
+        super().__init__()
+        self.done, self.total, self.cached = done, total, cached
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PrelabelProgress)
+
+
+class PrelabelFinished(Message):
+    """Pre-labelling ended: a one-line summary, or the error a user can act on."""
+
+    def __init__(self, summary: str, error: bool) -> None:
+        super().__init__()
+        self.summary, self.error = summary, error
+
+
 class QualtuiApp(App[None]):
     """One coder coding one project."""
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute, so subclasses elsewhere find it
     TITLE = "qualtui"
     COMMANDS = App.COMMANDS | {CodebookCommands}
-    BINDINGS = [Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette",
-                        tooltip="Command palette: codebook search and more")]
+    BINDINGS = [
+        Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette",
+                tooltip="Command palette: codebook search and more"),
+        Binding("P", "prelabel", "Pre-label", show=False, id="prelabel",
+                tooltip="Pre-label posts with the local model in the background (again: stop)"),
+    ]
 
     def __init__(self, store: Store, codebook: Codebook, coder: str, *, config: Config | None = None,
                  mode: str | None = None, clock: Any = time.time) -> None:
@@ -88,6 +113,7 @@ class QualtuiApp(App[None]):
         self._break: BreakScreen | None = None
         self._reminded: str | None = None
         self._session_started_at = self.clock()
+        self.prelabel_status = ""
         self._exposure_at_start = 0.0
 
     def on_mount(self) -> None:
@@ -236,6 +262,66 @@ class QualtuiApp(App[None]):
         weights = [self.codebook.severity(c) for (c,) in rows if self.codebook.node(c) is not None]
         return max(weights, default=1.0)
 
+    # ------------------------------------------------------------ pre-labels in the background
+
+    def action_prelabel(self) -> None:
+        """Start pre-labelling in a worker thread, or stop the one running."""
+        running = [w for w in self.workers if w.group == "prelabel" and w.is_running]
+        if running:
+            for w in running:
+                w.cancel()
+            self.notify("Stopping pre-labelling after the current post…", timeout=3)
+            return
+        self.prelabel_status = "pre-labelling: loading the model"
+        self.notify("Pre-labelling in the background; keep working.", timeout=3)
+        self._prelabel_worker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prelabel")
+    def _prelabel_worker(self) -> None:
+        # Never touches widgets: it opens its own Store (SQLite objects belong to their thread)
+        # and reports by messages. One worker, one model: a Llama is not thread-safe.
+        from tui.core.llm import LlamaBackend, OpenAIBackend, PrelabelError, default_model_path
+        from tui.core.prelabel import run_prelabel
+
+        worker = get_current_worker()
+        store = Store(self.store.path)
+        backend = None
+        try:
+            if self.config.llm_url:
+                backend = OpenAIBackend(self.config.llm_url)
+            else:
+                backend = LlamaBackend(self.config.model or default_model_path())
+            summary = run_prelabel(
+                store, self.codebook, backend,
+                progress=lambda d, t, c: self.post_message(PrelabelProgress(d, t, c)),
+                should_stop=lambda: worker.is_cancelled)
+            self.post_message(PrelabelFinished(
+                f"Pre-labels: {summary.n_scored} scored, {summary.n_cached} cached, "
+                f"{summary.n_relevant} likely relevant ({summary.status}).", False))
+        except PrelabelError as exc:
+            self.post_message(PrelabelFinished(str(exc), True))
+        finally:
+            if backend is not None:
+                backend.close()
+            store.close()
+
+    @on(PrelabelProgress)
+    def _prelabel_progress(self, message: PrelabelProgress) -> None:
+        self.prelabel_status = f"pre-labelling {message.done}/{message.total}"
+        self.refresh(repaint=True)  # the model's loader may have silenced the terminal for a moment
+        coding = self._coding()
+        if coding is not None:
+            coding.refresh_status()
+
+    @on(PrelabelFinished)
+    def _prelabel_finished(self, message: PrelabelFinished) -> None:
+        self.prelabel_status = ""
+        self.notify(message.summary, severity="error" if message.error else "information", timeout=8)
+        coding = self._coding()
+        if coding is not None and self.session.current is not None:
+            self.session.load()  # new suggestions for the post on screen
+            coding.refresh_post(keep_cursor=True)
+
     def on_wellbeing_screen_history_deleted(self, event: Any) -> None:
         """The coder deleted their history: forget the ratings kept in memory too."""
         self.wb.forget_checkins()
@@ -294,10 +380,11 @@ class QualtuiApp(App[None]):
     def wellbeing_status(self) -> str:
         """A short well-being note for the status bar."""
         st = self.wb.tick(self.clock())
+        extra = f" · {self.prelabel_status}" if self.prelabel_status else ""
         if st.mode == "capped":
-            return "daily limit reached"
+            return "daily limit reached" + extra
         note = f"next break in {max(0.0, st.next_break_in):.0f} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
-        return ("break due · " + note) if st.break_due else note
+        return (("break due · " + note) if st.break_due else note) + extra
 
     def post_changed(self) -> None:
         """Called after the coding screen moved to another post."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from tui.commands import (
-    codebook_cmds, coding_cmds, common, corpus, reconcile_cmds, report_cmds, sync_cmds, wellbeing_cmds,
+    codebook_cmds, coding_cmds, common, corpus, prelabel_cmds, reconcile_cmds, report_cmds, sync_cmds,
+    wellbeing_cmds,
 )
 
 
@@ -25,7 +26,8 @@ def cli(ctx: click.Context, db_path: str, codebook_path: str | None) -> None:
     ctx.obj = common.Project(db_path=db_path, codebook_path=codebook_path)
 
 
-for module in (corpus, codebook_cmds, coding_cmds, sync_cmds, reconcile_cmds, report_cmds, wellbeing_cmds):
+for module in (corpus, codebook_cmds, coding_cmds, prelabel_cmds, sync_cmds, reconcile_cmds, report_cmds,
+               wellbeing_cmds):
     module.register(cli)
 
 

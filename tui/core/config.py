@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-KNOWN = {"coder", "keys", "show_suggestions", "masking", "wellbeing", "mode"}
+KNOWN = {"coder", "keys", "show_suggestions", "masking", "wellbeing", "mode", "model", "llm_url"}
 
 
 class ConfigError(Exception):
@@ -25,6 +25,8 @@ class Config:
     masking: bool = True
     mode: str = "screening"
     wellbeing: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None  # a GGUF file for pre-labels started from the app
+    llm_url: str | None = None  # or an OpenAI-compatible server
     path: Path | None = None
 
 
@@ -61,6 +63,11 @@ def load_config(path: Path) -> Config:
         if data["mode"] not in ("screening", "coding"):
             raise ConfigError(f"{path}: 'mode' must be screening or coding.")
         cfg.mode = data["mode"]
+    for name in ("model", "llm_url"):
+        if name in data and data[name] is not None:
+            if not isinstance(data[name], str) or not data[name].strip():
+                raise ConfigError(f"{path}: '{name}' must be a path or URL.")
+            setattr(cfg, name, data[name])
     wb = data.get("wellbeing") or {}
     if not isinstance(wb, dict):
         raise ConfigError(f"{path}: 'wellbeing' must be a mapping of settings.")

@@ -178,6 +178,15 @@ def _sigmoid_diff(zero: float, one: float) -> float:
 # ---------------------------------------------------------------- in-process llama.cpp
 
 
+def _quiet_load(path: Path, kwargs: dict[str, Any]) -> Any:
+    """Load a Llama with llama.cpp's load-time chatter on stdout/stderr silenced (Textual draws there)."""
+    import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    with suppress_stdout_stderr(disable=False):
+        return llama_cpp.Llama(str(path), **kwargs)
+
+
 def _context(llm: Any) -> int:
     """Usable context: llama.cpp may round n_ctx up, but the Python token buffer keeps the requested size."""
     return min(llm.n_ctx(), len(llm.input_ids))
@@ -230,6 +239,14 @@ class LlamaBackend:
         """True once a model has been loaded into memory."""
         return self._llm is not None or self._emb is not None
 
+    def load(self, embeddings: bool = True) -> None:
+        """Load the model(s) now, e.g. before a Textual app starts: loading briefly silences stdout/stderr."""
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._load(embedding=False)
+            if embeddings and self._emb is None:
+                self._emb = self._load(embedding=True)
+
     def _load(self, embedding: bool) -> Any:
         try:
             import llama_cpp
@@ -249,15 +266,14 @@ class LlamaBackend:
             # A full-size sliding-window cache keeps the shared prefix usable on Gemma-style models.
             kwargs.update(n_ctx=self.n_ctx, n_batch=512, swa_full=True)
         try:
-            llm = llama_cpp.Llama(str(path), **kwargs)
+            llm = _quiet_load(path, kwargs)
+            train_ctx = llm.metadata.get(f"{llm.metadata.get('general.architecture', '')}.context_length")
+            if not embedding and train_ctx and int(train_ctx) < llm.n_ctx():
+                # Beyond the trained context the model's answers are noise: size the context to fit it.
+                llm.close()
+                llm = _quiet_load(path, {**kwargs, "n_ctx": int(train_ctx)})
         except (ValueError, RuntimeError, OSError) as exc:
             raise PrelabelError(f"Could not load the model {path}: {exc}.") from None
-        train_ctx = llm.metadata.get(f"{llm.metadata.get('general.architecture', '')}.context_length")
-        if not embedding and train_ctx and int(train_ctx) < llm.n_ctx():
-            # Beyond the trained context the model's answers are noise: size the context to fit it.
-            llm.close()
-            kwargs["n_ctx"] = int(train_ctx)
-            llm = llama_cpp.Llama(str(path), **kwargs)
         return llm
 
     def _tok(self, llm: Any, text: str, special: bool) -> list[int]:
