@@ -94,11 +94,18 @@ def run_naive(model: str, template: str, posts: list[str], threads: int, n_ctx: 
     t0 = time.perf_counter()
     labels: list[int | None] = []
     probs: list[float | None] = []
+    too_long = 0
     for post in posts:
-        out = llm.create_chat_completion(
-            messages=[{"role": "user", "content": before + post.strip() + after}],
-            max_tokens=1, logprobs=True, top_logprobs=2, temperature=0.0,
-        )
+        try:
+            out = llm.create_chat_completion(
+                messages=[{"role": "user", "content": before + post.strip() + after}],
+                max_tokens=1, logprobs=True, top_logprobs=2, temperature=0.0,
+            )
+        except ValueError:  # "Requested tokens exceed context window": the naive loop cannot score it
+            too_long += 1
+            probs.append(None)
+            labels.append(None)
+            continue
         top = {t["token"].strip(): t["logprob"] for t in out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]}
         if "0" in top and "1" in top:
             p = 1 / (1 + math.exp(top["0"] - top["1"]))
@@ -111,7 +118,8 @@ def run_naive(model: str, template: str, posts: list[str], threads: int, n_ctx: 
             probs.append(None)
             labels.append(None)
     seconds = time.perf_counter() - t0
-    return {"labels": labels, "probs": probs, "seconds": seconds, "load": load, "peak_mib": peak_mib()}
+    return {"labels": labels, "probs": probs, "seconds": seconds, "load": load, "peak_mib": peak_mib(),
+            "too_long": too_long}
 
 
 def gold_events(store: Any, codebook: Any) -> int:
@@ -219,7 +227,9 @@ def main() -> None:
     for phase in ("ours", "naive"):
         cmd = [sys.executable, __file__, "--phase", phase, "--model", args.model, "--codebook", args.codebook,
                "--posts", str(args.posts), "--threads", str(args.threads), "--n-ctx", str(args.n_ctx)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"the {phase} phase failed:\n{done.stderr[-2000:]}")
         results[phase] = json.loads(done.stdout.strip().splitlines()[-1])
     ours, naive = results["ours"], results["naive"]
     n = args.posts
@@ -236,6 +246,8 @@ def main() -> None:
     print(f"speed-up     {ppm_ours / ppm_naive:8.2f}x")
     print(f"agreement    {agree}/{n} labels equal; max |P diff| {max_diff:.4f} over {len(both)} posts with both labels ranked")
     print(f"relevant     ours {sum(ours_labels)}, naive {sum(1 for x in naive['labels'] if x == 1)}")
+    if naive["too_long"]:
+        print(f"too long     {naive['too_long']} posts did not fit the naive loop's context (qualtui cuts them)")
     print(f"embedding    {ours['embed_s_per_post']:.3f} s/post (code suggestions and learning; not in the figures above)")
 
 

@@ -8,29 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import App
-from textual.message import Message
-from textual.worker import get_current_worker
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
+from textual.worker import get_current_worker
 
 from tui.core.codebook import Category, Codebook
 from tui.core.config import Config
 from tui.core.lookup import search
-from tui.core.masking import default_lexicon, mask, severity_label
+from tui.core.masking import severity_label
 from tui.core.safe import clean
 from tui.core.session import Session
-from tui.core import wellbeing_store
 from tui.core.store import Store
-from tui.core.wellbeing import SEVERE_WEIGHT, Wellbeing
+from tui.core.wellbeing import SEVERE_WEIGHT
 from tui.core.wellbeing_state import Status
-from tui.screens.break_screen import BreakScreen
-from tui.screens.checkin import AdviceScreen, CheckinScreen
+from tui.screens.checkin import CheckinScreen
 from tui.screens.coding import CodingScreen
-
-SAVE_EVERY = 5.0
-"""Seconds between well-being saves while nothing else happens (a crash loses at most this)."""
+from tui.wellbeing_app import WellbeingApp
 SEVERE_HIDDEN = ("Today's limit on severe posts is reached, so this post stays hidden. "
                  "Press → or g for the next post; milder posts are still open today.")
 END_CHECKIN_AFTER = 600.0
@@ -79,7 +75,7 @@ class PrelabelFinished(Message):
         self.summary, self.error = summary, error
 
 
-class QualtuiApp(App[None]):
+class QualtuiApp(WellbeingApp):
     """One coder coding one project."""
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute, so subclasses elsewhere find it
@@ -94,70 +90,29 @@ class QualtuiApp(App[None]):
 
     def __init__(self, store: Store, codebook: Codebook, coder: str, *, config: Config | None = None,
                  mode: str | None = None, clock: Any = time.time) -> None:
-        super().__init__()
-        self.store = store
+        super().__init__(store, coder, config=config, clock=clock)
         self.codebook = codebook
-        self.coder = coder
-        self.config = config or Config()
         self.session = Session(store, codebook, coder)
-        self.clock = clock
-        settings, self.settings_notices = wellbeing_store.settings_for(store, self.config.wellbeing)
-        self.wb: Wellbeing = wellbeing_store.load(store, coder, settings)
-        # Masking can be required by the team (a ceiling); the coder can only add to it.
-        self.masking = self.config.masking or settings.masking
-        self.revealed: int | None = None  # the post whose masked terms the coder chose to see
-        self._lexicon = default_lexicon(tuple(settings.lexicon))
         self.start_mode = mode or self.config.mode
-        self._shown: tuple[int, float] | None = None  # (post id, weight) last reported as on screen
-        self._saved_at = 0.0
-        self._break: BreakScreen | None = None
-        self._reminded: str | None = None
-        self._session_started_at = self.clock()
-        self.prelabel_status = ""
         self._exposure_at_start = 0.0
+        self.prelabel_status = ""
 
     def on_mount(self) -> None:
-        if self.config.keys:
-            self.set_keymap(self.config.keys)
-        for notice in self.settings_notices:
-            self.notify(notice, severity="warning", timeout=8)
-        now = self.clock()
-        self.wb.session_started(now)
-        status = self.wb.tick(now)
+        status = self.start_wellbeing()
         self._exposure_at_start = status.raw_today
-        self._save(force=True)
         self.push_screen(CodingScreen(self.session, mode=self.start_mode,
                                       show_suggestions=self.config.show_suggestions))
         self._apply(status)
         if status.checkin_due == "session_start" and self.wb.settings.checkins and self._break is None:
             self.push_screen(CheckinScreen("session_start"), partial(self._checked_in, "session_start"))
-        self.set_interval(1.0, self._on_tick)
 
-    # ------------------------------------------------------------ well-being
-
-    def _save(self, force: bool = False) -> None:
-        now = self.clock()
-        if force or now - self._saved_at >= SAVE_EVERY:
-            wellbeing_store.save(self.store, self.coder, self.wb)
-            self._saved_at = now
-
-    def wellbeing_tick(self) -> Status:
-        """The well-being state right now."""
-        return self.wb.tick(self.clock())
-
-    def _on_tick(self) -> None:
-        self._apply(self.wellbeing_tick())
-        self._save()
-
-    def _coding(self) -> CodingScreen | None:
-        for screen in self.screen_stack:
-            if isinstance(screen, CodingScreen):
-                return screen
-        return None
+    def text_screen(self) -> CodingScreen | None:
+        """The coding screen, which shows the post."""
+        return self.first_screen(CodingScreen)
 
     def _apply(self, status: Status) -> None:
-        """Make the screen follow the policy: hide text in breaks and after the cap, show it again after."""
-        coding = self._coding()
+        """The shared policy, plus the limit on severe posts, which hides only severe ones."""
+        coding = self.text_screen()
         full_cap = status.mode == "capped" and status.weighted_today >= status.daily_cap_minutes - 1e-6
         current = self.session.current.post if self.session.current else None
         if status.mode == "capped" and not full_cap or (status.mode == "working" and current is not None
@@ -168,65 +123,9 @@ class QualtuiApp(App[None]):
                 coding.set_text_hidden(SEVERE_HIDDEN, navigable=True)
                 coding.refresh_status()
             return
-        if status.mode in ("break", "pause", "capped"):
-            kind = "capped" if status.mode == "capped" else (status.break_kind or "short")
-            if coding is not None:
-                coding.set_text_hidden("Post text is hidden: " + ("daily limit reached." if kind == "capped"
-                                                                  else "break in progress."))
-            self._report_hidden()
-            if self._break is None or (self._break.kind != kind and self._break.is_attached):
-                if self._break is not None and self._break.is_attached:
-                    self._break.dismiss("replaced")
-                if kind != "capped" or self._reminded != "capped":
-                    self._break = BreakScreen(kind, self.clock())
-                    self._reminded = "capped" if kind == "capped" else self._reminded
-                    self.push_screen(self._break, self._break_closed)
-            if self._break is not None and self._break.is_attached:
-                self._break.show(status)
-        else:
-            if self._break is not None and self._break.is_attached:
-                self._break.dismiss("over")
-                if status.checkin_due == "long_break" and self.wb.settings.checkins:
-                    self.push_screen(CheckinScreen("long_break"), partial(self._checked_in, "long_break"))
-            self._break = None
-            if coding is not None and coding.text_hidden:
-                coding.set_text_hidden(None)
-            if status.break_due and self._reminded != status.day + str(status.next_break_kind):
-                self._reminded = status.day + str(status.next_break_kind)
-                self.notify("A break is due. Take it when you reach a good stopping point.", timeout=10)
-            elif status.warn_cap and self._reminded != "warn" + status.day:
-                self._reminded = "warn" + status.day
-                self.notify(f"{status.weighted_today:.0f} of {status.daily_cap_minutes:.0f} weighted minutes "
-                            "read today.", timeout=8)
+        super()._apply(status)
         if coding is not None:
             coding.refresh_status()
-
-    def _break_closed(self, why: str | None) -> None:
-        if why == "closed":  # the coder left the daily-cap notice for exposure-free work
-            self._break = None
-
-    def _checked_in(self, moment: str, rating: int | None) -> None:
-        now = self.clock()
-        if rating is None:
-            self.wb.skip_checkin(now)
-        else:
-            advice = self.wb.checkin(now, rating, moment=moment)
-            if advice.stop_suggested:
-                self.push_screen(AdviceScreen(advice.reason, advice.contacts))
-        self._save(force=True)
-
-    def postpone_break(self) -> None:
-        """Postpone the running break if the policy allows it."""
-        result = self.wb.postpone(self.clock())
-        if not result:
-            self.notify(result.reason, timeout=4)
-        self._save(force=True)
-        self._apply(self.wellbeing_tick())
-
-    def _report_hidden(self) -> None:
-        if self._shown is not None:
-            self.wb.post_left(self.clock())
-            self._shown = None
 
     def severe_blocked(self, post: dict[str, Any]) -> bool:
         """True when today's limit on severe posts is reached and this post is severe."""
@@ -240,15 +139,7 @@ class QualtuiApp(App[None]):
         if self.severe_blocked(post):
             self._apply(self.wb.tick(self.clock()))
             return
-        weight = self.post_weight(post)
-        if self._shown != (post["id"], weight):
-            now = self.clock()
-            if self._shown is not None and self._shown[0] != post["id"]:
-                self.wb.post_left(now)
-            self.wb.post_shown(now, post["id"], weight, masked=False)
-            self._shown = (post["id"], weight)
-            self._save(force=True)
-            self._apply(self.wb.tick(now))
+        self.report_shown(post["id"], self.post_weight(post))
 
     def milder_first(self) -> None:
         """After several severe posts in a row, serve a milder one next when the queue has one."""
@@ -309,7 +200,7 @@ class QualtuiApp(App[None]):
     def _prelabel_progress(self, message: PrelabelProgress) -> None:
         self.prelabel_status = f"pre-labelling {message.done}/{message.total}"
         self.refresh(repaint=True)  # the model's loader may have silenced the terminal for a moment
-        coding = self._coding()
+        coding = self.text_screen()
         if coding is not None:
             coding.refresh_status()
 
@@ -317,7 +208,7 @@ class QualtuiApp(App[None]):
     def _prelabel_finished(self, message: PrelabelFinished) -> None:
         self.prelabel_status = ""
         self.notify(message.summary, severity="error" if message.error else "information", timeout=8)
-        coding = self._coding()
+        coding = self.text_screen()
         if coding is not None and self.session.current is not None:
             self.session.load()  # new suggestions for the post on screen
             coding.refresh_post(keep_cursor=True)
@@ -326,17 +217,6 @@ class QualtuiApp(App[None]):
         """The coder deleted their history: forget the ratings kept in memory too."""
         self.wb.forget_checkins()
         self._save(force=True)
-
-    def on_app_focus(self, event: events.AppFocus) -> None:
-        self.wb.focus(self.clock(), True)
-
-    def on_app_blur(self, event: events.AppBlur) -> None:
-        self.wb.focus(self.clock(), False)
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
-            self.wb.input(self.clock())
-        await super().on_event(event)
 
     async def action_quit(self) -> None:
         """Quit; everything is already saved. Offers the optional end-of-session check-in."""
@@ -351,18 +231,9 @@ class QualtuiApp(App[None]):
         self._finish()
 
     def _finish(self) -> None:
-        self._report_hidden()
-        self.wb.session_ended(self.clock())
-        self._save(force=True)
-        self.exit()
+        self.end_session()
 
     # ------------------------------------------------------------ hooks used by the screens
-
-    def mask_spans(self, post: dict[str, Any]) -> list[tuple[int, int]]:
-        """Spans of graphic terms to mask in this post (none if masking is off or revealed)."""
-        if not self.masking or self.revealed == post["id"]:
-            return []
-        return mask(post["text"], self._lexicon)
 
     def post_weight(self, post: dict[str, Any]) -> float:
         """Exposure weight: the highest severity among the coder's codes and the model's suggestions."""
@@ -389,7 +260,7 @@ class QualtuiApp(App[None]):
     def post_changed(self) -> None:
         """Called after the coding screen moved to another post."""
         self.revealed = None
-        coding = self._coding()
+        coding = self.text_screen()
         current = self.session.current.post if self.session.current else None
         if coding is not None and coding.navigable and coding.text_hidden and current is not None \
                 and not self.severe_blocked(current):

@@ -42,6 +42,7 @@ def find_model() -> Path | None:
 
 
 MODEL = find_model()
+THREADS = 1  # llama.cpp's threads spin while they wait: two threads on two cores crawl if anything else runs
 needs_model = pytest.mark.skipif(MODEL is None, reason="no small GGUF model installed")
 
 
@@ -49,7 +50,7 @@ needs_model = pytest.mark.skipif(MODEL is None, reason="no small GGUF model inst
 def backend() -> Any:
     if MODEL is None:
         pytest.skip("no small GGUF model installed")
-    b = LlamaBackend(MODEL, n_ctx=1024)
+    b = LlamaBackend(MODEL, n_ctx=1024, n_threads=THREADS)
     yield b
     b.close()
 
@@ -180,7 +181,7 @@ def test_default_model_is_assembled_once_into_model_dir(tmp_path: Path, monkeypa
 def test_prefix_reuse_leaves_nothing_of_the_previous_post(backend: LlamaBackend, codebook: Any) -> None:
     template = screening_template(codebook)
     in_sequence = [backend.probability(template, p) for p in POSTS]  # long post, then shorter ones
-    fresh = LlamaBackend(MODEL, n_ctx=1024)
+    fresh = LlamaBackend(MODEL, n_ctx=1024, n_threads=THREADS)
     try:
         fresh.probability(template, POSTS[1])  # a different predecessor, so the same prefix is reused
         after_other = fresh.probability(template, POSTS[3])
@@ -235,8 +236,17 @@ def test_post_with_control_token_text_stays_plain(backend: LlamaBackend, codeboo
 
 
 @needs_model
+def test_empty_and_broken_text_is_scored(backend: LlamaBackend, codebook: Any) -> None:
+    template = screening_template(codebook)
+    for post in ("", "   ", "broken emoji \ud83d 被骗到园区"):
+        assert 0.0 < backend.probability(template, post) < 1.0
+    vectors = backend.embed(["", "broken emoji \ud83d"])
+    assert vectors.shape[0] == 2 and np.isfinite(vectors).all() and np.abs(vectors).sum(axis=1).min() > 0
+
+
+@needs_model
 def test_context_too_small_for_the_prompt(codebook: Any) -> None:
-    small = LlamaBackend(MODEL, n_ctx=64)
+    small = LlamaBackend(MODEL, n_ctx=64, n_threads=THREADS)
     try:
         with pytest.raises(PrelabelError, match="tokens before any post text"):
             small.probability(screening_template(codebook), "post")
@@ -263,7 +273,7 @@ def test_run_is_cached_and_second_run_loads_no_model(tmp_path: Path, backend: Ll
     run = conn.execute("SELECT status, n_scored, prompt_hash, model_hash FROM prelabel_runs").fetchone()
     assert run == ("finished", 4, first.prompt_hash, backend.model_hash)
 
-    cold = LlamaBackend(MODEL, n_ctx=1024)  # a new process would start like this
+    cold = LlamaBackend(MODEL, n_ctx=1024, n_threads=THREADS)  # a new process would start like this
     second = run_prelabel(store, codebook, cold)
     assert (second.n_scored, second.n_cached, second.model_loaded) == (0, 4, False)
     assert dict(conn.execute("SELECT post_id, score FROM suggestions WHERE kind = 'relevance'").fetchall()) == rel
@@ -278,7 +288,7 @@ def test_no_socket_is_opened(tmp_path: Path, codebook: Any, monkeypatch: pytest.
     monkeypatch.setattr(socket, "create_connection", refuse)
     store = Store(tmp_path / "p.db")
     add_posts(store, POSTS[:2])
-    b = LlamaBackend(MODEL, n_ctx=1024)
+    b = LlamaBackend(MODEL, n_ctx=1024, n_threads=THREADS)
     try:
         summary = run_prelabel(store, codebook, b)
     finally:

@@ -201,7 +201,7 @@ def test_learns_spam_from_a_coder_on_real_sms(tmp_path: Path, codebook: Any) -> 
     truth = {pid: int(label == "spam") for pid, (label, _) in zip(ids, data)}
     coded, held_out = ids[:90], ids[90:]
     store.record_many(relevance("ann", pid, truth[pid]) for pid in coded)
-    backend = NoOpinion(LlamaBackend(model))
+    backend = NoOpinion(LlamaBackend(model, n_threads=1))
     try:
         summary = run_prelabel(store, codebook, backend, codes=False)
     finally:

@@ -222,9 +222,11 @@ class LlamaBackend:
         self.embedding_path = check_gguf(embedding_model) if embedding_model else self.model_path
         self.model_name = self.model_path.name
         self.model_hash = model_file_hash(self.model_path)
-        self.embed_hash = model_file_hash(self.embedding_path)
+        # The embedding recipe is part of the key, so vectors made another way are never mixed in.
+        recipe = f"eol-last-token:{EMBED_PROMPT[0]}|{EMBED_PROMPT[1]}|{EMBED_CTX}:{model_file_hash(self.embedding_path)}"
+        self.embed_hash = hashlib.sha256(recipe.encode()).hexdigest()[:32]
         self.n_ctx = n_ctx
-        cores = os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         self.n_threads = n_threads or cores
         self.n_threads_batch = n_threads_batch or self.n_threads
         self.max_post_tokens = max_post_tokens
@@ -259,7 +261,7 @@ class LlamaBackend:
             n_threads=self.n_threads, n_threads_batch=self.n_threads_batch, logits_all=False, verbose=False,
         )
         if embedding:
-            # No pooling: only the last token is an output, so the huge vocabulary projection runs once per text.
+            # No pooling: embed() reads the last token's hidden state itself.
             kwargs.update(embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
                           n_ctx=EMBED_CTX, n_batch=EMBED_CTX, n_ubatch=EMBED_CTX)
         else:
@@ -277,7 +279,8 @@ class LlamaBackend:
         return llm
 
     def _tok(self, llm: Any, text: str, special: bool) -> list[int]:
-        return llm.tokenize(text.encode("utf-8", "surrogatepass"), add_bos=False, special=special)
+        # A lone surrogate (a broken emoji in crawled text) becomes "?" rather than invalid UTF-8.
+        return llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=special)
 
     def _with_bos(self, llm: Any, tokens: list[int]) -> list[int]:
         import llama_cpp
@@ -482,6 +485,9 @@ class OpenAIBackend:
     def loaded(self) -> bool:
         """A server backend holds no model in this process."""
         return False
+
+    def load(self, embeddings: bool = True) -> None:
+        """Nothing to load: the server holds the model."""
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         url = self.base + path

@@ -61,7 +61,7 @@ def screening_template(codebook: Any) -> str:
     """The codebook's screening prompt with examples and labels filled in and a slot for the post."""
     scr = getattr(codebook, "screening", None)
     if scr is None:
-        raise PrelabelError(f"The codebook {getattr(codebook, 'source', '')} has no screening section.".replace("  ", " "))
+        raise PrelabelError("The codebook has no `screening:` section, so there is no prompt to screen with.")
     if "{post}" not in scr.prompt:
         raise PrelabelError("The screening prompt in the codebook has no {post} placeholder, so the post would never reach the model.")
     # Alternate the labels (keeping the codebook's order within each) so no answer wins by recency.
