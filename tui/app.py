@@ -207,7 +207,8 @@ class QualtuiApp(WellbeingApp):
     @on(PrelabelFinished)
     def _prelabel_finished(self, message: PrelabelFinished) -> None:
         self.prelabel_status = ""
-        self.notify(message.summary, severity="error" if message.error else "information", timeout=8)
+        self.notify(message.summary, severity="error" if message.error else "information", timeout=8,
+                    markup=False)
         coding = self.text_screen()
         if coding is not None and self.session.current is not None:
             self.session.load()  # new suggestions for the post on screen

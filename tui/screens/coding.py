@@ -354,7 +354,7 @@ class CodingScreen(Screen[None]):
             self.notify("Nothing to undo.", timeout=2)
             return
         self._after_history(before)
-        self.notify(f"Undone: {target['kind'].replace('_', ' ')}", timeout=2)
+        self.notify(f"Undone: {target['kind'].replace('_', ' ')}", timeout=2, markup=False)
 
     def action_redo(self) -> None:
         before = self.session.current.post["id"] if self.session.current else None
@@ -363,7 +363,7 @@ class CodingScreen(Screen[None]):
             self.notify("Nothing to redo.", timeout=2)
             return
         self._after_history(before)
-        self.notify(f"Redone: {target['kind'].replace('_', ' ')}", timeout=2)
+        self.notify(f"Redone: {target['kind'].replace('_', ' ')}", timeout=2, markup=False)
 
     def _after_history(self, before: int | None) -> None:
         s = self.session

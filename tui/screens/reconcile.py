@@ -473,7 +473,7 @@ class ReconcileScreen(Screen[None]):
         n = len(self.items)
         nxt = next(((i + k) % n for k in range(1, n + 1) if not self.items[(i + k) % n].resolved), None)
         if nxt is None:
-            self.notify(f"All {n} disputed posts are reconciled.", timeout=5)
+            self.notify(f"All {n} disputed posts are reconciled.", timeout=5, markup=False)
             self.refresh_post()
             return
         self._go(nxt)
