@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tui.core.codebook import load_codebook  # noqa: E402
-from tui.core.llm import SLOT, LlamaBackend, default_model_path, split_template  # noqa: E402
+from tui.core.llm import LlamaBackend, default_model_path, split_template  # noqa: E402
 from tui.core.prelabel import post_text, screening_template  # noqa: E402
 
 

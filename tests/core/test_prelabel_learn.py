@@ -12,7 +12,7 @@ import pytest
 
 from tui.core.codebook import load_codebook
 from tui.core.learn import (
-    CodeModel, Logistic, auc, evaluate, human_labels, learn, ranking_scores, stratified_folds,
+    CodeModel, Logistic, auc, evaluate, human_labels, ranking_scores, stratified_folds,
 )
 from tui.core.llm import LlamaBackend, PrelabelError, default_model_path
 from tui.core.prelabel import run_prelabel

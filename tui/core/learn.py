@@ -6,7 +6,7 @@ Everything here runs in milliseconds on a few hundred labelled posts and stays o
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,7 +290,8 @@ def relevance_features(reduced: np.ndarray, llm_p: np.ndarray) -> np.ndarray:
     return np.hstack([reduced, prior[:, None]])
 
 
-def cross_validated(fit_predict, n: int, y: np.ndarray, folds: int, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+def cross_validated(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, y: np.ndarray, folds: int,
+                    seed: int) -> np.ndarray:
     """Out-of-fold predictions: fit_predict(train_idx, test_idx) -> predictions for test_idx."""
     out: np.ndarray | None = None
     for test in stratified_folds(y, folds, seed):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from tui.core.learn import LearnSummary
 
 __all__ = [
-    "CODE_METHODS", "CodeEval", "EvalReport", "LearnSummary", "PrelabelError", "RunSummary", "code_text",
-    "evaluate", "learn", "post_text", "run_prelabel", "screening_template",
+    "CODE_METHODS", "PrelabelError", "RunSummary", "code_text", "post_text", "run_prelabel", "screening_template",
+    "write_suggestions",
 ]
 
 CODE_METHODS = ("embed", "yesno")
