@@ -30,6 +30,7 @@ import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--n-ctx", type=int, default=2048)
     ap.add_argument("--learn", action="store_true", help="measure screening quality and learning instead of speed")
-    ap.add_argument("--db", default="bench-prelabel.db", help="project file for --learn (reused: cached)")
+    ap.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "qualtui-bench-prelabel.db"),
+                    help="project file for --learn (kept, so a second run is cached)")
     ap.add_argument("--phase", choices=("ours", "naive"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.model = str(args.model or default_model_path())

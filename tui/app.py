@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from functools import partial
 from pathlib import Path
@@ -20,7 +21,7 @@ from tui.core.config import Config
 from tui.core.lookup import search
 from tui.core.masking import severity_label
 from tui.core.safe import clean
-from tui.core.session import Session
+from tui.core.session import Session, likely_codes
 from tui.core.store import Store
 from tui.core.wellbeing import SEVERE_WEIGHT
 from tui.core.wellbeing_state import Status
@@ -148,9 +149,8 @@ class QualtuiApp(WellbeingApp):
 
     def suggested_weight(self, post_id: int) -> float:
         """A post's weight before this coder coded it: from the model's code suggestions."""
-        rows = self.store.db.conn.execute(
-            "SELECT code_id FROM suggestions WHERE post_id = ? AND kind = 'code' AND score >= 0.5", (post_id,))
-        weights = [self.codebook.severity(c) for (c,) in rows if self.codebook.node(c) is not None]
+        codes = likely_codes(self.store, post_id)
+        weights = [self.codebook.severity(c) for c in codes if self.codebook.node(c) is not None]
         return max(weights, default=1.0)
 
     # ------------------------------------------------------------ pre-labels in the background
@@ -181,7 +181,9 @@ class QualtuiApp(WellbeingApp):
             if self.config.llm_url:
                 backend = OpenAIBackend(self.config.llm_url)
             else:
-                backend = LlamaBackend(self.config.model or default_model_path())
+                # One core stays free for the interface: llama.cpp threads busy-wait.
+                backend = LlamaBackend(self.config.model or default_model_path(),
+                                       n_threads=max(1, (os.cpu_count() or 2) - 1))
             summary = run_prelabel(
                 store, self.codebook, backend,
                 progress=lambda d, t, c: self.post_message(PrelabelProgress(d, t, c)),
@@ -241,7 +243,7 @@ class QualtuiApp(WellbeingApp):
         cur = self.session.current
         ids: list[str] = []
         if cur is not None and cur.post["id"] == post["id"]:
-            ids = list(cur.state.codes) + [c for k, c, s in cur.suggestions if k == "code" and s >= 0.5]
+            ids = list(cur.state.codes) + cur.likely_codes
         weights = [self.codebook.severity(i) for i in ids if self.codebook.node(i) is not None]
         return max(weights, default=1.0)
 

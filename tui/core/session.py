@@ -30,6 +30,7 @@ class Current:
     state: PostState
     sentences: list[tuple[int, int]]
     suggestions: list[tuple[str, str, float]] = field(default_factory=list)  # (kind, code id, score)
+    likely_codes: list[str] = field(default_factory=list)  # suggested codes that count for exposure weight
 
 
 class Session:
@@ -69,11 +70,12 @@ class Session:
         post = self.store.post(pid) or {"id": pid, "label": "?", "title": "", "text": "", "tags": []}
         state = self.store.state(self.coder, pid)
         rows = self.store.db.conn.execute(
-            "SELECT kind, code_id, score FROM suggestions WHERE post_id = ? ORDER BY kind DESC, score DESC",
+            "SELECT kind, code_id, score, source FROM suggestions WHERE post_id = ? ORDER BY kind DESC, score DESC",
             (pid,),
         ).fetchall()
-        suggestions = [(k, c, s) for k, c, s in rows if k == "relevance" or self.codebook.node(c) is not None]
-        self.current = Current(post, state, split_sentences(post["text"]), suggestions)
+        suggestions = [(k, c, s) for k, c, s, _ in rows if k == "relevance" or self.codebook.node(c) is not None]
+        self.current = Current(post, state, split_sentences(post["text"]), suggestions,
+                               likely_codes(self.store, pid))
         return self.current
 
     def go(self, index: int) -> Current:
@@ -298,6 +300,19 @@ class Session:
             if 0 < gap:
                 self.seconds_today += min(gap, IDLE_GAP)
         self._last_event_at = now
+
+
+def likely_codes(store: Store, post_id: int) -> list[str]:
+    """The suggested codes that count towards a post's exposure weight before anyone coded it.
+
+    Learned scores are probabilities, so 0.5 is meaningful; zero-shot scores are similarities, so
+    only the model's first choice counts. Erring heavy only brings a break sooner.
+    """
+    rows = store.db.conn.execute(
+        "SELECT code_id, score, source FROM suggestions WHERE post_id = ? AND kind = 'code' ORDER BY score DESC",
+        (post_id,)).fetchall()
+    learned = [c for c, score, src in rows if src == "learned" and score >= 0.5]
+    return learned or [c for c, _, src in rows[:1] if src != "learned"]
 
 
 def _parse(at: str) -> datetime:
