@@ -165,3 +165,31 @@ async def test_suggestions_accept_reject_and_hide(project: Path, codebook: Codeb
         assert st.suggestions == {"relevance": "accept", "control/confinement": "accept", "channels/gambling": "reject"}
         await pilot.press("H")
         assert "Suggestions" not in screen_text(app)
+
+
+async def test_keys_remap_from_the_config_file(project: Path, codebook: Codebook) -> None:
+    cfg = Config(wellbeing={"checkins": False}, keys={"undo": "backspace", "screen.irrelevant": "n"})
+    app = QualtuiApp(Store(project), codebook, "alice", config=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        first = app.session.current.post["id"]
+        await pilot.press("n")  # remapped: not relevant
+        assert Store(project).state("alice", first).relevance == 0
+        await pilot.press("backspace")  # remapped undo
+        assert Store(project).state("alice", first).relevance is None
+        await pilot.press("question_mark")
+        assert "backspace" in screen_text(app)
+
+
+async def test_three_severe_posts_in_a_row_bring_a_milder_one(project: Path, codebook: Codebook) -> None:
+    s = Store(project)
+    ids = s.post_ids()
+    with s.db.conn:  # the model thinks the first five posts are about torture, the sixth is mild
+        s.db.conn.executemany("INSERT INTO suggestions (post_id, kind, code_id, score) VALUES (?, 'code', ?, 0.9)",
+                              [(pid, "control/physical-abuse/torture") for pid in ids[:5]])
+    s.close()
+    cfg = Config(wellbeing={"checkins": False, "severe_pause_seconds": 0})
+    app = QualtuiApp(Store(project), codebook, "alice", config=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("0", "0", "0")  # three severe posts read and screened out
+        assert app.session.current.post["id"] == ids[5]  # the milder post was moved up
+        assert ids[3] in app.session.posts[app.session.index + 1:]
