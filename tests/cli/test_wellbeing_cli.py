@@ -160,3 +160,13 @@ def test_every_command_has_help(db: Path, config: Path) -> None:
     for args in (["wellbeing", "--help"], ["wellbeing", "ceilings", "--help"]):
         result = run(db, config, *args)
         assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_a_bad_ceiling_typed_into_the_project_can_be_cleared(db: Path, config: Path) -> None:
+    store = Store(db)
+    with store.db.conn:
+        store.db.conn.execute("INSERT INTO project_settings (key, value) VALUES ('wellbeing.daily_cap_minutes', '5')")
+    store.close()
+    result = run(db, config, "wellbeing", "ceilings", "--clear", "daily_cap_minutes")
+    assert result.exit_code == 0, result.output
+    assert "daily_cap_minutes" not in ceilings(db)

@@ -79,7 +79,8 @@ def set_team_ceilings(store: Store, ceilings: Mapping[str, Any]) -> None:
     """Validate and store team ceilings (a value of None removes that ceiling)."""
     drop = [k for k, v in ceilings.items() if v is None]
     rows = ceiling_rows({k: v for k, v in ceilings.items() if v is not None})
-    merge_settings(None, {**team_ceilings(store), **{k: v for k, v in ceilings.items() if v is not None}})
+    kept = {k: v for k, v in team_ceilings(store).items() if k not in drop}
+    merge_settings(None, {**kept, **{k: v for k, v in ceilings.items() if v is not None}})
     with store.db.conn:
         store.db.conn.executemany("INSERT OR REPLACE INTO project_settings (key, value) VALUES (?, ?)", rows.items())
         store.db.conn.executemany("DELETE FROM project_settings WHERE key = ?", [(CEILING_PREFIX + k,) for k in drop])
