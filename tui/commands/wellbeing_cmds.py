@@ -135,17 +135,6 @@ def _plain(value: str) -> str:
 # ---------------------------------------------------------------- ceilings
 
 
-def _show(value: Any) -> str:
-    """A setting's value as it would be written in YAML."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
-
-
 def _known(name: str) -> str:
     """A setting name, or a failure naming the closest known one."""
     import difflib
@@ -209,7 +198,7 @@ def ceilings_cmd(project: Project, assignments: tuple[str, ...], clears: tuple[s
 def _print_ceilings(ceilings: dict[str, Any], changed: int) -> None:
     from rich.table import Table
 
-    from tui.core.wellbeing_settings import WellbeingSettings
+    from tui.core.wellbeing_settings import WellbeingSettings, show_value
 
     out = console()
     if changed:
@@ -223,8 +212,8 @@ def _print_ceilings(ceilings: dict[str, Any], changed: int) -> None:
     for name in ("Setting", "Team value", "Default"):
         table.add_column(text(name))
     for name in sorted(ceilings):
-        table.add_row(text(name), text(_show(ceilings[name]), oneline=True),
-                      text(_show(getattr(defaults, name, "")), oneline=True))
+        table.add_row(text(name), text(show_value(ceilings[name]), oneline=True),
+                      text(show_value(getattr(defaults, name, "")), oneline=True))
     out.print(table)
 
 

@@ -112,8 +112,8 @@ _TYPE_NAMES = {"float": "a number", "int": "a whole number", "bool": "true or fa
                "str": "text", "list": "a list of text entries"}
 
 
-def _show(value: Any) -> str:
-    """A value as a coder wrote it in YAML."""
+def show_value(value: Any) -> str:
+    """A value as a coder would write it in YAML."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -166,7 +166,7 @@ def _check_value(name: str, value: Any, who: str) -> Any:
     too_low = spec.low is not None and (out <= spec.low if spec.low_open else out < spec.low)
     too_high = spec.high is not None and out > spec.high
     if too_low or too_high:
-        raise SettingsError(f"{who} {name} must be {spec.rule}, not {_show(value)}.")
+        raise SettingsError(f"{who} {name} must be {spec.rule}, not {show_value(value)}.")
     return out
 
 
@@ -189,8 +189,8 @@ def parse_settings(data: Mapping[str, Any] | None, *, who: str = "Your setting")
 def _check_whole(s: WellbeingSettings) -> WellbeingSettings:
     if s.daily_cap_minutes < s.short_break_after_minutes:
         raise SettingsError(
-            f"daily_cap_minutes ({_show(s.daily_cap_minutes)}) is shorter than short_break_after_minutes "
-            f"({_show(s.short_break_after_minutes)}); the cap must be at least one working interval."
+            f"daily_cap_minutes ({show_value(s.daily_cap_minutes)}) is shorter than short_break_after_minutes "
+            f"({show_value(s.short_break_after_minutes)}); the cap must be at least one working interval."
         )
     return s
 
@@ -215,11 +215,11 @@ def _stricter_or_notice(name: str, team: Any, mine: Any) -> tuple[Any, str]:
         ok = STRICTNESS.index(mine) >= STRICTNESS.index(team)
     else:  # fixed
         if mine != team:
-            return team, f"The team has fixed {name} at {_show(team)}; your setting {_show(mine)} differs from it."
+            return team, f"The team has fixed {name} at {show_value(team)}; your setting {show_value(mine)} differs from it."
         return team, ""
     if ok:
         return mine, ""
-    return team, f"The team's ceiling for {name} is {_show(team)}; your setting {_show(mine)} would loosen it."
+    return team, f"The team's ceiling for {name} is {show_value(team)}; your setting {show_value(mine)} would loosen it."
 
 
 def merge_settings(
