@@ -223,7 +223,7 @@ def convert(top: list[QNode], origin: str, name: str) -> tuple[dict[str, Any], l
     missing = sum(1 for c in _all(top) if not c.description)
     if missing:
         notes.append(f"{missing} code(s) had no description; their definition says so.")
-    return {"version": "1.0.0", "name": name, "description": f"Imported from a REFI-QDA codebook"
+    return {"version": "1.0.0", "name": name, "description": "Imported from a REFI-QDA codebook"
             + (f" (origin: {origin})." if origin else "."), "categories": cats}, notes
 
 

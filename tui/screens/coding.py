@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -16,6 +15,7 @@ from textual.widgets import Footer, Static
 from tui.core.codebook import Code
 from tui.core.safe import clean
 from tui.core.session import Session
+from tui.screens.bindings import B
 from tui.widgets.code_panel import RECENT_KEYS, CodePanel, render_panel
 from tui.widgets.picker import CodePicker, render_choices
 from tui.widgets.post_view import PostView
@@ -23,11 +23,6 @@ from tui.widgets.status_bar import StatusBar, render_status
 
 if TYPE_CHECKING:
     from tui.app import QualtuiApp
-
-
-def B(key: str, action: str, description: str, id: str, tooltip: str, show: bool = True) -> Binding:
-    """A binding with an id (remappable from the config file) and a tooltip."""
-    return Binding(key, action, description, show=show, id=id, tooltip=tooltip)
 
 
 class CodingScreen(Screen[None]):
