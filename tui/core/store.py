@@ -8,73 +8,33 @@ import json
 import os
 import secrets
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+# The event vocabulary lives in tui.core.events; it is re-exported here, where callers look for it.
+from tui.core.events import (
+    CODE_ADD, CODE_REMOVE, CONSENSUS, DEFER, DONE, EVENT_KINDS, FLAG, MEMO, QUOTE_ADD, QUOTE_REMOVE, RECONCILE,
+    REDO, RELEVANCE, SKIP, SUGGESTION_ACCEPT, SUGGESTION_REJECT, UNDO, UNDOABLE, Event, PostState, Quote,
+    active_events, derive_state, new_event_id, utcnow,
+)
+
 DEFAULT_DB = "qualtui.db"
 LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 """Label characters; 0/O, 1/l/I are left out so a label read aloud or from print is unambiguous."""
 
-CONSENSUS = "consensus"
-
-# Kinds of events. Every decision a coder makes is one of these, appended, never updated.
-RELEVANCE = "relevance"  # value "0" | "1"
-CODE_ADD = "code_add"  # code_id
-CODE_REMOVE = "code_remove"  # code_id
-MEMO = "memo"  # value: the whole memo text (latest wins)
-QUOTE_ADD = "quote_add"  # code_id (may be ""), value: JSON {"start", "end", "text"}
-QUOTE_REMOVE = "quote_remove"  # ref: the quote_add event id
-FLAG = "flag"  # value "1" | "0"
-SKIP = "skip"
-DONE = "done"  # value "1" | "0": the coder finished coding this post
-SUGGESTION_ACCEPT = "suggestion_accept"  # code_id ("relevance" for the screen)
-SUGGESTION_REJECT = "suggestion_reject"
-DEFER = "defer"
-RECONCILE = "reconcile"  # value: JSON {"choice", "type", "note"}
-UNDO = "undo"  # ref: event id
-REDO = "redo"  # ref: event id
-
-EVENT_KINDS = frozenset(
-    {
-        RELEVANCE, CODE_ADD, CODE_REMOVE, MEMO, QUOTE_ADD, QUOTE_REMOVE, FLAG, SKIP, DONE,
-        SUGGESTION_ACCEPT, SUGGESTION_REJECT, DEFER, RECONCILE, UNDO, REDO,
-    }
-)
-UNDOABLE = EVENT_KINDS - {UNDO, REDO}
+__all__ = [
+    "CODE_ADD", "CODE_REMOVE", "CONSENSUS", "DEFER", "DONE", "EVENT_KINDS", "FLAG", "MEMO", "QUOTE_ADD",
+    "QUOTE_REMOVE", "RECONCILE", "REDO", "RELEVANCE", "SKIP", "SUGGESTION_ACCEPT", "SUGGESTION_REJECT", "UNDO",
+    "UNDOABLE", "Event", "PostState", "Quote", "Store", "StoreError", "active_events", "derive_state",
+    "new_event_id", "pseudonym", "text_hash", "utcnow",
+]
 
 
 class StoreError(Exception):
     """A problem with the project database a user can act on."""
-
-
-def utcnow() -> str:
-    """The current UTC time as ISO 8601 with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-_last_id_ms = 0
-_id_counter = 0
-
-
-def new_event_id() -> str:
-    """A globally unique event id that sorts in creation order within a process.
-
-    48-bit ms time, a 16-bit counter for events in the same millisecond, 64 random bits.
-    """
-    global _last_id_ms, _id_counter
-    ms = int(time.time() * 1000)
-    if ms <= _last_id_ms:
-        ms = _last_id_ms
-        _id_counter += 1
-    else:
-        _last_id_ms, _id_counter = ms, 0
-    return f"{ms:012x}{_id_counter & 0xFFFF:04x}{secrets.token_hex(8)}"
 
 
 def text_hash(title: str, text: str) -> str:
@@ -169,120 +129,6 @@ def _m1_core(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[tuple[int, str, Any]] = [
     (1, "core schema", _m1_core),
 ]
-
-
-@dataclass(frozen=True)
-class Event:
-    """One decision in the append-only log."""
-
-    coder: str
-    post_id: int
-    kind: str
-    code_id: str = ""
-    value: str = ""
-    ref: str = ""
-    id: str = field(default_factory=new_event_id)
-    at: str = field(default_factory=utcnow)
-    codebook_hash: str = ""
-    seq: int | None = None
-
-    def row(self) -> dict[str, Any]:
-        """The row inserted into the events table."""
-        return {
-            "id": self.id, "coder": self.coder, "post_id": self.post_id, "kind": self.kind,
-            "code_id": self.code_id, "value": self.value, "ref": self.ref, "at": self.at,
-            "codebook_hash": self.codebook_hash,
-        }
-
-
-@dataclass
-class Quote:
-    """A sentence (or span) a coder marked as evidence for a code."""
-
-    event_id: str
-    code_id: str
-    start: int
-    end: int
-    text: str
-
-
-@dataclass
-class PostState:
-    """What one coder has decided about one post, derived from the events."""
-
-    relevance: int | None = None
-    codes: dict[str, str] = field(default_factory=dict)  # code id -> time added, in order
-    memo: str = ""
-    flagged: bool = False
-    skipped: bool = False
-    done: bool = False
-    deferred: bool = False
-    quotes: list[Quote] = field(default_factory=list)
-    suggestions: dict[str, str] = field(default_factory=dict)  # code id -> "accept" | "reject"
-    reconcile: dict[str, Any] | None = None
-    n_events: int = 0
-
-    @property
-    def finished(self) -> bool:
-        """True when the coder is done with the post: screened out, or coded and marked done."""
-        return self.relevance == 0 or self.done
-
-
-def active_events(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The decision events that stand after undo/redo, in canonical (time, id) order."""
-    rows = list(rows)
-    undone: dict[str, int] = {}
-    for r in sorted((r for r in rows if r["kind"] in (UNDO, REDO)), key=lambda r: (r["at"], r["id"])):
-        undone[r["ref"]] = undone.get(r["ref"], 0) + (1 if r["kind"] == UNDO else -1)
-    return sorted(
-        (r for r in rows if r["kind"] in UNDOABLE and undone.get(r["id"], 0) <= 0),
-        key=lambda r: (r["at"], r["id"]),
-    )
-
-
-def derive_state(rows: Iterable[dict[str, Any]]) -> PostState:
-    """Fold one coder's events for one post into its current state (order-independent)."""
-    st = PostState()
-    removed_quotes: set[str] = set()
-    active = active_events(rows)
-    for r in active:
-        if r["kind"] == QUOTE_REMOVE:
-            removed_quotes.add(r["ref"])
-    for r in active:
-        st.n_events += 1
-        kind = r["kind"]
-        if kind == RELEVANCE:
-            st.relevance = int(r["value"]) if r["value"] in ("0", "1") else None
-        elif kind == CODE_ADD:
-            st.codes.setdefault(r["code_id"], r["at"])
-        elif kind == CODE_REMOVE:
-            st.codes.pop(r["code_id"], None)
-        elif kind == MEMO:
-            st.memo = r["value"]
-        elif kind == FLAG:
-            st.flagged = r["value"] == "1"
-        elif kind == SKIP:
-            st.skipped = True
-        elif kind == DONE:
-            st.done = r["value"] != "0"
-        elif kind == DEFER:
-            st.deferred = True
-        elif kind == QUOTE_ADD and r["id"] not in removed_quotes:
-            try:
-                q = json.loads(r["value"])
-                st.quotes.append(Quote(r["id"], r["code_id"], int(q["start"]), int(q["end"]), str(q["text"])))
-            except (ValueError, KeyError, TypeError):
-                continue
-        elif kind == SUGGESTION_ACCEPT:
-            st.suggestions[r["code_id"]] = "accept"
-        elif kind == SUGGESTION_REJECT:
-            st.suggestions[r["code_id"]] = "reject"
-        elif kind == RECONCILE:
-            try:
-                st.reconcile = json.loads(r["value"])
-            except ValueError:
-                st.reconcile = {"note": r["value"]}
-    return st
 
 
 class Store:
