@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from tests.wellbeing_sim import T0, TZ, machine, run
 
 from tui.core import wellbeing_store as ws
 from tui.core.store import Store
 from tui.core.wellbeing import Status, Wellbeing
 from tui.core.wellbeing_settings import WellbeingSettings
 
-TZ = timezone(timedelta(hours=8))
-T0 = datetime(2025, 3, 10, 9, 0, tzinfo=TZ).timestamp()
-
-
-def machine(**overrides: object) -> Wellbeing:
-    return Wellbeing(replace(WellbeingSettings(), **overrides), tz=TZ)
-
-
-def run(wb: Wellbeing, t: float, seconds: float, step: float = 1.0,
-        stop: Callable[[Status], bool] | None = None) -> tuple[float, Status]:
-    end = t + seconds
-    st = wb.tick(t)
-    while t < end:
-        t = min(end, t + step)
-        st = wb.tick(t)
-        if stop and stop(st):
-            break
-    return t, st
 
 
 def until_break(wb: Wellbeing, t: float) -> tuple[float, Status]:

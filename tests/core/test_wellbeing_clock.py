@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import pytest
 
+from tests.wellbeing_sim import T0, TZ, machine, run
+
 from tui.core.wellbeing import Status, Wellbeing, day_of, needs_milder, next_post, post_weight
-from tui.core.wellbeing_settings import WellbeingSettings
 
-TZ = timezone(timedelta(hours=8))
-T0 = datetime(2025, 3, 10, 9, 0, tzinfo=TZ).timestamp()
-
-
-def machine(**overrides: object) -> Wellbeing:
-    return Wellbeing(replace(WellbeingSettings(), **overrides), tz=TZ)
 
 
 def reading(wb: Wellbeing, t: float, weight: float = 1.0, post: str = "p1", focus: bool | None = True) -> None:
@@ -26,19 +20,6 @@ def reading(wb: Wellbeing, t: float, weight: float = 1.0, post: str = "p1", focu
     if focus is not None:
         wb.focus(t, focus)
     wb.post_shown(t, post, weight, False)
-
-
-def run(wb: Wellbeing, t: float, seconds: float, step: float = 1.0,
-        stop: Callable[[Status], bool] | None = None) -> tuple[float, Status]:
-    """Tick from t for `seconds` (or until `stop`); returns the last time and status."""
-    end = t + seconds
-    st = wb.tick(t)
-    while t < end:
-        t = min(end, t + step)
-        st = wb.tick(t)
-        if stop and stop(st):
-            break
-    return t, st
 
 
 def not_working(st: Status) -> bool:
