@@ -7,7 +7,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -487,7 +486,8 @@ def test_rollup_maps_codes_to_categories() -> None:
     assert (by_category["b"].a_only, by_category["b"].neither) == (1, 2)
 
 
-def test_code_agreement_is_fast_on_a_study_sized_corpus() -> None:
+def test_code_agreement_on_a_study_sized_corpus() -> None:
+    # Speed is measured in bench/bench_sync.py (agreement table), not asserted here.
     rng = random.Random(1)
     code_ids = [f"code{i}" for i in range(150)]
     codings = {
@@ -496,13 +496,9 @@ def test_code_agreement_is_fast_on_a_study_sized_corpus() -> None:
         }
         for coder in ("ana", "ben")
     }
-    start = time.perf_counter()
     results = code_agreement(codings)
-    elapsed = time.perf_counter() - start
     assert len(results) == 150
     assert all(r.n_posts == 20_000 for r in results)
-    # Measured at well under 0.2 s; a posts x codes loop with general measures takes seconds.
-    assert elapsed < 1.0
 
 
 def test_module_does_not_load_numpy_or_textual() -> None:
