@@ -89,8 +89,8 @@ def test_masking_a_long_post_keeps_its_length() -> None:
     lex = default_lexicon()
     text = ("园区里的人每天工作十几个小时，完不成业绩。He was beaten to death in a compound. " * 1500)[:100_000]
     spans = mask(text, lex)
-    assert len(spans) >= 1500  # every repetition is found, across the whole 100,000 characters
-    assert spans[-1][1] > 99_000
+    assert len(spans) == 1500  # every repetition is found, to the end of the text
+    assert spans[-1][1] > len(text) - 60
 
 
 @pytest.mark.parametrize(("weight", "label"), [(1.0, None), (1.49, None), (1.5, "violence"),
