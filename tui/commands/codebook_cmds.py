@@ -25,8 +25,12 @@ def lookup_cmd(project: Project, query: tuple[str, ...], limit: int, plain: bool
         click.echo(f"No code matches {q!r}.", err=True)
         raise SystemExit(1)
     if plain:
+        from tui.core.safe import clean
+
         for h in hits:
-            click.echo(f"{h.node.id}\t{cb.keys(h.node.id)}\t{cb.path_str(h.node.id)}")
+            # YAML escapes such as "\e" can put control characters in a codebook: never print them.
+            fields = (h.node.id, cb.keys(h.node.id), cb.path_str(h.node.id))
+            click.echo("\t".join(clean(f, oneline=True) for f in fields))
         return
     from rich.text import Text
 
