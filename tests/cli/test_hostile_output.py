@@ -124,7 +124,7 @@ def test_every_report_file_is_clean(project: tuple[Path, Path], tmp_path: Path, 
     assert result.exit_code == 0, result.output
     assert_clean_file(out)
     printed = invoke(db, book, "report", *case)  # the same format printed to the terminal
-    assert printed.exit_code == 0 and "eve" in printed.output
+    assert printed.exit_code == 0, printed.output
     assert_clean_text(printed.output, "the printed report")
 
 
@@ -143,7 +143,8 @@ def test_the_hostile_data_reaches_the_reports(project: tuple[Path, Path], tmp_pa
     assert invoke(db, book, "report", "all", "-o", str(out)).exit_code == 0
     text = out.read_text(encoding="utf-8")
     assert "eve" in text and "gone/" in text and "quote" in text and "Recruitment" in text
-    assert "52;c;cm0gLXJmIH4=" in text  # the printable rest is kept, only the control bytes go
+    # the whole OSC sequence goes, payload included; the printable text around it stays
+    assert "cm0gLXJmIH4" not in text and "bellnul" in text and "evil" in text
     codings = tmp_path / "c.csv"
     assert invoke(db, book, "report", "codings", "-o", str(codings)).exit_code == 0
     assert "gone/" in codings.read_text(encoding="utf-8")

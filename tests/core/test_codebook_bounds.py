@@ -32,10 +32,19 @@ def check(path: Path | str) -> object:
 def in_time(fn: object, seconds: float) -> object:
     """Run fn in a thread; fail (instead of hanging the suite) if it takes longer than `seconds`."""
     box: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: box.update(r=fn()), daemon=True)  # type: ignore[operator]
+
+    def target() -> None:
+        try:
+            box["r"] = fn()  # type: ignore[operator]
+        except BaseException as exc:  # re-raised in the test's thread
+            box["e"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
     worker.start()
     worker.join(seconds)
     assert not worker.is_alive(), f"still running after {seconds} s"
+    if "e" in box:
+        raise box["e"]  # type: ignore[misc]
     return box["r"]
 
 

@@ -60,8 +60,6 @@ def check_cmd(project: Project, file: Path | None) -> None:
     path = file or project.codebook_file()
     if not path.exists():
         fail(f"{path}: no such file.", exit_code=2)
-    if path.is_dir():
-        fail(f"{path} is a directory, not a codebook file.", exit_code=2)
     cb = load_codebook_or_exit(path)
     cats, codes, subs = cb.counts()
     console().print(text(f"{path}: OK — {cats} categories, {codes} codes, {subs} sub-codes; "
