@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from tests.samples import ROOT, xhs_note
 from tui.cli import cli
+from tui.core.codebook import load_codebook
 from tui.core.files import FileRefused, atomic_write
 from tui.core.qdc import export_qdc
-from tui.core.codebook import load_codebook
 from tui.core.store import Event, Store
 
 RANSOM = "targeting/financial-instability/ransom"

@@ -150,7 +150,8 @@ def parse_qdc(raw: bytes, name: str = "the file") -> tuple[str, list[QNode]]:
     codes = next((c for c in book if _local(c.tag) == "Codes"), None)
     if codes is None or not any(_local(c.tag) == "Code" for c in codes):
         raise QdcError(f"{name} has no <Codes> with at least one <Code>; there is nothing to import.")
-    return clean(book.get("origin", ""), oneline=True), [_read(c, 1, [], name) for c in codes if _local(c.tag) == "Code"]
+    top = [_read(c, 1, [], name) for c in codes if _local(c.tag) == "Code"]
+    return clean(book.get("origin", ""), oneline=True), top
 
 
 def slugify(name: str, fallback: str) -> str:
