@@ -32,9 +32,9 @@ MAX_BYTES = 2 * 1024 * 1024
 CACHE_VERSION = 2
 """Bump when the dataclasses change shape or validation tightens, so old cached codebooks are ignored."""
 MAX_ALIAS_NODES = 10_000
-MAX_EXPANDED_CHARS = 2 * MAX_BYTES
-"""Characters of text (keys and values) the document may hold with every alias expanded: at most twice
-what a 2 MB file without aliases could hold, so aliases cannot turn a small file into a huge codebook."""
+MAX_EXPANDED_CHARS = MAX_BYTES
+"""Characters of text (keys and values) the document may hold with every alias expanded: no more than a
+2 MB file without aliases can hold, so aliases never make a codebook bigger than the file limit allows."""
 MAX_CACHE_BYTES = 4 * MAX_EXPANDED_CHARS + 1024 * 1024
 """A cached codebook is JSON of at most MAX_EXPANDED_CHARS characters (4 bytes each at most) plus syntax."""
 MAX_STRING = 5_000
