@@ -350,7 +350,8 @@ def test_core_imports_only_stdlib_and_yaml() -> None:
     assert "textual" not in foreign and "rich" not in foreign
     # cython_runtime comes with libyaml's C loader; _-prefixed ones (e.g. _distutils_hack) with the interpreter.
     assert [m for m in foreign if not m.startswith("_")] == []
-    assert ours == ["tui", "tui.core", "tui.core.codebook", "tui.core.codebook_validate", "tui.core.lookup"]
+    assert ours == ["tui", "tui.core", "tui.core.codebook", "tui.core.codebook_validate", "tui.core.files",
+                    "tui.core.lookup", "tui.core.safe"]
 
 
 def test_shipped_codebook_loads_with_study_counts_and_three_key_reach() -> None:

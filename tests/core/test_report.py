@@ -365,3 +365,16 @@ def test_neutralise_and_writers() -> None:
     assert latex_escape(r"50% & $5 #1 a_b {x} ~y ^z \q 缅北") == (
         r"50\% \& \$5 \#1 a\_b \{x\} \textasciitilde{}y \textasciicircum{}z \textbackslash{}q 缅北")
     assert "\\begin{longtable}" in to_latex([t])
+
+
+def test_writers_clean_cells_before_escaping_and_neutralising() -> None:
+    from tui.core.tables import md_escape
+
+    # Cleaning first: an escape sequence in front of a formula must not hide it from the neutraliser.
+    assert to_csv(Table("t", ["\x1b[31mcoder"], [["\x1b[0m=HYPERLINK(\"x\")"], ["a\rb\x00"]])) == \
+        "coder\n\"'=HYPERLINK(\"\"x\"\")\"\n\"a\nb\"\n"
+    assert md_escape("\x1b]52;c;aGk=\x07[x]\u202e|") == "\\[x\\]\\|"
+    assert latex_escape("a\x07_b\x9b2J") == "a\\_b"
+    assert json.loads(to_json({"\x1b[31meve": ["\x9b1m-1\u2066"]})) == {"eve": ["'-1"]}
+    md = to_markdown([Table("T\x1b[2J", ["h\x07"], [["\x1b]0;title\x07cell"]], note="n\x1b[1m")])
+    assert "\x1b" not in md and "\x07" not in md and "| cell |" in md

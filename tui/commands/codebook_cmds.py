@@ -25,8 +25,12 @@ def lookup_cmd(project: Project, query: tuple[str, ...], limit: int, plain: bool
         click.echo(f"No code matches {q!r}.", err=True)
         raise SystemExit(1)
     if plain:
+        from tui.core.safe import clean
+
         for h in hits:
-            click.echo(f"{h.node.id}\t{cb.keys(h.node.id)}\t{cb.path_str(h.node.id)}")
+            # YAML escapes such as "\e" can put control characters in a codebook: never print them.
+            fields = (h.node.id, cb.keys(h.node.id), cb.path_str(h.node.id))
+            click.echo("\t".join(clean(f, oneline=True) for f in fields))
         return
     from rich.text import Text
 
@@ -56,8 +60,6 @@ def check_cmd(project: Project, file: Path | None) -> None:
     path = file or project.codebook_file()
     if not path.exists():
         fail(f"{path}: no such file.", exit_code=2)
-    if path.is_dir():
-        fail(f"{path} is a directory, not a codebook file.", exit_code=2)
     cb = load_codebook_or_exit(path)
     cats, codes, subs = cb.counts()
     console().print(text(f"{path}: OK — {cats} categories, {codes} codes, {subs} sub-codes; "

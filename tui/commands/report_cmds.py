@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from dataclasses import asdict, dataclass
@@ -43,19 +42,30 @@ def _format(fmt: str | None, output: Path | None, default_file: str = "md") -> s
 
 def _write(content: str, output: Path | None) -> None:
     """Print, or write the whole file at once (nothing is written if anything failed before)."""
+    from tui.core.files import FileRefused, atomic_write
+
     if output is None:
         click.echo(content, nl=not content.endswith("\n"))
         return
-    if output.is_dir():
-        fail(f"{output} is a directory; give a file name for -o.")
-    tmp = output.with_name(output.name + ".part")
     try:
-        tmp.write_text(content, encoding="utf-8", newline="\n")
-        os.replace(tmp, output)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        fail(f"Cannot write {output}: {exc.strerror or exc}.")
+        # A temporary file and a rename: a symlink, FIFO or device at the path is refused, not replaced.
+        with atomic_write(output, newline="\n") as fh:
+            fh.write(content)
+    except FileRefused as exc:
+        fail(str(exc))
     console(stderr=True).print(text(f"Wrote {output}"))
+
+
+def _target(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Refuse an -o path that is not a regular file or a new path before any work is done."""
+    from tui.core.files import FileRefused, check_writable_target
+
+    if value is not None:
+        try:
+            check_writable_target(value)
+        except FileRefused as exc:
+            fail(str(exc))
+    return value
 
 
 def _rich(t: Table) -> Any:
@@ -75,6 +85,7 @@ def _rich(t: Table) -> Any:
 
 
 def _render(sections: list[Section], fmt: str, output: Path | None) -> None:
+    from tui.core.safe import clean
     from tui.core.tables import to_csv, to_json, to_latex, to_markdown
 
     if fmt == "table" and output is None:
@@ -98,7 +109,7 @@ def _render(sections: list[Section], fmt: str, output: Path | None) -> None:
         for s in sections:
             parts.append(f"## {s.title}\n")
             if s.chart:
-                parts.append("```text\n" + s.chart.rstrip("\n") + "\n```\n")
+                parts.append("```text\n" + clean(s.chart).rstrip("\n") + "\n```\n")
             parts.append(s.markdown if s.markdown is not None else to_markdown(s.tables))
         body = "\n".join(parts)
     _write(body, output)
@@ -200,8 +211,8 @@ def screening_section(project: Project, data: ReportData, coder: str | None, thr
 _coder = click.option("--coder", default=None, help="Whose decisions (default: consensus if any, else all coders).")
 _fmt = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
                     help="Output format [default: table on the terminal, else from the -o extension].")
-_out = click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                    help="Write to this file instead of the terminal.")
+_out = click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=_target,
+                    help="Write to this file instead of the terminal (a regular file or a new path).")
 
 
 @click.group("report")
@@ -356,7 +367,7 @@ def export_cmd(project: Project, fmt: str | None, output: Path | None) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=_target,
               help="The YAML codebook to write (default: print it).")
 @click.option("--name", default=None, help="The codebook's name [default: the file name].")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")

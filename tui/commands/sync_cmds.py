@@ -43,8 +43,8 @@ def _default_name(coder: str) -> str:
 @click.command("export")
 @click.option("--coder", default=None, help="Whose events to export.")
 @click.option("--consensus", is_flag=True, help="Export the reconciled decisions (coder 'consensus').")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The file to write [default: CODER-DATE.qualtui.jsonl].")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="The file to write, a regular file or a new path [default: CODER-DATE.qualtui.jsonl].")
 @click.option("--with-text", is_flag=True, help="Include post title, text, tags, time, URL and keyword "
               "(never the author), so a project without these posts can merge the file.")
 @click.option("--with-wellbeing", is_flag=True, help="Include your well-being records (exposure, breaks); "
@@ -53,6 +53,7 @@ def _default_name(coder: str) -> str:
 def export_cmd(project: Project, coder: str | None, consensus: bool, output: Path | None, with_text: bool,
                with_wellbeing: bool) -> None:
     """Write one coder's events to an exchange file (JSON Lines with a checksummed header)."""
+    from tui.core.files import FileRefused, check_writable_target
     from tui.core.store import CONSENSUS
     from tui.core.sync import SyncError, export_events
 
@@ -63,6 +64,11 @@ def export_cmd(project: Project, coder: str | None, consensus: bool, output: Pat
         fail("Say whose work to export: --coder NAME, or --consensus.")
     store = project.store()
     path = output or Path(_default_name(who))
+    try:
+        # A symlink, FIFO, device or folder at the path is refused, never replaced.
+        check_writable_target(path, what="exchange file")
+    except FileRefused as exc:
+        fail(str(exc))
     try:
         result = export_events(store, path, coder=who, codebook_hash=project.codebook().hash,
                                with_text=with_text, with_wellbeing=with_wellbeing)

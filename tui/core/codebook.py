@@ -19,6 +19,8 @@ from tui.core.codebook_validate import (
     MERGE, NULL, PLACEHOLDER, PRELABEL_PLACEHOLDERS, SCREENING_PLACEHOLDERS, STR, CodebookError, Problem,
     line_of, validate,
 )
+from tui.core.files import FileRefused, atomic_write, read_bytes, read_text
+from tui.core.safe import clean
 
 __all__ = [
     "Category", "Code", "Codebook", "CodebookError", "CodebookNode", "Prelabel", "Problem", "Screening",
@@ -27,9 +29,14 @@ __all__ = [
 ]
 
 MAX_BYTES = 2 * 1024 * 1024
-CACHE_VERSION = 1
-"""Bump when the dataclasses change shape, so old cached codebooks are ignored."""
+CACHE_VERSION = 2
+"""Bump when the dataclasses change shape or validation tightens, so old cached codebooks are ignored."""
 MAX_ALIAS_NODES = 10_000
+MAX_EXPANDED_CHARS = MAX_BYTES
+"""Characters of text (keys and values) the document may hold with every alias expanded: no more than a
+2 MB file without aliases can hold, so aliases never make a codebook bigger than the file limit allows."""
+MAX_CACHE_BYTES = 4 * MAX_EXPANDED_CHARS + 1024 * 1024
+"""A cached codebook is JSON of at most MAX_EXPANDED_CHARS characters (4 bytes each at most) plus syntax."""
 MAX_STRING = 5_000
 _T = "tag:yaml.org,2002:"
 # Tags that safe_load would turn into bytes, sets or pairs are never valid codebook content.
@@ -253,9 +260,12 @@ def load_codebook(path: str | os.PathLike[str]) -> Codebook:
         too_big = _size_problem(os.stat(path).st_size, source)  # before reading a byte of it
         if too_big:
             raise CodebookError(too_big)
-        raw = Path(path).read_bytes()
+        # A regular file only (never a FIFO or /dev/zero), and never more than the limit, even if it grows.
+        raw = read_bytes(path, what="codebook", max_bytes=MAX_BYTES)
     except OSError as e:
         raise CodebookError([Problem(source, None, f"cannot read the file: {e.strerror or e}")]) from None
+    except FileRefused as e:
+        raise CodebookError([Problem(source, None, _reason(str(e), source))]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -265,20 +275,28 @@ def load_codebook(path: str | os.PathLike[str]) -> Codebook:
     cached = _cache_path(raw)
     if cached is not None:
         try:
-            blob = json.loads(cached.read_text(encoding="utf-8"))
+            # The cache is read like any file: bounded, and only if it is a regular file.
+            blob = json.loads(read_text(cached, what="cached codebook", max_bytes=MAX_CACHE_BYTES))
             return dataclasses.replace(build_codebook(blob["data"], source), hash=blob["hash"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (FileRefused, ValueError, KeyError, TypeError):
             pass  # no cache yet, or a stale one: validate the file properly
     cb, data = _parse(text, source)
     if cached is not None:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"hash": cb.hash, "data": data}, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, cached)
-        except (OSError, TypeError, ValueError):
+            with atomic_write(cached, what="cached codebook") as fh:
+                fh.write(json.dumps({"hash": cb.hash, "data": data}, ensure_ascii=False))
+        except (OSError, FileRefused, TypeError, ValueError):
             pass  # a read-only home folder only costs speed
     return cb
+
+
+def _reason(message: str, source: str) -> str:
+    # The Problem already starts with the file name: "codebook.yaml: it is a named pipe; …".
+    shown = clean(source, oneline=True)
+    if message.startswith(shown + " "):
+        message = "it" + message[len(shown):]
+    return message[:1].lower() + message[1:].rstrip(".")
 
 
 def _cache_path(raw: bytes) -> Path | None:
@@ -366,6 +384,7 @@ def _check_graph(root: YamlNode, source: str) -> tuple[list[Problem], bool]:
     on_stack, done = 1, 2
     state = {id(root): on_stack}
     sizes: dict[int, int] = {}  # expanded size of each finished node
+    chars: dict[int, int] = {}  # characters of text under each finished node, aliases expanded
     extra = 0  # nodes that expanding the aliases would add
     _check_node(root, source, problems)
     # An alias is the very same Node object met again, so a node still on the stack is a recursive
@@ -377,7 +396,16 @@ def _check_graph(root: YamlNode, source: str) -> tuple[list[Problem], bool]:
         if child is None:
             stack.pop()
             state[id(node)] = done
-            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+            kids = _children(node)
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in kids)
+            # Counted once per distinct node from its children's totals, so the walk stays linear in the
+            # file however far the aliases would expand; the totals only grow towards the root.
+            chars[id(node)] = len(node.value) if isinstance(node, ScalarNode) else sum(chars[id(c)] for c in kids)
+            if chars[id(node)] > MAX_EXPANDED_CHARS:
+                problems.append(Problem(source, line_of(node), "the YAML aliases here expand to more than "
+                                        f"{MAX_EXPANDED_CHARS:,} characters of text (a guard against "
+                                        "'billion laughs' files)"))
+                return problems, True
         elif id(child) not in state:
             state[id(child)] = on_stack
             _check_node(child, source, problems)

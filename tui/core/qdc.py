@@ -19,13 +19,15 @@ from xml.parsers import expat
 import yaml
 
 from tui.core.codebook import Code, Codebook, CodebookError, parse_codebook
+from tui.core.files import MAX_CODEBOOK_BYTES, FileRefused, read_bytes
+from tui.core.safe import clean
 
 __all__ = ["GUID_NAMESPACE", "NS", "QdcError", "Imported", "export_qdc", "guid", "import_qdc", "parse_qdc"]
 
 NS = "urn:QDA-XML:codebook:1.0"
 GUID_NAMESPACE = uuid.UUID("6f1c1f2e-8a3b-5d7e-9c41-0b2a7e5d3c10")
 """Fixed namespace for uuid5 GUIDs: never change it, or exported GUIDs stop matching earlier files."""
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = MAX_CODEBOOK_BYTES
 MAX_DEPTH = 3
 TOP_KEYS = "1234567890"
 LOWER_KEYS = "abcdefghijklmnoprstvwy"  # a–z without q, u, x, z, which the code picker reserves
@@ -48,24 +50,26 @@ def _colour(value: str) -> str:
 
 
 def _code_el(parent: ET.Element, code: Code, colour: str) -> None:
-    el = ET.SubElement(parent, "Code", {"guid": guid(code.id), "name": code.name, "isCodable": "true",
-                                        "color": colour})
+    # Names and definitions are cleaned: XML 1.0 cannot hold control characters, and no output file may.
+    el = ET.SubElement(parent, "Code", {"guid": guid(code.id), "name": clean(code.name, oneline=True),
+                                        "isCodable": "true", "color": colour})
     if code.definition:
-        ET.SubElement(el, "Description").text = code.definition
+        ET.SubElement(el, "Description").text = clean(code.definition)
     for sub in code.subcodes:
         _code_el(el, sub, colour)
 
 
 def export_qdc(codebook: Codebook) -> str:
     """The codebook as a REFI-QDA `.qdc` document (UTF-8 text), identical for an identical codebook."""
-    root = ET.Element("CodeBook", {"xmlns": NS, "origin": f"qualtui; {codebook.name} {codebook.version}"})
+    origin = clean(f"qualtui; {codebook.name} {codebook.version}", oneline=True)
+    root = ET.Element("CodeBook", {"xmlns": NS, "origin": origin})
     codes = ET.SubElement(root, "Codes")
     for cat in codebook.categories:
         colour = _colour(cat.colour)
-        el = ET.SubElement(codes, "Code", {"guid": guid(cat.id), "name": cat.name, "isCodable": "false",
-                                           "color": colour})
+        el = ET.SubElement(codes, "Code", {"guid": guid(cat.id), "name": clean(cat.name, oneline=True),
+                                           "isCodable": "false", "color": colour})
         if cat.description:
-            ET.SubElement(el, "Description").text = cat.description
+            ET.SubElement(el, "Description").text = clean(cat.description)
         for code in cat.codes:
             _code_el(el, code, colour)
     ET.indent(root, space="  ")
@@ -118,13 +122,14 @@ def _local(tag: str) -> str:
 
 
 def _read(el: ET.Element, depth: int, trail: list[str], name: str) -> QNode:
-    title = (el.get("name") or "").strip() or "Unnamed code"
+    # Names from another tool are untrusted: no control sequences reach the YAML or a terminal.
+    title = clean(el.get("name") or "", oneline=True) or "Unnamed code"
     here = trail + [title]
     if depth > MAX_DEPTH:
         raise QdcError(f"{name} nests codes {depth} levels deep ({' › '.join(here)}); qualtui supports "
                        f"{MAX_DEPTH} (category › code › sub-code). Flatten the tree in your QDA tool first.")
     desc = next((c.text or "" for c in el if _local(c.tag) == "Description"), "")
-    node = QNode(title, " ".join(desc.split()), el.get("color") or "", el.get("isCodable", "true") != "false")
+    node = QNode(title, clean(desc, oneline=True), el.get("color") or "", el.get("isCodable", "true") != "false")
     node.children = [_read(c, depth + 1, here, name) for c in el if _local(c.tag) == "Code"]
     return node
 
@@ -145,7 +150,8 @@ def parse_qdc(raw: bytes, name: str = "the file") -> tuple[str, list[QNode]]:
     codes = next((c for c in book if _local(c.tag) == "Codes"), None)
     if codes is None or not any(_local(c.tag) == "Code" for c in codes):
         raise QdcError(f"{name} has no <Codes> with at least one <Code>; there is nothing to import.")
-    return book.get("origin", ""), [_read(c, 1, [], name) for c in codes if _local(c.tag) == "Code"]
+    top = [_read(c, 1, [], name) for c in codes if _local(c.tag) == "Code"]
+    return clean(book.get("origin", ""), oneline=True), top
 
 
 def slugify(name: str, fallback: str) -> str:
@@ -239,12 +245,14 @@ def import_qdc(path: str | Path, name: str | None = None) -> Imported:
     """Convert a `.qdc` file to qualtui YAML and load it with the codebook loader (all or nothing)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise QdcError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
-    origin, top = parse_qdc(raw, path.name)
+        # Regular files only, size checked before reading: a FIFO or /dev/zero is refused, not read.
+        raw = read_bytes(path, what=".qdc codebook", max_bytes=MAX_BYTES)
+    except FileRefused as exc:
+        raise QdcError(str(exc)) from None
+    origin, top = parse_qdc(raw, clean(path.name, oneline=True))
     data, notes = convert(top, origin, name or path.stem)
-    header = f"# qualtui codebook converted from {path.name}" + (f" (origin: {origin})" if origin else "")
+    header = clean(f"# qualtui codebook converted from {path.name}" + (f" (origin: {origin})" if origin else ""),
+                   oneline=True)
     body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100, default_flow_style=False)
     text = " ".join(header.split()) + "\n" + body
     try:

@@ -9,6 +9,7 @@ from typing import Any
 from tui.core.codebook import Category, Codebook
 from tui.core.report import Cooccurrence, FreqRow, QuoteRow, Saturation, Screening
 from tui.core.report_data import ReportData
+from tui.core.safe import clean
 from tui.core.tables import Table, latex_escape, md_escape, to_latex, to_markdown
 
 __all__ = [
@@ -106,13 +107,13 @@ def saturation_chart(sat: Saturation, width: int = 80, height: int = 20, colour:
     plt.plot(xs, [p.cumulative for p in sat.points], label="distinct codes")
     if sat.saturated_at is not None:
         plt.vline(sat.saturated_at)
-    plt.title(f"Saturation ({sat.coder})")
+    plt.title(f"Saturation ({clean(sat.coder, oneline=True)})")
     plt.xlabel("posts in coding order")
     if not colour:
         plt.theme("clear")
     out = plt.build()
     plt.clear_figure()
-    return (out if colour else plt.uncolorize(out)) + "\n"
+    return (out if colour else clean(plt.uncolorize(out))) + "\n"
 
 
 def quotes_table(rows: Sequence[QuoteRow], ids: bool = False) -> Table:
@@ -130,7 +131,7 @@ def quotes_markdown(rows: Sequence[QuoteRow]) -> str:
         if r.path != current:
             current = r.path
             out.append(f"\n### {md_escape(r.path)}\n")
-        out.append(f"> {md_escape(r.text)} ({r.label})\n")
+        out.append(f"> {md_escape(r.text)} ({md_escape(r.label)})\n")
     return "\n".join(out).lstrip("\n") + ("\n" if out else "No quotes yet.\n")
 
 

@@ -1,4 +1,8 @@
-"""Plain tables and their writers: Markdown, LaTeX, CSV and JSON, with spreadsheet formulas neutralised."""
+"""Plain tables and their writers: Markdown, LaTeX, CSV and JSON, with spreadsheet formulas neutralised.
+
+Every text cell is cleaned of terminal control sequences first (coder names and code ids can come from
+another coder's file), then escaped for its format: a report opened with `cat` must not run anything.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.core.safe import clean
+
 __all__ = [
-    "FORMULA_START", "Table", "latex_escape", "md_escape", "neutralise", "to_csv", "to_json",
+    "FORMULA_START", "Table", "cell", "latex_escape", "md_escape", "neutralise", "to_csv", "to_json",
     "to_latex", "to_markdown", "fmt_number",
 ]
 
@@ -24,7 +30,8 @@ _LATEX = {
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
 }
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX))
-_SPACE = re.compile(r"\s+")
+# What `clean` would change in a multi-line cell; most cells have none, so they skip the work.
+_UNCLEAN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -58,13 +65,13 @@ def neutralise(value: Any) -> Any:
 
 
 def latex_escape(text: str) -> str:
-    """Text safe inside a LaTeX document: specials escaped in one pass, CJK and other Unicode kept."""
-    return _LATEX_RE.sub(lambda m: _LATEX[m.group()], _SPACE.sub(" ", text or "").strip())
+    """Text safe inside a LaTeX document: cleaned, specials escaped in one pass, CJK and other Unicode kept."""
+    return _LATEX_RE.sub(lambda m: _LATEX[m.group()], clean(text or "", oneline=True))
 
 
 def md_escape(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes and markup characters escaped."""
-    flat = _SPACE.sub(" ", text or "").strip()
+    """Text safe inside a Markdown table cell: cleaned, one line, pipes and markup characters escaped."""
+    flat = clean(text or "", oneline=True)
     return re.sub(r"([\\|*_`<>\[\]#])", r"\\\1", flat)
 
 
@@ -104,24 +111,32 @@ def to_latex(tables: Iterable[Table], widths: Sequence[str] | None = None, label
     return "\n".join(out)
 
 
+def cell(value: Any) -> Any:
+    """A value for an output file: text cleaned of control sequences (newlines kept), anything else as it is."""
+    if isinstance(value, str) and _UNCLEAN.search(value):
+        return clean(value)
+    return value
+
+
 def to_csv(table: Table) -> str:
-    """CSV with a header row; text cells that a spreadsheet would run are neutralised."""
+    """CSV with a header row; text cells cleaned, and those a spreadsheet would run neutralised."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([neutralise(h) for h in table.headers])
+    writer.writerow([neutralise(cell(h)) for h in table.headers])
     for row in table.rows:
-        writer.writerow(["" if c is None else neutralise(c) for c in row])
+        writer.writerow(["" if c is None else neutralise(cell(c)) for c in row])
     return buf.getvalue()
 
 
-def _neutral(obj: Any) -> Any:
+def _safe(obj: Any, neutral: bool) -> Any:
+    # Keys too: some payloads are keyed by coder name or code id.
     if isinstance(obj, dict):
-        return {k: _neutral(v) for k, v in obj.items()}
+        return {cell(k): _safe(v, neutral) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_neutral(v) for v in obj]
-    return neutralise(obj)
+        return [_safe(v, neutral) for v in obj]
+    return neutralise(cell(obj)) if neutral else cell(obj)
 
 
 def to_json(obj: Any, *, neutral: bool = True) -> str:
-    """Pretty JSON, UTF-8 kept; text values neutralised like CSV cells unless `neutral` is False."""
-    return json.dumps(_neutral(obj) if neutral else obj, ensure_ascii=False, indent=2) + "\n"
+    """Pretty JSON, UTF-8 kept, text cleaned; text values neutralised like CSV cells unless `neutral` is False."""
+    return json.dumps(_safe(obj, neutral), ensure_ascii=False, indent=2) + "\n"
