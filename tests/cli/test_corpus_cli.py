@@ -53,7 +53,7 @@ def test_generic_csv_mapping_and_missing_column(tmp_path: Path) -> None:
     assert ok.exit_code == 0 and "imported 2" in ok.output
     bad = run("--db", str(tmp_path / "b.db"), "import", str(src), "--text-col", "content", "--id-col", "post_id")
     assert bad.exit_code == 1
-    assert "no column 'content'" in bad.output and "Nothing was imported" in bad.output
+    assert "no column 'content'" in bad.output and "nothing was imported" in bad.output
     assert Store(tmp_path / "b.db").count_posts() == 0
 
 
@@ -69,7 +69,7 @@ def test_bad_file_exits_nonzero_without_traceback(tmp_path: Path, content: bytes
 
 def test_directory_is_refused(tmp_path: Path) -> None:
     result = run("--db", str(tmp_path / "q.db"), "import", str(tmp_path))
-    assert result.exit_code == 1 and "is a directory" in result.output
+    assert result.exit_code == 1 and "is a folder" in result.output
 
 
 def test_hostile_titles_print_literally(tmp_path: Path) -> None:
