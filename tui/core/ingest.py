@@ -22,6 +22,8 @@ from tui.core.store import Store, pseudonym, text_hash, utcnow
 CHUNK = 1 << 20
 MAX_RECORD_CHARS = MAX_LINE_BYTES
 """Kept for callers of the old name; the limit itself is `MAX_LINE_BYTES` (docs/limits.md)."""
+RECORD_LINES = 4
+"""A CSV record may span lines (quoted newlines); all of it is bounded at this many times `MAX_LINE_BYTES`."""
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 INLINE_TAG = re.compile(r"#([^#\[\]\n]{1,40})\[话题\]#")
@@ -138,7 +140,7 @@ def _limit_text() -> str:
     return files._size(MAX_LINE_BYTES)
 
 
-def read_json_array(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tuple[int, Any]]:
+def read_json_array(fh: TextIO, on_bytes: Callable[[int], None], start: int = 0) -> Iterator[tuple[int, Any]]:
     """Stream the objects of a JSON array without loading the file whole.
 
     One record may be up to `MAX_LINE_BYTES` long; anything but whitespace after the closing `]`
@@ -148,7 +150,7 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tup
     buf = ""
     pos = 0
     eof = False
-    dropped = 0  # bytes of the file before buf[0], for offsets in messages
+    dropped = start  # bytes of the file before buf[0] (a BOM the decoder dropped), for offsets in messages
 
     def fill() -> bool:
         nonlocal buf, pos, eof, dropped
@@ -200,7 +202,7 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tup
                     raise ImportError_(f"malformed JSON in record {n + 1} ({exc.msg})") from None
                 if len(buf) - pos > MAX_LINE_BYTES:
                     raise ImportError_(
-                        f"record {n + 1} is not valid JSON within the {_limit_text()} limit for one record"
+                        f"record {n + 1} is longer than the {_limit_text()} limit for one record, or not valid JSON"
                     ) from None
                 fill()
             except (RecursionError, ValueError) as exc:
@@ -253,9 +255,10 @@ class _Lines:
                 raise ImportError_(f"line {self.lineno} is longer than the {_limit_text()} limit for one line")
             self.on_bytes(size)
             self.record += size
-            if self.record > limit:
+            if self.record > limit * RECORD_LINES:
                 raise ImportError_(
-                    f"the record ending on line {self.lineno} is longer than the {_limit_text()} limit for one record"
+                    f"the record ending on line {self.lineno} is longer than the "
+                    f"{files._size(limit * RECORD_LINES)} limit for one record"
                 )
             yield line
 
@@ -425,7 +428,7 @@ def import_file(
         import_id = cur.lastrowid
         with _open_text(path) as fh:
             if fmt == "json":
-                records = read_json_array(fh, on_bytes)
+                records = read_json_array(fh, on_bytes, 3 if head.startswith(codecs.BOM_UTF8) else 0)
             elif fmt == "jsonl":
                 records = read_jsonl(fh, on_bytes, report.rejected)
             else:
