@@ -71,7 +71,7 @@ def import_cmd(project: Project, files: tuple[Path, ...], platform: str, id_col:
                 report = import_file(store, f, mapping=mapping, filters=filters,
                                      progress=lambda done, total: bar.update(task, completed=done))
             except ImportError_ as exc:
-                err.print(text(f"Error: {exc}"))
+                err.print(text(f"Error: {exc}", oneline=True), soft_wrap=True)
                 failed = True
                 continue
         line = (f"{f.name}: read {report.read}, imported {report.imported}, duplicates {report.duplicates}, "

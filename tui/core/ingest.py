@@ -486,7 +486,7 @@ def import_file(
         ) from None
     except ImportError_ as exc:
         conn.execute("ROLLBACK")
-        raise ImportError_(f"{path.name}: {exc}; nothing was imported.") from None
+        raise ImportError_(clean(f"{path.name}: {exc}; nothing was imported.", oneline=True)) from None
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -512,7 +512,8 @@ def _check_columns(rec: dict[str, Any], mapping: Mapping, fmt: str) -> None:
     missing = [c for c in (mapping.id_col, mapping.text_col) if c not in keys]
     if missing:
         # A CSV row longer than its header puts its extra fields under the key None.
-        have = ", ".join(sorted(_s(k) for k in keys if k is not None)[:12])
+        # Column names come from the file: one line each, and short, so the message stays one sentence.
+        have = ", ".join(sorted(clean(_s(k), oneline=True)[:40] for k in keys if k is not None)[:12])
         raise ImportError_(
             f"the {fmt.upper()} has no column {missing[0]!r} (columns found: {have}); "
             "name the right one with --id-col / --text-col"
