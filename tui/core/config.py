@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from tui.core.files import MAX_CONFIG_BYTES, FileRefused, read_text
+from tui.core.safe import clean
 
 KNOWN = {"coder", "keys", "show_suggestions", "masking", "wellbeing", "mode", "model", "llm_url"}
 
@@ -98,11 +99,13 @@ def load_config(path: Path) -> Config:
 
 
 def check_keys(keys: Mapping[str, str], scopes: Mapping[str, Mapping[str, str]], path: Path | str,
-               normalize: Callable[[str], str] = str.strip) -> None:
+               normalize: Callable[[str], str] = str.strip,
+               fixed: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """Refuse a remapped binding id that no screen has, or one key given to two bindings of one screen.
 
-    `scopes` maps each screen to its bindings (id -> default keys, comma-separated); `normalize`
-    turns a key as written ("?") into the name the app matches ("question_mark").
+    `scopes` maps each screen to its bindings (id -> default keys, comma-separated); `fixed` to the
+    bindings that cannot be remapped (name -> keys); `normalize` turns a key as written ("?") into
+    the name the app matches ("question_mark").
     """
     known = sorted({bid for scope in scopes.values() for bid in scope})
     for bid, spec in keys.items():
@@ -112,20 +115,20 @@ def check_keys(keys: Mapping[str, str], scopes: Mapping[str, Mapping[str, str]],
             raise ConfigError(f"{path}: unknown key binding {bid!r} under 'keys'{hint}.")
         if not [k for k in spec.split(",") if k.strip()]:
             raise ConfigError(f"{path}: the binding {bid!r} under 'keys' has no key.")
-    for defaults in scopes.values():
+    for scope, defaults in scopes.items():
         # The coder's bindings first, in file order, so a clash names them as written.
-        entries = [(bid, keys[bid], True) for bid in keys if bid in defaults]
-        entries += [(bid, spec, False) for bid, spec in defaults.items() if bid not in keys]
-        owner: dict[str, tuple[str, bool, str]] = {}
-        for bid, spec, remapped in entries:
+        entries = [(bid, keys[bid], "mine") for bid in keys if bid in defaults]
+        entries += [(bid, spec, "default") for bid, spec in defaults.items() if bid not in keys]
+        entries += [(name, spec, "fixed") for name, spec in (fixed or {}).get(scope, {}).items()]
+        owner: dict[str, tuple[str, str, str]] = {}
+        for bid, spec, origin in entries:
             for raw in spec.split(","):
                 raw = raw.strip()
                 if not raw:
                     continue
-                key = normalize(raw)
-                first = owner.setdefault(key, (bid, remapped, raw))
-                if first[0] == bid or not (remapped or first[1]):
-                    continue  # the same binding twice, or two defaults: not the coder's doing
-                shown = first[2] if first[1] else raw
-                tail = "" if remapped else " (its default key)"
+                first = owner.setdefault(normalize(raw), (bid, origin, raw))
+                if first[0] == bid or "mine" not in (origin, first[1]):
+                    continue  # the same binding twice, or two of the app's own: not the coder's doing
+                tail = " (its default key)" if origin == "default" else ""
+                shown = clean(first[2], oneline=True)
                 raise ConfigError(f"Key {shown} is bound twice in {path}: {first[0]} and {bid}{tail}.")
