@@ -28,6 +28,9 @@ from tui.core.files import MAX_CONFIG_BYTES
     ("colour: red\n", "unknown setting 'colour'"),
     ("mode: fast\n", "'mode' must be"),
     ("coder: [a\n", "not valid YAML"),
+    ("coder: 2026-02-30\n", "not valid YAML .day is out of range"),  # PyYAML raises a bare ValueError
+    ("[" * 2000, "not valid YAML .nested too deeply"),
+    ("1: a\nnull: b\n", "unknown setting 1 "),  # keys of mixed types cannot be sorted as they are
 ])
 def test_bad_config_is_one_clear_sentence(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "config.yaml"
