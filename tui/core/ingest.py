@@ -172,8 +172,12 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None], start: int = 0)
             if pos < len(buf) or not fill():
                 return
 
-    def offset() -> int:
-        return dropped + len(buf[:pos].encode("utf-8", "surrogatepass"))
+    def end_of_array() -> None:
+        # Only whitespace may follow the closing bracket: not a second array, not garbage.
+        skip_ws()
+        if pos < len(buf):
+            offset = dropped + len(buf[:pos].encode("utf-8", "surrogatepass"))
+            raise ImportError_(f"unexpected data after the JSON array at byte {offset}")
 
     skip_ws()
     if pos >= len(buf):
@@ -185,7 +189,7 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None], start: int = 0)
     skip_ws()
     if pos < len(buf) and buf[pos] == "]":
         pos += 1
-        _check_end(skip_ws, lambda: pos < len(buf), offset)
+        end_of_array()
         return
     while True:
         skip_ws()
@@ -220,16 +224,9 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None], start: int = 0)
             continue
         if buf[pos] == "]":
             pos += 1
-            _check_end(skip_ws, lambda: pos < len(buf), offset)
+            end_of_array()
             return
         raise ImportError_(f"malformed JSON after record {n} (expected ',' or ']')")
-
-
-def _check_end(skip_ws: Callable[[], None], more: Callable[[], bool], offset: Callable[[], int]) -> None:
-    """Refuse anything but whitespace after the closing bracket of the array."""
-    skip_ws()
-    if more():
-        raise ImportError_(f"unexpected data after the JSON array at byte {offset()}")
 
 
 class _Lines:
