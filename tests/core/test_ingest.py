@@ -399,3 +399,15 @@ def test_only_regular_files_are_read(store: Store, tmp_path: Path, kind: str) ->
     assert err and isinstance(err[0], ImportError_) and expected in str(err[0]), err
     assert str(err[0]).endswith(".") and "\n" not in str(err[0])
     assert _state(store) == ([], [])
+
+
+def test_a_csv_record_spanning_many_lines_is_bounded(store: Store, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every line and every field is short, but quoted newlines make one record of many fields endless.
+    monkeypatch.setattr("tui.core.ingest.MAX_LINE_BYTES", 4096, raising=False)
+    path = tmp_path / "wide.csv"
+    fields = ",".join('"' + "x\n" * 1000 + '"' for _ in range(20))
+    path.write_text(f"note_id,desc\n1,short\n2,{fields}\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match=r"the record ending on line \d+ is longer than the 16 KiB limit"):
+        import_file(store, path)
+    assert _state(store) == ([], [])
