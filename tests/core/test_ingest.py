@@ -411,3 +411,28 @@ def test_a_csv_record_spanning_many_lines_is_bounded(store: Store, tmp_path: Pat
     with pytest.raises(ImportError_, match=r"the record ending on line \d+ is longer than the 16 KiB limit"):
         import_file(store, path)
     assert _state(store) == ([], [])
+
+
+def test_a_lone_surrogate_escape_is_stored_as_a_replacement_character(store: Store, tmp_path: Path) -> None:
+    # Valid JSON, but "\ud800" alone is not a character: SQLite cannot store it as UTF-8.
+    path = tmp_path / "s.json"
+    path.write_text('[{"note_id": "a", "title": "t\\ud800", "desc": "x \\udfff y", "tag_list": ["k\\ud801"],'
+                    ' "creator_hash": "\\ud802"}]', encoding="utf-8")
+    assert import_file(store, path).imported == 1
+    post = store.posts()[0]
+    assert (post["title"], post["text"], post["tags"]) == ("t\ufffd", "x \ufffd y", ["k\ufffd"])
+
+
+def test_deeply_nested_json_is_refused_or_skipped_not_a_crash(store: Store, tmp_path: Path) -> None:
+    deep = "[" * 100_000
+    tags = tmp_path / "tags.csv"  # a tag column that looks like JSON: split as text
+    tags.write_text(f"note_id,desc,tag_list\n1,x,{deep}\n", encoding="utf-8")
+    assert import_file(store, tags).imported == 1
+    lines = tmp_path / "deep.jsonl"  # a line of JSON Lines: reported and skipped
+    lines.write_text(json.dumps(xhs_note(2)) + "\n" + deep + "\n", encoding="utf-8")
+    report = import_file(store, lines)
+    assert report.imported == 1 and report.rejected == [(2, "line 2: JSON nested too deeply")]
+    array = tmp_path / "deep.json"  # a record of an array: the file is refused
+    array.write_text(f"[{json.dumps(xhs_note(3))}, {deep}]", encoding="utf-8")
+    with pytest.raises(ImportError_, match="record 2 cannot be read .nested too deeply"):
+        import_file(store, array)

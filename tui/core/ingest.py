@@ -351,8 +351,14 @@ def _s(value: Any) -> str:
     if value is None:
         return ""
     out = value if isinstance(value, str) else str(value)
-    # JSON can spell a lone surrogate (a \ud800 escape); SQLite and the terminal need valid UTF-8.
-    return SURROGATE.sub("\ufffd", out) if SURROGATE.search(out) else out
+    if out.isascii():
+        return out
+    try:
+        out.encode("utf-8")  # in C, and faster than a regex search on long CJK text
+    except UnicodeEncodeError:
+        # JSON can spell a lone surrogate (a \ud800 escape); SQLite and the terminal need valid UTF-8.
+        return SURROGATE.sub("\ufffd", out)
+    return out
 
 
 # ---------------------------------------------------------------- import
@@ -410,17 +416,13 @@ def import_file(
     seen = {(p, i) for p, i in conn.execute("SELECT platform, platform_id FROM posts")}
     taken = store.existing_labels()
     salt = store.meta("salt") or ""
-    sha = hashlib.sha256()
-    with open(path, "rb") as fb:
-        for block in iter(lambda: fb.read(CHUNK), b""):
-            sha.update(block)
     rows: list[tuple[Any, ...]] = []
     checked_columns = False
     try:
         conn.execute("BEGIN")
         cur = conn.execute(
             "INSERT INTO imports (path, file_sha256, format, platform, started_at, filters) VALUES (?, ?, ?, ?, ?, ?)",
-            (path.name, sha.hexdigest(), fmt, mapping.platform, utcnow(), json.dumps(filters.describe())),
+            (path.name, "", fmt, mapping.platform, utcnow(), json.dumps(filters.describe())),
         )
         import_id = cur.lastrowid
         with _open_text(path) as fh:
@@ -466,8 +468,9 @@ def import_file(
         report.imported += len(rows)
         conn.execute(
             "UPDATE imports SET finished_at = ?, n_read = ?, n_imported = ?, n_duplicates = ?, n_filtered = ?,"
-            " n_rejected = ? WHERE id = ?",
-            (utcnow(), report.read, report.imported, report.duplicates, report.filtered, report.n_rejected, import_id),
+            " n_rejected = ?, file_sha256 = ? WHERE id = ?",
+            (utcnow(), report.read, report.imported, report.duplicates, report.filtered, report.n_rejected,
+             _sha256(path), import_id),
         )
         if report.imported == 0:
             conn.execute("ROLLBACK")  # re-importing the same file changes nothing, not even the log
@@ -487,6 +490,15 @@ def import_file(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _sha256(path: Path) -> str:
+    # Hashed once the file has been read and accepted, so a file refused early is not read to its end.
+    sha = hashlib.sha256()
+    with open(path, "rb") as fb:
+        for block in iter(lambda: fb.read(CHUNK), b""):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def _flush(conn: Any, rows: list[tuple[Any, ...]]) -> None:
