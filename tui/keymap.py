@@ -7,6 +7,8 @@ the app opens.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App
 from textual.keys import _character_to_key
 from textual.screen import Screen
@@ -14,7 +16,7 @@ from textual.screen import Screen
 from tui.core.config import Config, check_keys
 
 
-def _apps() -> dict[type[App[None]], tuple[type[Screen[object]], ...]]:
+def _apps() -> dict[type[App[Any]], tuple[type[Screen[Any]], ...]]:
     """Each app and the screens it shows (a screen's keys and its app's keys share one key space)."""
     from tui.app import QualtuiApp
     from tui.reconcile_app import ReconcileApp
@@ -35,7 +37,7 @@ def _apps() -> dict[type[App[None]], tuple[type[Screen[object]], ...]]:
     }
 
 
-def screens() -> list[type[Screen[object]]]:
+def screens() -> list[type[Screen[Any]]]:
     """Every screen whose bindings the config file may remap."""
     return list(dict.fromkeys(s for group in _apps().values() for s in group))
 
