@@ -436,3 +436,17 @@ def test_deeply_nested_json_is_refused_or_skipped_not_a_crash(store: Store, tmp_
     array.write_text(f"[{json.dumps(xhs_note(3))}, {deep}]", encoding="utf-8")
     with pytest.raises(ImportError_, match="record 2 cannot be read .nested too deeply"):
         import_file(store, array)
+
+
+def test_a_number_cut_by_the_read_buffer_is_read_whole(store: Store, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tui.core.ingest.CHUNK", 16)
+    head = '[{"note_id": "a", "desc": "x"}, 12345678901234567890'
+    path = tmp_path / "n.json"
+    path.write_bytes((head + ", " + json.dumps(xhs_note(2)) + "]").encode())
+    report = import_file(store, path)
+    assert report.imported == 2 and report.rejected == [(2, "record 2: not an object")]
+    bad = tmp_path / "bad.json"  # invalid UTF-8 read while a number is being completed
+    bad.write_bytes(b'[{"note_id": "a", "desc": "x"}, 1' + b"2" * 30 + b"\xff]")
+    with pytest.raises(ImportError_, match="not UTF-8"):
+        import_file(store, bad)

@@ -209,6 +209,8 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None], start: int = 0)
                         f"record {n + 1} is longer than the {_limit_text()} limit for one record, or not valid JSON"
                     ) from None
                 fill()
+            except UnicodeDecodeError:
+                raise  # from fill(): reported for the whole file by import_file
             except (RecursionError, ValueError) as exc:
                 # Nesting deeper than Python's stack, or an integer over its digit limit.
                 reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
