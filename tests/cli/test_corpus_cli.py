@@ -53,7 +53,7 @@ def test_generic_csv_mapping_and_missing_column(tmp_path: Path) -> None:
     assert ok.exit_code == 0 and "imported 2" in ok.output
     bad = run("--db", str(tmp_path / "b.db"), "import", str(src), "--text-col", "content", "--id-col", "post_id")
     assert bad.exit_code == 1
-    assert "no column 'content'" in bad.output and "Nothing was imported" in bad.output
+    assert "no column 'content'" in bad.output and "nothing was imported" in bad.output
     assert Store(tmp_path / "b.db").count_posts() == 0
 
 
@@ -69,7 +69,66 @@ def test_bad_file_exits_nonzero_without_traceback(tmp_path: Path, content: bytes
 
 def test_directory_is_refused(tmp_path: Path) -> None:
     result = run("--db", str(tmp_path / "q.db"), "import", str(tmp_path))
-    assert result.exit_code == 1 and "is a directory" in result.output
+    assert result.exit_code == 1 and "is a folder" in result.output
+
+
+def _cli(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The real console entry point in a subprocess (a hang shows as a timeout, not a stuck test run)."""
+    import os
+
+    code = "from tui.cli import main; main()"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=timeout)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "posts.json"
+    os.mkfifo(fifo)
+    db = tmp_path / "q.db"
+    try:
+        result = _cli(tmp_path, "--db", str(db), "import", str(fifo), timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("qualtui import blocked on a FIFO")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: {fifo} is a named pipe; a file of posts must be a regular file; " \
+                                    "nothing was imported."
+    assert not db.exists()  # refused before the project was created
+
+
+def test_concatenated_arrays_are_refused_with_one_sentence(tmp_path: Path) -> None:
+    a = json.dumps([xhs_note(i) for i in range(3)]).encode()
+    src = tmp_path / "all.json"
+    src.write_bytes(a + json.dumps([xhs_note(i) for i in range(3, 6)]).encode())
+    db = tmp_path / "q.db"
+    result = run("--db", str(db), "import", str(src))
+    assert result.exit_code == 1
+    assert f"Error: all.json: unexpected data after the JSON array at byte {len(a)}; nothing was imported." \
+        in result.output
+    assert "Traceback" not in result.output
+    s = Store(db)
+    assert s.count_posts() == 0 and s.db.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
+def test_an_over_long_csv_field_is_one_sentence(tmp_path: Path) -> None:
+    # Over the csv module's own default (128 KiB) and over the lowered line limit.
+    src = tmp_path / "wide.csv"
+    src.write_text("note_id,desc\n1,ok\n2,\"" + "x\n" * 60_000 + "\"\n", encoding="utf-8")
+    code = ("import tui.core.ingest as i; i.MAX_LINE_BYTES = 65536; i.MAX_RECORD_CHARS = 65536;"
+            "from tui.cli import main; main()")
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "COLUMNS": "200"}
+    db = tmp_path / "q.db"
+    result = subprocess.run([sys.executable, "-c", code, "--db", str(db), "import", str(src)],
+                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().startswith("Error: wide.csv: line ")
+    assert "has a field longer than the 64 KiB limit for one field; nothing was imported." in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert Store(db).count_posts() == 0
 
 
 def test_hostile_titles_print_literally(tmp_path: Path) -> None:

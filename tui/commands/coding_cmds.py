@@ -14,11 +14,14 @@ from tui.commands.common import Project, console, fail, text
 def _config() -> object:
     from tui.core.config import ConfigError, load_config
     from tui.core.paths import config_file
+    from tui.keymap import check_keymap
 
     try:
-        return load_config(config_file())
+        config = load_config(config_file())
+        check_keymap(config)  # before the app opens: an unknown binding id or a key bound twice stops here
     except ConfigError as exc:
         fail(str(exc))
+    return config
 
 
 def _open(project: Project, coder: str, mode: str | None) -> None:

@@ -37,7 +37,7 @@ def import_cmd(project: Project, files: tuple[Path, ...], platform: str, id_col:
     """
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from tui.core.ingest import Filters, ImportError_, Mapping, import_file
+    from tui.core.ingest import Filters, ImportError_, Mapping, check_import_path, import_file
 
     generic = any(c is not None for c in (id_col, text_col))
     base = Mapping(platform=platform)
@@ -51,25 +51,27 @@ def import_cmd(project: Project, files: tuple[Path, ...], platform: str, id_col:
     }.items() if v is not None}
     mapping = Mapping(**{**base.__dict__, **overrides})
     filters = Filters(tuple(include), tuple(exclude), tuple(include_tag), tuple(exclude_tag))
+    sizes: dict[Path, int] = {}
     for f in files:
-        if not f.exists():
-            fail(f"{f}: no such file. Nothing was imported.")
-        if f.is_dir():
-            fail(f"{f} is a directory; give the file inside it (e.g. search_contents_2026-11-22.json).")
+        try:
+            # Regular, non-empty files only, checked before the project is created or anything read.
+            sizes[f] = check_import_path(f)
+        except ImportError_ as exc:
+            fail(str(exc))
     store = project.store(create=True)
     out = console()
     err = console(stderr=True)
     failed = False
     for f in files:
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+        with Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
                       TimeRemainingColumn(), console=err, transient=True,
-                      disable=f.stat().st_size < 4 << 20) as bar:
-            task = bar.add_task(f"importing {f.name}", total=f.stat().st_size)
+                      disable=sizes[f] < 4 << 20) as bar:
+            task = bar.add_task(f"importing {f.name}", total=sizes[f])
             try:
                 report = import_file(store, f, mapping=mapping, filters=filters,
                                      progress=lambda done, total: bar.update(task, completed=done))
             except ImportError_ as exc:
-                err.print(text(f"Error: {exc}"))
+                err.print(text(f"Error: {exc}", oneline=True), soft_wrap=True)
                 failed = True
                 continue
         line = (f"{f.name}: read {report.read}, imported {report.imported}, duplicates {report.duplicates}, "

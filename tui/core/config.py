@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tui.core.files import MAX_CONFIG_BYTES, FileRefused, read_text
+from tui.core.safe import clean
 
 KNOWN = {"coder", "keys", "show_suggestions", "masking", "wellbeing", "mode", "model", "llm_url"}
 
@@ -32,19 +38,30 @@ class Config:
 
 def load_config(path: Path) -> Config:
     """Read and check the settings file; a missing file means defaults."""
-    if not path.exists():
+    if not os.path.lexists(path):
         return Config(path=path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}).") from None
+        # A regular file within MAX_CONFIG_BYTES: a FIFO or /dev/zero named here never blocks the app.
+        raw = read_text(path, what="config file", max_bytes=MAX_CONFIG_BYTES)
+    except FileRefused as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        first = (str(exc).strip().splitlines() or ["unreadable"])[0]
+        raise ConfigError(f"{path}: not valid YAML ({first}).") from None
+    except (ValueError, RecursionError, OverflowError) as exc:
+        # PyYAML lets an impossible date (2026-02-30) or very deep nesting escape as a plain error.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML ({reason}).") from None
     if data is None:
         return Config(path=path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level.")
-    unknown = sorted(set(data) - KNOWN)
+    # YAML keys may be numbers, dates or null: compare and sort them as text.
+    unknown = sorted(repr(k) for k in data if k not in KNOWN)
     if unknown:
-        raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(KNOWN))}).")
+        raise ConfigError(f"{path}: unknown setting {unknown[0]} (known: {', '.join(sorted(KNOWN))}).")
     cfg = Config(path=path)
     if "coder" in data:
         if not isinstance(data["coder"], str) or not data["coder"].strip():
@@ -79,3 +96,39 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: {exc}") from None
     cfg.wellbeing = wb
     return cfg
+
+
+def check_keys(keys: Mapping[str, str], scopes: Mapping[str, Mapping[str, str]], path: Path | str,
+               normalize: Callable[[str], str] = str.strip,
+               fixed: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """Refuse a remapped binding id that no screen has, or one key given to two bindings of one screen.
+
+    `scopes` maps each screen to its bindings (id -> default keys, comma-separated); `fixed` to the
+    bindings that cannot be remapped (name -> keys); `normalize` turns a key as written ("?") into
+    the name the app matches ("question_mark").
+    """
+    known = sorted({bid for scope in scopes.values() for bid in scope})
+    for bid, spec in keys.items():
+        if bid not in known:
+            close = difflib.get_close_matches(bid, known, n=1, cutoff=0.0)
+            hint = f"; the closest binding id is {close[0]!r}" if close else ""
+            raise ConfigError(f"{path}: unknown key binding {bid!r} under 'keys'{hint}.")
+        if not [k for k in spec.split(",") if k.strip()]:
+            raise ConfigError(f"{path}: the binding {bid!r} under 'keys' has no key.")
+    for scope, defaults in scopes.items():
+        # The coder's bindings first, in file order, so a clash names them as written.
+        entries = [(bid, keys[bid], "mine") for bid in keys if bid in defaults]
+        entries += [(bid, spec, "default") for bid, spec in defaults.items() if bid not in keys]
+        entries += [(name, spec, "fixed") for name, spec in (fixed or {}).get(scope, {}).items()]
+        owner: dict[str, tuple[str, str, str]] = {}
+        for bid, spec, origin in entries:
+            for raw in spec.split(","):
+                raw = raw.strip()
+                if not raw:
+                    continue
+                first = owner.setdefault(normalize(raw), (bid, origin, raw))
+                if first[0] == bid or "mine" not in (origin, first[1]):
+                    continue  # the same binding twice, or two of the app's own: not the coder's doing
+                tail = " (its default key)" if origin == "default" else ""
+                shown = clean(first[2], oneline=True)
+                raise ConfigError(f"Key {shown} is bound twice in {path}: {first[0]} and {bid}{tail}.")

@@ -14,11 +14,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
+from tui.core import files
+from tui.core.files import MAX_LINE_BYTES, FileRefused, check_readable
+from tui.core.safe import clean
 from tui.core.store import Store, pseudonym, text_hash, utcnow
 
 CHUNK = 1 << 20
-MAX_RECORD_CHARS = 16 << 20
-"""A single record bigger than this means the file is not what it claims to be."""
+MAX_RECORD_CHARS = MAX_LINE_BYTES
+"""Kept for callers of the old name; the limit itself is `MAX_LINE_BYTES` (docs/limits.md)."""
+RECORD_LINES = 4
+"""A CSV record may span lines (quoted newlines); all of it is bounded at this many times `MAX_LINE_BYTES`."""
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 INLINE_TAG = re.compile(r"#([^#\[\]\n]{1,40})\[话题\]#")
 COMMENT_FIELDS = {"comment_id", "parent_comment_id", "sub_comment_count"}
@@ -130,20 +136,30 @@ def _sniff(path: Path) -> str:
     return "csv"
 
 
-def read_json_array(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tuple[int, Any]]:
-    """Stream the objects of a JSON array without loading the file whole."""
+def _limit_text() -> str:
+    return files._size(MAX_LINE_BYTES)
+
+
+def read_json_array(fh: TextIO, on_bytes: Callable[[int], None], start: int = 0) -> Iterator[tuple[int, Any]]:
+    """Stream the objects of a JSON array without loading the file whole.
+
+    One record may be up to `MAX_LINE_BYTES` long; anything but whitespace after the closing `]`
+    (two arrays concatenated, a crawl cut and restarted) is refused with its byte offset.
+    """
     dec = json.JSONDecoder()
     buf = ""
     pos = 0
     eof = False
+    dropped = start  # bytes of the file before buf[0] (a BOM the decoder dropped), for offsets in messages
 
     def fill() -> bool:
-        nonlocal buf, pos, eof
+        nonlocal buf, pos, eof, dropped
         chunk = fh.read(CHUNK)
         on_bytes(len(chunk.encode("utf-8", "surrogatepass")) if chunk else 0)
         if not chunk:
             eof = True
             return False
+        dropped += len(buf[:pos].encode("utf-8", "surrogatepass"))
         buf = buf[pos:] + chunk
         pos = 0
         return True
@@ -156,6 +172,13 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tup
             if pos < len(buf) or not fill():
                 return
 
+    def end_of_array() -> None:
+        # Only whitespace may follow the closing bracket: not a second array, not garbage.
+        skip_ws()
+        if pos < len(buf):
+            offset = dropped + len(buf[:pos].encode("utf-8", "surrogatepass"))
+            raise ImportError_(f"unexpected data after the JSON array at byte {offset}")
+
     skip_ws()
     if pos >= len(buf):
         raise ImportError_("the file is empty")
@@ -165,17 +188,33 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tup
     n = 0
     skip_ws()
     if pos < len(buf) and buf[pos] == "]":
+        pos += 1
+        end_of_array()
         return
     while True:
         skip_ws()
         while True:
             try:
                 obj, end = dec.raw_decode(buf, pos)
-                break
+                if end < len(buf) or eof or isinstance(obj, (dict, list, str)):
+                    break
+                # A number or literal that ends at the buffer's end may go on in the next chunk.
+                if not fill():
+                    break
             except json.JSONDecodeError as exc:
-                if eof or len(buf) - pos > MAX_RECORD_CHARS:
+                if eof:
                     raise ImportError_(f"malformed JSON in record {n + 1} ({exc.msg})") from None
+                if len(buf) - pos > MAX_LINE_BYTES:
+                    raise ImportError_(
+                        f"record {n + 1} is longer than the {_limit_text()} limit for one record, or not valid JSON"
+                    ) from None
                 fill()
+            except UnicodeDecodeError:
+                raise  # from fill(): reported for the whole file by import_file
+            except (RecursionError, ValueError) as exc:
+                # Nesting deeper than Python's stack, or an integer over its digit limit.
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
+                raise ImportError_(f"record {n + 1} cannot be read ({reason})") from None
         n += 1
         pos = end
         yield n, obj
@@ -186,33 +225,78 @@ def read_json_array(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tup
             pos += 1
             continue
         if buf[pos] == "]":
+            pos += 1
+            end_of_array()
             return
         raise ImportError_(f"malformed JSON after record {n} (expected ',' or ']')")
 
 
+class _Lines:
+    """The lines of a text file, each read with a bound so a huge line never fills memory."""
+
+    def __init__(self, fh: TextIO, on_bytes: Callable[[int], None]) -> None:
+        self.fh = fh
+        self.on_bytes = on_bytes
+        self.lineno = 0
+        self.record = 0  # bytes since the last complete record (a CSV record may span lines)
+
+    def __iter__(self) -> Iterator[str]:
+        limit = MAX_LINE_BYTES
+        while True:
+            # readline counts characters; a UTF-8 character is at least one byte, so limit + 1
+            # characters always tell whether the line is over the byte limit.
+            line = self.fh.readline(limit + 1)
+            if not line:
+                return
+            self.lineno += 1
+            size = len(line.encode("utf-8", "surrogatepass"))
+            if size > limit:
+                raise ImportError_(f"line {self.lineno} is longer than the {_limit_text()} limit for one line")
+            self.on_bytes(size)
+            self.record += size
+            if self.record > limit * RECORD_LINES:
+                raise ImportError_(
+                    f"the record ending on line {self.lineno} is longer than the "
+                    f"{files._size(limit * RECORD_LINES)} limit for one record"
+                )
+            yield line
+
+
 def read_jsonl(fh: TextIO, on_bytes: Callable[[int], None], bad: list[tuple[int, str]]) -> Iterator[tuple[int, Any]]:
     """Objects of a JSON Lines file; bad lines are reported and skipped, the rest imported."""
-    for lineno, line in enumerate(fh, 1):
-        on_bytes(len(line.encode("utf-8", "surrogatepass")))
+    lines = _Lines(fh, on_bytes)
+    for line in lines:
+        lineno = lines.lineno
+        lines.record = 0
         if not line.strip():
             continue
         try:
             yield lineno, json.loads(line)
         except json.JSONDecodeError as exc:
             bad.append((lineno, f"line {lineno}: not valid JSON ({exc.msg})"))
+        except RecursionError:
+            bad.append((lineno, f"line {lineno}: JSON nested too deeply"))
+        except ValueError:
+            bad.append((lineno, f"line {lineno}: a number too long"))
 
 
 def read_csv(fh: TextIO, on_bytes: Callable[[int], None]) -> Iterator[tuple[int, Any]]:
-    """Rows of a CSV file as dicts keyed by the header."""
-    csv.field_size_limit(MAX_RECORD_CHARS)
-    reader = csv.DictReader(fh)
-    last = 0
-    for row in reader:
-        # DictReader hides the byte position; count the row's own characters instead.
-        size = sum(len(v) for v in row.values() if isinstance(v, str)) + len(row)
-        on_bytes(size)
-        last = reader.line_num
-        yield last, row
+    """Rows of a CSV file as dicts keyed by the header; a line or field over `MAX_LINE_BYTES` is refused."""
+    csv.field_size_limit(MAX_LINE_BYTES)
+    lines = _Lines(fh, on_bytes)
+    reader = csv.DictReader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            where = f"line {lines.lineno}"
+            if "field larger than field limit" in str(exc):
+                raise ImportError_(f"{where} has a field longer than the {_limit_text()} limit for one field") from None
+            raise ImportError_(f"{where} is not valid CSV ({exc})") from None
+        lines.record = 0
+        yield reader.line_num, row
 
 
 # ---------------------------------------------------------------- normalisation
@@ -245,13 +329,14 @@ def parse_tags(value: Any, text: str = "") -> list[str]:
     """Tags from a comma string or list, plus RedNote's inline `#tag[话题]#` markers."""
     tags: list[str] = []
     if isinstance(value, list):
-        items = [str(v) for v in value]
+        items = [_s(v) for v in value]
     elif isinstance(value, str) and value.strip():
         raw = value.strip()
         if raw.startswith("["):  # MediaCrawler's sqlite output stores a JSON-encoded string
             try:
-                items = [str(v) for v in json.loads(raw)]
-            except ValueError:
+                decoded = json.loads(raw)
+                items = [_s(v) for v in decoded] if isinstance(decoded, list) else raw.split(",")
+            except (ValueError, RecursionError):
                 items = raw.split(",")
         else:
             items = re.split(r"[,，]", raw)
@@ -267,10 +352,36 @@ def parse_tags(value: Any, text: str = "") -> list[str]:
 def _s(value: Any) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else str(value)
+    out = value if isinstance(value, str) else str(value)
+    if out.isascii():
+        return out
+    try:
+        out.encode("utf-8")  # in C, and faster than a regex search on long CJK text
+    except UnicodeEncodeError:
+        # JSON can spell a lone surrogate (a \ud800 escape); SQLite and the terminal need valid UTF-8.
+        return SURROGATE.sub("\ufffd", out)
+    return out
 
 
 # ---------------------------------------------------------------- import
+
+
+def check_import_path(path: Path) -> int:
+    """The size of a file of posts, refused before any read unless it is a non-empty regular file."""
+    if path.is_dir():
+        raise ImportError_(f"{_shown(path)} is a folder; give the file inside it (e.g. search_contents_*.json).")
+    try:
+        total = check_readable(path, what="file of posts")
+    except FileRefused as exc:
+        # A FIFO or a device is refused here, before open() could block or read forever.
+        raise ImportError_(f"{str(exc).removesuffix('.')}; nothing was imported.") from None
+    if total == 0:
+        raise ImportError_(f"{_shown(path)} is empty; nothing was imported.")
+    return total
+
+
+def _shown(path: Path) -> str:
+    return clean(str(path), oneline=True)
 
 
 def import_file(
@@ -286,19 +397,13 @@ def import_file(
     path = Path(path)
     mapping = mapping or Mapping()
     filters = filters or Filters()
-    if not path.exists():
-        raise ImportError_(f"{path}: no such file.")
-    if path.is_dir():
-        raise ImportError_(f"{path} is a directory; give the file inside it (e.g. search_contents_*.json).")
-    total = path.stat().st_size
-    if total == 0:
-        raise ImportError_(f"{path} is empty.")
+    total = check_import_path(path)
     with open(path, "rb") as fb:
         head = fb.read(4096)
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ImportError_(f"{path.name} is not a text file (it holds NUL bytes); nothing was imported.")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise ImportError_(f"{path.name} is UTF-16 text; save it as UTF-8 and import again. Nothing was imported.")
+        raise ImportError_(f"{path.name} is UTF-16 text; save it as UTF-8 and import again (nothing was imported).")
     fmt = _sniff(path)
     report = ImportReport(path=str(path), format=fmt)
     done_bytes = 0
@@ -313,22 +418,18 @@ def import_file(
     seen = {(p, i) for p, i in conn.execute("SELECT platform, platform_id FROM posts")}
     taken = store.existing_labels()
     salt = store.meta("salt") or ""
-    sha = hashlib.sha256()
-    with open(path, "rb") as fb:
-        for block in iter(lambda: fb.read(CHUNK), b""):
-            sha.update(block)
     rows: list[tuple[Any, ...]] = []
     checked_columns = False
     try:
         conn.execute("BEGIN")
         cur = conn.execute(
             "INSERT INTO imports (path, file_sha256, format, platform, started_at, filters) VALUES (?, ?, ?, ?, ?, ?)",
-            (path.name, sha.hexdigest(), fmt, mapping.platform, utcnow(), json.dumps(filters.describe())),
+            (path.name, "", fmt, mapping.platform, utcnow(), json.dumps(filters.describe())),
         )
         import_id = cur.lastrowid
         with _open_text(path) as fh:
             if fmt == "json":
-                records = read_json_array(fh, on_bytes)
+                records = read_json_array(fh, on_bytes, 3 if head.startswith(codecs.BOM_UTF8) else 0)
             elif fmt == "jsonl":
                 records = read_jsonl(fh, on_bytes, report.rejected)
             else:
@@ -369,8 +470,9 @@ def import_file(
         report.imported += len(rows)
         conn.execute(
             "UPDATE imports SET finished_at = ?, n_read = ?, n_imported = ?, n_duplicates = ?, n_filtered = ?,"
-            " n_rejected = ? WHERE id = ?",
-            (utcnow(), report.read, report.imported, report.duplicates, report.filtered, report.n_rejected, import_id),
+            " n_rejected = ?, file_sha256 = ? WHERE id = ?",
+            (utcnow(), report.read, report.imported, report.duplicates, report.filtered, report.n_rejected,
+             _sha256(path), import_id),
         )
         if report.imported == 0:
             conn.execute("ROLLBACK")  # re-importing the same file changes nothing, not even the log
@@ -382,14 +484,23 @@ def import_file(
         conn.execute("ROLLBACK")
         raise ImportError_(
             f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} cannot be decoded); "
-            "save it as UTF-8 and import again. Nothing was imported."
+            "save it as UTF-8 and import again (nothing was imported)."
         ) from None
     except ImportError_ as exc:
         conn.execute("ROLLBACK")
-        raise ImportError_(f"{path.name}: {exc}. Nothing was imported.") from None
+        raise ImportError_(clean(f"{path.name}: {exc}; nothing was imported.", oneline=True)) from None
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _sha256(path: Path) -> str:
+    # Hashed once the file has been read and accepted, so a file refused early is not read to its end.
+    sha = hashlib.sha256()
+    with open(path, "rb") as fb:
+        for block in iter(lambda: fb.read(CHUNK), b""):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def _flush(conn: Any, rows: list[tuple[Any, ...]]) -> None:
@@ -411,7 +522,9 @@ def _check_columns(rec: dict[str, Any], mapping: Mapping, fmt: str) -> None:
         )
     missing = [c for c in (mapping.id_col, mapping.text_col) if c not in keys]
     if missing:
-        have = ", ".join(sorted(keys)[:12])
+        # A CSV row longer than its header puts its extra fields under the key None.
+        # Column names come from the file: one line each, and short, so the message stays one sentence.
+        have = ", ".join(sorted(clean(_s(k), oneline=True)[:40] for k in keys if k is not None)[:12])
         raise ImportError_(
             f"the {fmt.upper()} has no column {missing[0]!r} (columns found: {have}); "
             "name the right one with --id-col / --text-col"
