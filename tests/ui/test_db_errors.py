@@ -44,7 +44,7 @@ async def test_busy_project_decision_not_saved_then_saved(project: Path, codeboo
         assert app.session.current.post["id"] == first  # the screen kept the post
         assert app.session.current.state.relevance is None
         text = screen_text(app)
-        assert label in text and "NOT saved" in text and "post 1 of 200" in text
+        assert label in text and "last decision NOT saved" in text and "post 1 of 200" in text
         other.execute("ROLLBACK")
         other.close()
         assert _relevance(project, first) is None
@@ -52,7 +52,7 @@ async def test_busy_project_decision_not_saved_then_saved(project: Path, codeboo
         await pilot.pause()
         assert _relevance(project, first) == 1
         assert app.session.current.post["id"] != first
-        assert "NOT saved" not in screen_text(app)
+        assert "last decision NOT saved" not in screen_text(app)
 
 
 async def test_read_only_project_browses_and_refuses_decisions(project: Path, codebook: Codebook) -> None:

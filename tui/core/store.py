@@ -36,7 +36,8 @@ __all__ = [
     "CODE_ADD", "CODE_REMOVE", "CONSENSUS", "DEFER", "DONE", "EVENT_KINDS", "FLAG", "MEMO", "QUOTE_ADD",
     "QUOTE_REMOVE", "RECONCILE", "REDO", "RELEVANCE", "SKIP", "SUGGESTION_ACCEPT", "SUGGESTION_REJECT", "UNDO",
     "UNDOABLE", "Event", "PostState", "Quote", "Store", "StoreError", "WriteRefused", "active_events",
-    "db_error_kind", "derive_state", "describe_db_error", "new_event_id", "pseudonym", "text_hash", "utcnow",
+    "db_error_kind", "db_error_sentence", "derive_state", "describe_db_error", "new_event_id", "pseudonym",
+    "text_hash", "utcnow",
 ]
 
 
@@ -77,6 +78,12 @@ def db_error_kind(exc: BaseException) -> str | None:
 
 def describe_db_error(exc: BaseException, path: str | os.PathLike[str]) -> str | None:
     """One sentence for a SQLite failure a user can act on (None for any other error, which is a bug)."""
+    kind = db_error_kind(exc)
+    return db_error_sentence(kind, path) if kind else None
+
+
+def db_error_sentence(kind: str, path: str | os.PathLike[str]) -> str:
+    """The sentence for a kind of SQLite failure (see `db_error_kind`) on the project at `path`."""
     from tui.core.safe import clean
 
     name = clean(os.fspath(path), oneline=True)
@@ -90,7 +97,7 @@ def describe_db_error(exc: BaseException, path: str | os.PathLike[str]) -> str |
         "corrupt": f"The project {name} is damaged (SQLite reports a malformed database); "
                    "restore it from a copy or an export.",
         "notadb": f"{name} is not a qualtui project (it is not an SQLite database); nothing was changed.",
-    }.get(db_error_kind(exc) or "")
+    }[kind]
 
 
 READONLY_DECISIONS = "This project is open read-only: decisions cannot be saved."
@@ -323,11 +330,11 @@ class Store:
         command to finish; a busy, read-only or full project raises `WriteRefused` with one sentence.
         """
         if self.readonly:
-            raise WriteRefused(describe_db_error(sqlite3.OperationalError("attempt to write a readonly database"),
-                                                 self.path) or READONLY_DECISIONS, "readonly")
+            raise WriteRefused(db_error_sentence("readonly", self.path), "readonly")
         conn = self.db.conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            if not conn.in_transaction:  # else a caller's open transaction: join it and commit, as before
+                conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
                 conn.execute("COMMIT")
