@@ -51,7 +51,7 @@ def _one_sentence(result: Result, sentence: str) -> None:
 def test_second_import_waits_then_says_busy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "q.db"
     _project(db)
-    monkeypatch.setattr(S, "BUSY_TIMEOUT", 0.5)
+    monkeypatch.setattr(S, "BUSY_TIMEOUT", 0.5, raising=False)
     other = sqlite3.connect(db, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another import, mid-transaction
     started = time.monotonic()

@@ -319,8 +319,7 @@ class Store:
     def is_empty(self) -> bool:
         """True when the project holds no posts and no events (nothing a user made would be lost)."""
         conn = self.db.conn
-        return (conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 0
-                and conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0)
+        return not any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in ("posts", "events"))
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
