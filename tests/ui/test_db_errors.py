@@ -76,3 +76,27 @@ async def test_read_only_project_browses_and_refuses_decisions(project: Path, co
     assert project.read_bytes() == before
     s = Store(project)
     assert s.events() == [] and s.db.execute("SELECT count(*) FROM wb_log").fetchone()[0] == 0
+
+
+async def test_reconcile_on_busy_project_is_not_saved(tmp_path: Path) -> None:
+    from tests.sync_helpers import code, project
+    from tests.ui.test_reconcile import PLAN_A, PLAN_B, Host, _decide, _screen
+
+    s = project(tmp_path, "p")
+    code(s, "alice", PLAN_A)
+    code(s, "bob", PLAN_B)
+    s.close()
+    db = tmp_path / "p.db"
+    app = Host(Store(db, busy_timeout=0.2))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        before = _screen(app).current.post_id  # type: ignore[union-attr]
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        await _decide(pilot, "a", "m")
+        other.execute("ROLLBACK")
+        other.close()
+        sentence = (f"The decision was NOT saved. The project {db} is busy: another qualtui command "
+                    "is writing to it; try again when it finishes.")
+        assert (sentence, "error", False) in [(n.message, n.severity, n.markup) for n in app._notifications]
+        assert _screen(app).current.post_id == before  # type: ignore[union-attr]
+        assert Store(db).events(coder="consensus") == []
