@@ -150,3 +150,28 @@ def test_failed_second_file_keeps_the_new_project(tmp_path: Path) -> None:
     result = run("--db", str(db), "import", str(SAMPLE), str(bad))
     assert result.exit_code == 1
     assert _count(db) == 200  # the first file's posts are the user's work: kept
+
+
+def test_second_import_process_waits_for_the_first(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import threading
+
+    from tests.samples import ROOT
+
+    db = tmp_path / "q.db"
+    _project(db)
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN EXCLUSIVE")  # the first import, still writing
+    release = threading.Timer(1.5, lambda: other.execute("ROLLBACK"))
+    release.start()
+    started = time.monotonic()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-c", "from tui.cli import main; main()", "--db", str(db), "import",
+                           str(SAMPLE)], capture_output=True, text=True, env=env, timeout=60)
+    release.join()
+    other.close()
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started >= 1.4  # it waited rather than failing at once
+    assert "imported 200" in proc.stdout and proc.stderr == ""
+    assert _count(db) == 203
