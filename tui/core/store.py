@@ -229,52 +229,42 @@ class Store:
         self.readonly = readonly or (st is not None and not os.access(self.path, os.W_OK))
         self.created = st is None  # this Store makes the file: a command that then fails may remove it
         timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        existing = st is not None and st.st_size > 0
         try:
-            if self.readonly:
-                uri = "file:" + _uri_path(self.path) + "?mode=ro"
-                conn = sqlite3.connect(uri, uri=True, timeout=timeout)
-            else:
-                conn = sqlite3.connect(str(self.path), timeout=timeout)
-        except sqlite3.Error as exc:
-            self._discard_new()
-            raise StoreError(describe_db_error(exc, path) or f"{shown} cannot be opened ({exc}).") from None
-        self.db = sqlite_utils.Database(conn)
-        try:
-            # Every check below only reads: a file that is not ours is refused before anything is written.
-            self._check_is_project(shown)
-            if not self.readonly:
-                self.db.execute("PRAGMA journal_mode=WAL")
-                # WAL + NORMAL survives a killed process; only power loss could drop the last commits.
-                self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.migrate()
+            # An existing file is first looked at through a read-only connection: a file that is not a
+            # qualtui project is refused before anything could be written (not even a WAL checkpoint).
+            conn = self._connect(timeout, readonly=existing or self.readonly)
+            try:
+                _check_is_project(conn, shown, self.readonly)
+                if existing and not self.readonly:
+                    conn.close()
+                    conn = self._connect(timeout, readonly=False)
+            except BaseException:
+                conn.close()
+                raise
+            self.db = sqlite_utils.Database(conn)
+            try:
+                if not self.readonly:
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                    # WAL + NORMAL survives a killed process; only power loss could drop the last commits.
+                    self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self.migrate()
+            except BaseException:
+                self.close()
+                raise
         except StoreError:
-            self.close()
             self._discard_new()
             raise
         except sqlite3.Error as exc:
-            self.close()
             self._discard_new()
             message = describe_db_error(exc, path)
             raise StoreError(message or f"{shown} is not a qualtui project file ({exc}).") from None
 
-    def _check_is_project(self, shown: str) -> None:
-        """Refuse another program's SQLite database, or a project from a newer qualtui, without writing."""
-        tables = {r[0] for r in self.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
-            if self.readonly:
-                raise StoreError(f"{shown} is an empty SQLite database, not a qualtui project; nothing was changed.")
-            return  # a new (or empty) file: ours to set up
-        if not {"migrations", "meta"} <= tables:
-            raise StoreError(f"{shown} is an SQLite database but not a qualtui project; nothing was changed.")
-        newest = self.db.conn.execute("SELECT max(version) FROM migrations").fetchone()[0] or 0
-        known = max(v for v, _, _ in MIGRATIONS)
-        if newest > known:
-            raise StoreError(f"{shown} was made by a newer qualtui (schema {newest}); "
-                             "update qualtui to open it. Nothing was changed.")
-        if self.readonly and newest < known:
-            raise StoreError(f"The project {shown} is read-only and needs an upgrade that writes to it; "
-                             "open it once with write access.")
+    def _connect(self, timeout: float, *, readonly: bool) -> sqlite3.Connection:
+        if readonly:
+            return sqlite3.connect("file:" + _uri_path(self.path) + "?mode=ro", uri=True, timeout=timeout)
+        return sqlite3.connect(str(self.path), timeout=timeout)
 
     def _discard_new(self) -> None:
         """Remove the file (and its WAL companions) if this Store created it and failed to set it up."""
@@ -568,6 +558,25 @@ def remove_project_file(path: Path) -> None:
             p.unlink()
         except FileNotFoundError:
             pass
+
+
+def _check_is_project(conn: sqlite3.Connection, shown: str, readonly: bool) -> None:
+    """Refuse another program's SQLite database, or a project from a newer qualtui, only reading."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        if readonly:
+            raise StoreError(f"{shown} is an empty SQLite database, not a qualtui project; nothing was changed.")
+        return  # a new (or empty) file: ours to set up
+    if not {"migrations", "meta"} <= tables:
+        raise StoreError(f"{shown} is an SQLite database but not a qualtui project; nothing was changed.")
+    newest = conn.execute("SELECT max(version) FROM migrations").fetchone()[0] or 0
+    known = max(v for v, _, _ in MIGRATIONS)
+    if newest > known:
+        raise StoreError(f"{shown} was made by a newer qualtui (schema {newest}); "
+                         "update qualtui to open it. Nothing was changed.")
+    if readonly and newest < known:
+        raise StoreError(f"The project {shown} is read-only and needs an upgrade that writes to it; "
+                         "open it once with write access.")
 
 
 def _check_header(path: Path, shown: str) -> None:
