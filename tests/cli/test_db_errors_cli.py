@@ -175,3 +175,65 @@ def test_second_import_process_waits_for_the_first(tmp_path: Path) -> None:
     assert time.monotonic() - started >= 1.4  # it waited rather than failing at once
     assert "imported 200" in proc.stdout and proc.stderr == ""
     assert _count(db) == 203
+
+
+def _as_nobody() -> list[str] | None:
+    """A command prefix that runs this Python, with its packages, as the unprivileged user `nobody`.
+
+    Root ignores file modes, so a real read-only project can only be tried as another user.
+    """
+    import shutil
+    import site
+    import subprocess
+    import sys
+
+    from tests.samples import ROOT
+
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("runuser") is None:
+        return None
+    path = os.pathsep.join([str(ROOT), *site.getsitepackages()])
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for python in (sys.executable, os.path.realpath(sys.executable), f"/usr/bin/python{version}"):
+        cmd = ["runuser", "-u", "nobody", "--", "env", f"PYTHONPATH={path}", "HOME=/tmp", "COLUMNS=200", python]
+        probe = subprocess.run([*cmd, "-c", "import click, sqlite_utils, rich, tui"], capture_output=True)
+        if probe.returncode == 0:
+            return cmd
+    return None
+
+
+@pytest.mark.parametrize("folder_mode", [0o555, 0o777], ids=["read-only folder", "shared folder"])
+def test_really_read_only_project(tmp_path: Path, folder_mode: int) -> None:
+    import shutil
+    import subprocess
+    import tempfile
+
+    cmd = _as_nobody()
+    if cmd is None:
+        pytest.skip("needs root, runuser and a Python the user nobody can run")
+    _project(tmp_path / "q.db")
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own folders are closed to other users
+    db = folder / "q.db"
+    try:
+        shutil.copy(tmp_path / "q.db", db)
+        db.chmod(0o444)
+        folder.chmod(folder_mode)
+        before = _files_in(folder)
+
+        def qualtui(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*cmd, "-c", "from tui.cli import main; main()", "--db", str(db), *args],
+                                  capture_output=True, text=True, timeout=120)
+
+        listing = qualtui("posts")
+        assert listing.returncode == 0 and "3 of 3 posts" in listing.stdout, listing.stderr
+        refused = qualtui("import", str(SAMPLE))
+        assert refused.returncode == 1
+        assert refused.stderr == f"Error: The project {db} is read-only: nothing was written.\n"
+        # Not a byte changed, and no -wal or -shm of another user's left to block the owner's next write.
+        assert _files_in(folder) == before
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+def _files_in(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}

@@ -262,9 +262,16 @@ class Store:
             raise StoreError(message or f"{shown} is not a qualtui project file ({exc}).") from None
 
     def _connect(self, timeout: float, *, readonly: bool) -> sqlite3.Connection:
-        if readonly:
-            return sqlite3.connect("file:" + _uri_path(self.path) + "?mode=ro", uri=True, timeout=timeout)
-        return sqlite3.connect(str(self.path), timeout=timeout)
+        if not readonly:
+            return sqlite3.connect(str(self.path), timeout=timeout)
+        uri = "file:" + _uri_path(self.path) + "?mode=ro"
+        wal = Path(f"{self.path}-wal")
+        if not (wal.exists() and wal.stat().st_size > 0):
+            # Everything is in the main file, so it is read as an unchanging file: SQLite then makes no
+            # -shm file, which in a folder others share would belong to this user and could stop the
+            # owner's next write, and which a read-only folder would not allow at all.
+            uri += "&immutable=1"
+        return sqlite3.connect(uri, uri=True, timeout=timeout)
 
     def _discard_new(self) -> None:
         """Remove the file (and its WAL companions) if this Store created it and failed to set it up."""
