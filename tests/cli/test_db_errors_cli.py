@@ -237,3 +237,11 @@ def test_really_read_only_project(tmp_path: Path, folder_mode: int) -> None:
 
 def _files_in(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_project_in_a_missing_folder(tmp_path: Path) -> None:
+    db = tmp_path / "no-such-folder" / "q.db"
+    result = run("--db", str(db), "import", str(SAMPLE))
+    _one_sentence(result, f"The project {db} cannot be opened: check that its folder exists and that you may "
+                          "write there.")
+    assert list(tmp_path.iterdir()) == []
