@@ -100,3 +100,27 @@ async def test_reconcile_on_busy_project_is_not_saved(tmp_path: Path) -> None:
         assert (sentence, "error", False) in [(n.message, n.severity, n.markup) for n in app._notifications]
         assert _screen(app).current.post_id == before  # type: ignore[union-attr]
         assert Store(db).events(coder="consensus") == []
+
+
+async def test_memo_refused_is_kept_for_the_next_try(project: Path, codebook: Codebook) -> None:
+    from textual.widgets import TextArea
+
+    app = QualtuiApp(Store(project, busy_timeout=0.2), codebook, "alice", mode="coding", config=CONFIG)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        pid = app.session.current.post["id"]
+        other = sqlite3.connect(project, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        await pilot.press("e", *"half an hour of writing", "ctrl+s")
+        await pilot.pause()
+        assert any(m.startswith("The decision was NOT saved.") for m, _, _ in _notes(app))
+        assert app.session.current.state.memo == ""
+        other.execute("ROLLBACK")
+        other.close()
+        await pilot.press("e")  # the text the coder wrote is offered again, not lost
+        await pilot.pause()
+        assert app.screen.query_one(TextArea).text == "half an hour of writing"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    s = Store(project)
+    assert s.state("alice", pid).memo == "half an hour of writing"
