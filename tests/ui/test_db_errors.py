@@ -124,3 +124,24 @@ async def test_memo_refused_is_kept_for_the_next_try(project: Path, codebook: Co
         await pilot.pause()
     s = Store(project)
     assert s.state("alice", pid).memo == "half an hour of writing"
+
+
+async def test_deleting_wellbeing_history_on_read_only_project_is_refused(project: Path) -> None:
+    from tests.ui.test_wellbeing_screen import Host as WellbeingHost
+    from tests.ui.test_wellbeing_screen import a_week, rows
+
+    s = Store(project)
+    a_week(s, "alice", "2026-11-30")
+    s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.close()
+    store = Store(project, readonly=True)
+    app = WellbeingHost(store, "alice")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("D", "y")
+        await pilot.pause()
+        sentence = f"Nothing was deleted. The project {project} is read-only: nothing was written."
+        assert (sentence, "error", False) in _notes(app)  # type: ignore[arg-type]
+        assert app.deleted == []
+    store.close()
+    assert rows(Store(project), "alice") == 8
