@@ -264,3 +264,26 @@ def test_describe_db_error_names_each_kind() -> None:
         assert S.describe_db_error(sqlite3.OperationalError(raw), "q.db") == sentence
     assert S.describe_db_error(sqlite3.IntegrityError("UNIQUE constraint failed: events.id"), "q.db") is None
     assert S.describe_db_error(ValueError("database is locked"), "q.db") is None
+
+
+def test_wellbeing_log_kept_when_the_project_is_busy(tmp_path: Path) -> None:
+    from tui.core import wellbeing_store
+    from tui.core.wellbeing import Wellbeing
+
+    db = tmp_path / "q.db"
+    _closed_project(db)
+    store = Store(db, busy_timeout=0.1)
+    machines = {"alice": Wellbeing(), "bob": Wellbeing()}
+    t = 1_790_000_000.0
+    for wb in machines.values():  # the same two minutes of reading for both coders
+        wb.session_started(t)
+        wb.post_shown(t, 1, 1.0, masked=False)
+        wb.post_left(t + 120)
+    wellbeing_store.save(store, "bob", machines["bob"])
+    other = _lock(db)
+    with pytest.raises(sqlite3.OperationalError):
+        wellbeing_store.save(store, "alice", machines["alice"])
+    other.execute("ROLLBACK")
+    wellbeing_store.save(store, "alice", machines["alice"])  # writes what the failed save had drained
+    logged = dict(store.db.execute("SELECT coder, count(*) FROM wb_log GROUP BY coder").fetchall())
+    assert logged["alice"] == logged["bob"] > 0
