@@ -22,6 +22,7 @@ from tui.core.events import (
     REDO, RELEVANCE, SKIP, SUGGESTION_ACCEPT, SUGGESTION_REJECT, UNDO, UNDOABLE, Event, PostState, Quote,
     active_events, derive_state, new_event_id, utcnow,
 )
+from tui.core.safe import clean
 
 DEFAULT_DB = "qualtui.db"
 BUSY_TIMEOUT = 10.0
@@ -84,8 +85,6 @@ def describe_db_error(exc: BaseException, path: str | os.PathLike[str]) -> str |
 
 def db_error_sentence(kind: str, path: str | os.PathLike[str]) -> str:
     """The sentence for a kind of SQLite failure (see `db_error_kind`) on the project at `path`."""
-    from tui.core.safe import clean
-
     name = clean(os.fspath(path), oneline=True)
     return {
         "busy": f"The project {name} is busy: another qualtui command is writing to it; "
@@ -205,8 +204,6 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True,
                  readonly: bool = False, busy_timeout: float | None = None) -> None:
-        from tui.core.safe import clean
-
         self.path = Path(path)
         shown = clean(os.fspath(path), oneline=True)
         try:
