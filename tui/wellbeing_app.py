@@ -22,6 +22,8 @@ from tui.screens.checkin import AdviceScreen, CheckinScreen
 
 SAVE_EVERY = 5.0
 """Seconds between well-being saves while nothing else happens (a crash loses at most this)."""
+SAVE_PATIENCE = 0.2
+"""Seconds a well-being save waits for another command's write before leaving it to the next save."""
 
 
 class WellbeingApp(App[None]):
@@ -77,8 +79,11 @@ class WellbeingApp(App[None]):
         if self.store.readonly:
             return  # the coder was told at the start that nothing can be saved
         if force or now - self._saved_at >= SAVE_EVERY:
+            self._saved_at = now
             try:
-                wellbeing_store.save(self.store, self.coder, self.wb)
+                # A short wait only: the screen must not freeze behind another command's write.
+                with self.store.patience(SAVE_PATIENCE):
+                    wellbeing_store.save(self.store, self.coder, self.wb)
             except sqlite3.Error as exc:
                 # Busy or full: the state stays in memory and the next save writes it; say so once.
                 message = describe_db_error(exc, self.store.path)
@@ -90,7 +95,6 @@ class WellbeingApp(App[None]):
                 self._save_failed = True
                 return
             self._save_failed = False
-            self._saved_at = now
 
     def wellbeing_tick(self) -> Status:
         """The well-being state right now."""

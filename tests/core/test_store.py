@@ -287,3 +287,16 @@ def test_wellbeing_log_kept_when_the_project_is_busy(tmp_path: Path) -> None:
     wellbeing_store.save(store, "alice", machines["alice"])  # writes what the failed save had drained
     logged = dict(store.db.execute("SELECT coder, count(*) FROM wb_log GROUP BY coder").fetchall())
     assert logged["alice"] == logged["bob"] > 0
+
+
+def test_patience_shortens_the_wait_for_background_saves(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    _closed_project(db)
+    store = Store(db, busy_timeout=5.0)
+    other = _lock(db)
+    started = time.monotonic()
+    with pytest.raises(S.WriteRefused, match="busy"), store.patience(0.1):
+        store.set_project_setting("k", "v")
+    assert time.monotonic() - started < 2.0  # not the five seconds a decision would wait
+    assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000  # restored afterwards
+    other.execute("ROLLBACK")

@@ -226,6 +226,7 @@ class Store:
         self.readonly = readonly or (st is not None and not os.access(self.path, os.W_OK))
         self.created = st is None  # this Store makes the file: a command that then fails may remove it
         timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        self.busy_timeout = timeout
         existing = st is not None and st.st_size > 0
         try:
             # An existing file is first looked at through a read-only connection: a file that is not a
@@ -314,6 +315,16 @@ class Store:
         """True when the project holds no posts and no events (nothing a user made would be lost)."""
         conn = self.db.conn
         return not any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in ("posts", "events"))
+
+    @contextmanager
+    def patience(self, seconds: float) -> Iterator[None]:
+        """Writes inside wait at most `seconds` for another writer (for saves that will simply retry)."""
+        conn = self.db.conn
+        conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
