@@ -22,7 +22,7 @@ from tui.core.lookup import search
 from tui.core.masking import severity_label
 from tui.core.safe import clean
 from tui.core.session import Session, likely_codes
-from tui.core.store import Store
+from tui.core.store import INTERACTIVE_BUSY_TIMEOUT, Store
 from tui.core.wellbeing import SEVERE_WEIGHT
 from tui.core.wellbeing_state import Status
 from tui.screens.checkin import CheckinScreen
@@ -163,6 +163,10 @@ class QualtuiApp(WellbeingApp):
                 w.cancel()
             self.notify("Stopping pre-labelling after the current post…", timeout=3)
             return
+        if self.store.readonly:
+            self.notify("This project is open read-only: pre-labels cannot be saved.", severity="error",
+                        timeout=6, markup=False)
+            return
         self.prelabel_status = "pre-labelling: loading the model"
         self.notify("Pre-labelling in the background; keep working.", timeout=3)
         self._prelabel_worker()
@@ -280,7 +284,7 @@ class QualtuiApp(WellbeingApp):
 
 def run_app(db: Path, codebook: Codebook, coder: str, config: Config, mode: str | None = None) -> None:
     """Open the project and run the app until the coder quits."""
-    store = Store(db, create=False)
+    store = Store(db, create=False, busy_timeout=INTERACTIVE_BUSY_TIMEOUT)
     try:
         QualtuiApp(store, codebook, coder, config=config, mode=mode).run()
     finally:

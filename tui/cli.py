@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
 import click
 
 from tui.commands import (
@@ -10,7 +13,36 @@ from tui.commands import (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class QualtuiGroup(click.Group):
+    """The command group; SQLite's own errors (busy, read-only, disk full) become one sentence here."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from tui.core.store import StoreError, describe_db_error
+
+        try:
+            return super().invoke(ctx)
+        except (sqlite3.Error, StoreError) as exc:
+            project = ctx.obj if isinstance(ctx.obj, common.Project) else None
+            message = str(exc) if isinstance(exc, StoreError) else describe_db_error(
+                exc, project.db_path if project else "qualtui.db")
+            if project is not None:
+                project.discard_if_new()
+            if message is None:
+                raise  # not something the user can act on: a bug, shown as such
+            raise common.UserError(message) from None
+        except (click.exceptions.Exit, SystemExit) as exc:
+            code = exc.exit_code if isinstance(exc, click.exceptions.Exit) else exc.code
+            if code not in (0, None) and isinstance(ctx.obj, common.Project):
+                ctx.obj.discard_if_new()
+            raise
+        except BaseException:
+            # A command that fails leaves no new, empty project file behind.
+            if isinstance(ctx.obj, common.Project):
+                ctx.obj.discard_if_new()
+            raise
+
+
+@click.group(cls=QualtuiGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--db", "db_path", default="qualtui.db", envvar="QUALTUI_DB", show_default=True,
     type=click.Path(dir_okay=True), help="The project file.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from functools import partial
 from typing import Any
@@ -13,7 +14,7 @@ from textual.screen import Screen
 from tui.core import wellbeing_store
 from tui.core.config import Config
 from tui.core.masking import default_lexicon, mask
-from tui.core.store import Store
+from tui.core.store import READONLY_DECISIONS, Store, describe_db_error
 from tui.core.wellbeing import Wellbeing
 from tui.core.wellbeing_state import Status
 from tui.screens.break_screen import BreakScreen
@@ -21,6 +22,8 @@ from tui.screens.checkin import AdviceScreen, CheckinScreen
 
 SAVE_EVERY = 5.0
 """Seconds between well-being saves while nothing else happens (a crash loses at most this)."""
+SAVE_PATIENCE = 0.2
+"""Seconds a well-being save waits for another command's write before leaving it to the next save."""
 
 
 class WellbeingApp(App[None]):
@@ -46,6 +49,7 @@ class WellbeingApp(App[None]):
         self._saved_at = 0.0
         self._break: BreakScreen | None = None
         self._reminded: str | None = None
+        self._save_failed = False
 
     # ------------------------------------------------------------ for subclasses
 
@@ -59,6 +63,8 @@ class WellbeingApp(App[None]):
             self.set_keymap(self.config.keys)
         for notice in self.settings_notices:
             self.notify(notice, severity="warning", timeout=8, markup=False)
+        if self.store.readonly:
+            self.notify(READONLY_DECISIONS, severity="warning", timeout=10, markup=False)
         now = self.clock()
         self.wb.session_started(now)
         status = self.wb.tick(now)
@@ -70,9 +76,25 @@ class WellbeingApp(App[None]):
 
     def _save(self, force: bool = False) -> None:
         now = self.clock()
+        if self.store.readonly:
+            return  # the coder was told at the start that nothing can be saved
         if force or now - self._saved_at >= SAVE_EVERY:
-            wellbeing_store.save(self.store, self.coder, self.wb)
             self._saved_at = now
+            try:
+                # A short wait only: the screen must not freeze behind another command's write.
+                with self.store.patience(SAVE_PATIENCE):
+                    wellbeing_store.save(self.store, self.coder, self.wb)
+            except sqlite3.Error as exc:
+                # Busy or full: the state stays in memory and the next save writes it; say so once.
+                message = describe_db_error(exc, self.store.path)
+                if message is None:
+                    raise
+                if not self._save_failed:
+                    self.notify(f"Your well-being log is not saved yet. {message}", severity="warning",
+                                timeout=8, markup=False)
+                self._save_failed = True
+                return
+            self._save_failed = False
 
     def wellbeing_tick(self) -> Status:
         """The well-being state right now."""

@@ -53,6 +53,21 @@ class Project:
                 fail(str(exc))
         return self._store
 
+    def discard_if_new(self) -> None:
+        """After a failed command: remove the project file if this command created it and it holds nothing."""
+        store, self._store = self._store, None
+        if store is None or not store.created:
+            return
+        from tui.core.store import remove_project_file
+
+        try:
+            empty = store.is_empty()
+        except Exception:  # noqa: BLE001 - unsure whether it holds anything: keep it
+            empty = False
+        store.close()
+        if empty:
+            remove_project_file(store.path)
+
     def codebook_file(self) -> Path:
         """The codebook path in force."""
         from tui.core.paths import default_codebook

@@ -421,7 +421,8 @@ def import_file(
     rows: list[tuple[Any, ...]] = []
     checked_columns = False
     try:
-        conn.execute("BEGIN")
+        # IMMEDIATE takes the write lock now, waiting (busy timeout) for another import to finish.
+        conn.execute("BEGIN IMMEDIATE")
         cur = conn.execute(
             "INSERT INTO imports (path, file_sha256, format, platform, started_at, filters) VALUES (?, ?, ?, ?, ?, ?)",
             (path.name, "", fmt, mapping.platform, utcnow(), json.dumps(filters.describe())),
@@ -481,16 +482,16 @@ def import_file(
         report.import_id = import_id
         return report
     except UnicodeDecodeError as exc:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise ImportError_(
             f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} cannot be decoded); "
             "save it as UTF-8 and import again (nothing was imported)."
         ) from None
     except ImportError_ as exc:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise ImportError_(clean(f"{path.name}: {exc}; nothing was imported.", oneline=True)) from None
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
 
 
@@ -501,6 +502,13 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fb.read(CHUNK), b""):
             sha.update(block)
     return sha.hexdigest()
+
+
+def _rollback(conn: Any) -> None:
+    # SQLite has already rolled back after some errors (a full disk); a second ROLLBACK would fail and
+    # hide the real error behind "no transaction is active".
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _flush(conn: Any, rows: list[tuple[Any, ...]]) -> None:

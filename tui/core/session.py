@@ -49,6 +49,7 @@ class Session:
         self.recent: list[str] = self._recent_codes()
         self.seconds_today, self._last_event_at = self._time_today()
         self.current: Current | None = None
+        self.saved = 0  # decisions committed in this session (a screen tells a refused write by it)
         if self.posts:
             self.load()
 
@@ -126,8 +127,10 @@ class Session:
                 post_id: int | None = None) -> Event:
         assert self.current is not None
         pid = post_id if post_id is not None else self.current.post["id"]
+        # Raises WriteRefused (busy, read-only, disk full) before anything here changes: not saved, not shown.
         ev = self.store.record(Event(self.coder, pid, kind, code_id=code_id, value=value, ref=ref,
                                      codebook_hash=self.codebook.hash))
+        self.saved += 1
         self._count_time()
         if pid == self.current.post["id"]:
             self.current.state = self.store.state(self.coder, pid)
@@ -240,8 +243,9 @@ class Session:
         target = self.store.undo_target(self.coder)
         if target is None:
             return None
-        self._show_for(target["post_id"])
+        # Recorded first: if the project refuses the write, the screen stays where it was.
         self._record(S.UNDO, ref=target["id"], post_id=target["post_id"])
+        self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target
 
@@ -250,8 +254,8 @@ class Session:
         target = self.store.redo_target(self.coder)
         if target is None:
             return None
-        self._show_for(target["post_id"])
         self._record(S.REDO, ref=target["id"], post_id=target["post_id"])
+        self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target
 

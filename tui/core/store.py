@@ -8,7 +8,9 @@ import json
 import os
 import secrets
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +22,84 @@ from tui.core.events import (
     REDO, RELEVANCE, SKIP, SUGGESTION_ACCEPT, SUGGESTION_REJECT, UNDO, UNDOABLE, Event, PostState, Quote,
     active_events, derive_state, new_event_id, utcnow,
 )
+from tui.core.safe import clean
 
 DEFAULT_DB = "qualtui.db"
+BUSY_TIMEOUT = 10.0
+"""Seconds a write waits for another qualtui command to finish writing before it gives up."""
+INTERACTIVE_BUSY_TIMEOUT = 3.0
+"""The same wait inside the app, where a longer one would freeze the screen."""
+SQLITE_HEADER = b"SQLite format 3\x00"
 LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 """Label characters; 0/O, 1/l/I are left out so a label read aloud or from print is unambiguous."""
 
 __all__ = [
     "CODE_ADD", "CODE_REMOVE", "CONSENSUS", "DEFER", "DONE", "EVENT_KINDS", "FLAG", "MEMO", "QUOTE_ADD",
     "QUOTE_REMOVE", "RECONCILE", "REDO", "RELEVANCE", "SKIP", "SUGGESTION_ACCEPT", "SUGGESTION_REJECT", "UNDO",
-    "UNDOABLE", "Event", "PostState", "Quote", "Store", "StoreError", "active_events", "derive_state",
-    "new_event_id", "pseudonym", "text_hash", "utcnow",
+    "UNDOABLE", "Event", "PostState", "Quote", "Store", "StoreError", "WriteRefused", "active_events",
+    "db_error_kind", "db_error_sentence", "derive_state", "describe_db_error", "new_event_id", "pseudonym",
+    "text_hash", "utcnow",
 ]
 
 
 class StoreError(Exception):
     """A problem with the project database a user can act on."""
+
+
+class WriteRefused(StoreError):
+    """A write the project did not take (busy, read-only, disk full); nothing of it was written.
+
+    `kind` is what `db_error_kind` says ("busy", "readonly", "full", "io", ...).
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# SQLite's primary result codes (the low byte of an extended code) that a user can act on.
+_KINDS = {5: "busy", 6: "busy", 8: "readonly", 13: "full", 10: "io", 14: "cantopen", 11: "corrupt", 26: "notadb"}
+_MESSAGES = (  # for errors raised without a code (older Pythons, wrapped errors)
+    ("database is locked", "busy"), ("database table is locked", "busy"), ("busy", "busy"),
+    ("readonly database", "readonly"), ("disk is full", "full"), ("disk i/o error", "io"),
+    ("unable to open database file", "cantopen"), ("malformed", "corrupt"), ("file is not a database", "notadb"),
+)
+
+
+def db_error_kind(exc: BaseException) -> str | None:
+    """What kind of SQLite failure `exc` is: busy, readonly, full, io, cantopen, corrupt, notadb, or None."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _KINDS:
+        return _KINDS[code & 0xFF]
+    text = str(exc).lower()
+    return next((kind for needle, kind in _MESSAGES if needle in text), None)
+
+
+def describe_db_error(exc: BaseException, path: str | os.PathLike[str]) -> str | None:
+    """One sentence for a SQLite failure a user can act on (None for any other error, which is a bug)."""
+    kind = db_error_kind(exc)
+    return db_error_sentence(kind, path) if kind else None
+
+
+def db_error_sentence(kind: str, path: str | os.PathLike[str]) -> str:
+    """The sentence for a kind of SQLite failure (see `db_error_kind`) on the project at `path`."""
+    name = clean(os.fspath(path), oneline=True)
+    return {
+        "busy": f"The project {name} is busy: another qualtui command is writing to it; "
+                "try again when it finishes.",
+        "readonly": f"The project {name} is read-only: nothing was written.",
+        "full": f"The disk is full: nothing was written to {name}.",
+        "io": f"The disk reported an error while writing {name}: nothing was written; check the disk and try again.",
+        "cantopen": f"The project {name} cannot be opened: check that its folder exists and that you may write there.",
+        "corrupt": f"The project {name} is damaged (SQLite reports a malformed database); "
+                   "restore it from a copy or an export.",
+        "notadb": f"{name} is not a qualtui project (it is not an SQLite database); nothing was changed.",
+    }[kind]
+
+
+READONLY_DECISIONS = "This project is open read-only: decisions cannot be saved."
 
 
 def text_hash(title: str, text: str) -> str:
@@ -137,28 +202,92 @@ class Store:
     A Store is bound to the thread that opened it (SQLite's rule); workers open their own.
     """
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True,
+                 readonly: bool = False, busy_timeout: float | None = None) -> None:
         self.path = Path(path)
-        if self.path.is_dir():
-            raise StoreError(f"{self.path} is a directory, not a qualtui project file.")
-        if not create and not self.path.exists():
-            raise StoreError(f"No project at {self.path}: run `qualtui import FILE` first, or pass --db.")
+        shown = clean(os.fspath(path), oneline=True)
         try:
-            conn = sqlite3.connect(str(self.path), timeout=10)
+            st = self.path.stat()
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise StoreError(f"The project {shown} cannot be opened ({exc.strerror}).") from None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise StoreError(f"{shown} is a directory, not a qualtui project file.")
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise StoreError(f"{shown} is not a regular file, so not a qualtui project; nothing was changed.")
+        if st is None and not create:
+            raise StoreError(f"No project at {shown}: run `qualtui import FILE` first, or pass --db.")
+        if st is None and readonly:
+            raise StoreError(f"No project at {shown} to open read-only.")
+        if st is not None and st.st_size > 0:
+            _check_header(self.path, shown)
+        # A file this user may not write is opened read-only, so browsing works and nothing is attempted.
+        self.readonly = readonly or (st is not None and not os.access(self.path, os.W_OK))
+        self.created = st is None  # this Store makes the file: a command that then fails may remove it
+        timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        self.busy_timeout = timeout
+        existing = st is not None and st.st_size > 0
+        try:
+            # An existing file is first looked at through a read-only connection: a file that is not a
+            # qualtui project is refused before anything could be written (not even a WAL checkpoint).
+            conn = self._connect(timeout, readonly=existing or self.readonly)
+            try:
+                _check_is_project(conn, shown, self.readonly)
+                if existing and not self.readonly:
+                    conn.close()
+                    conn = self._connect(timeout, readonly=False)
+            except BaseException:
+                conn.close()
+                raise
             self.db = sqlite_utils.Database(conn)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL survives a killed process; only power loss could drop the last commits.
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a qualtui project file ({exc}).") from None
+            try:
+                if not self.readonly:
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                    # WAL + NORMAL survives a killed process; only power loss could drop the last commits.
+                    self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self.migrate()
+            except BaseException:
+                self.close()
+                raise
+        except StoreError:
+            self._discard_new()
+            raise
+        except sqlite3.Error as exc:
+            self._discard_new()
+            message = describe_db_error(exc, path)
+            raise StoreError(message or f"{shown} is not a qualtui project file ({exc}).") from None
+
+    def _connect(self, timeout: float, *, readonly: bool) -> sqlite3.Connection:
+        if not readonly:
+            return sqlite3.connect(str(self.path), timeout=timeout)
+        uri = "file:" + _uri_path(self.path) + "?mode=ro"
+        wal = Path(f"{self.path}-wal")
+        if not (wal.exists() and wal.stat().st_size > 0):
+            # Everything is in the main file, so it is read as an unchanging file: SQLite then makes no
+            # -shm file, which in a folder others share would belong to this user and could stop the
+            # owner's next write, and which a read-only folder would not allow at all.
+            uri += "&immutable=1"
+        return sqlite3.connect(uri, uri=True, timeout=timeout)
+
+    def _discard_new(self) -> None:
+        """Remove the file (and its WAL companions) if this Store created it and failed to set it up."""
+        if self.created:
+            remove_project_file(self.path)
 
     # ------------------------------------------------------------ lifecycle
 
     def migrate(self) -> None:
         """Apply every migration not yet applied, each in its own transaction."""
         conn = self.db.conn
+        if self.readonly:
+            return  # _check_is_project refused a read-only project that needs one
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "migrations" in tables and "meta" in tables:
+            done = {r[0] for r in conn.execute("SELECT version FROM migrations")}
+            if all(v in done for v, _, _ in MIGRATIONS) and self.meta("project_id") is not None:
+                return  # nothing to do: opening a project takes no write lock
         conn.execute(
             "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)"
         )
@@ -181,6 +310,48 @@ class Store:
     def close(self) -> None:
         """Close the connection."""
         self.db.conn.close()
+
+    def is_empty(self) -> bool:
+        """True when the project holds no posts and no events (nothing a user made would be lost)."""
+        conn = self.db.conn
+        return not any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in ("posts", "events"))
+
+    @contextmanager
+    def patience(self, seconds: float) -> Iterator[None]:
+        """Writes inside wait at most `seconds` for another writer (for saves that will simply retry)."""
+        conn = self.db.conn
+        conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, all or nothing.
+
+        The write lock is taken first (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another
+        command to finish; a busy, read-only or full project raises `WriteRefused` with one sentence.
+        """
+        if self.readonly:
+            raise WriteRefused(db_error_sentence("readonly", self.path), "readonly")
+        conn = self.db.conn
+        try:
+            if not conn.in_transaction:  # else a caller's open transaction: join it and commit, as before
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                # SQLite rolls back by itself on some errors (a full disk); a second rollback would fail.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            kind, message = db_error_kind(exc), describe_db_error(exc, self.path)
+            if kind is None or message is None:
+                raise
+            raise WriteRefused(message, kind) from exc
 
     def __enter__(self) -> Store:
         return self
@@ -257,8 +428,8 @@ class Store:
         """Append one event and commit it before returning (nothing shown as done is lost)."""
         if event.kind not in EVENT_KINDS:
             raise StoreError(f"Unknown event kind {event.kind!r}.")
-        with self.db.conn:
-            cur = self.db.conn.execute(
+        with self.write() as conn:
+            cur = conn.execute(
                 "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash)"
                 " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash)",
                 event.row(),
@@ -268,8 +439,8 @@ class Store:
     def record_many(self, events: Iterable[Event]) -> int:
         """Append events in one transaction; all or nothing."""
         rows = [e.row() for e in events]
-        with self.db.conn:
-            self.db.conn.executemany(
+        with self.write() as conn:
+            conn.executemany(
                 "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash)"
                 " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash)",
                 rows,
@@ -359,9 +530,9 @@ class Store:
     def set_queue(self, coder: str, post_ids: Sequence[int], seed: int | None = None) -> None:
         """Replace the coder's queue."""
         now = utcnow()
-        with self.db.conn:
-            self.db.conn.execute("DELETE FROM queue WHERE coder = ?", (coder,))
-            self.db.conn.executemany(
+        with self.write() as conn:
+            conn.execute("DELETE FROM queue WHERE coder = ?", (coder,))
+            conn.executemany(
                 "INSERT INTO queue (coder, position, post_id, created_at, seed) VALUES (?, ?, ?, ?, ?)",
                 [(coder, i, pid, now, seed) for i, pid in enumerate(post_ids)],
             )
@@ -390,9 +561,55 @@ class Store:
 
     def set_project_setting(self, key: str, value: str) -> None:
         """Set a team-wide setting and commit."""
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.write() as conn:
+            conn.execute(
                 "INSERT OR REPLACE INTO project_settings (key, value) VALUES (?, ?)", (key, value))
+
+
+def remove_project_file(path: Path) -> None:
+    """Delete a project file and its WAL companions (only for a file a failed command just created)."""
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _check_is_project(conn: sqlite3.Connection, shown: str, readonly: bool) -> None:
+    """Refuse another program's SQLite database, or a project from a newer qualtui, only reading."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        if readonly:
+            raise StoreError(f"{shown} is an empty SQLite database, not a qualtui project; nothing was changed.")
+        return  # a new (or empty) file: ours to set up
+    if not {"migrations", "meta"} <= tables:
+        raise StoreError(f"{shown} is an SQLite database but not a qualtui project; nothing was changed.")
+    newest = conn.execute("SELECT max(version) FROM migrations").fetchone()[0] or 0
+    known = max(v for v, _, _ in MIGRATIONS)
+    if newest > known:
+        raise StoreError(f"{shown} was made by a newer qualtui (schema {newest}); "
+                         "update qualtui to open it. Nothing was changed.")
+    if readonly and newest < known:
+        raise StoreError(f"The project {shown} is read-only and needs an upgrade that writes to it; "
+                         "open it once with write access.")
+
+
+def _check_header(path: Path, shown: str) -> None:
+    """Refuse a file that is not an SQLite database, reading only its first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"The project {shown} cannot be read ({exc.strerror}).") from None
+    if head != SQLITE_HEADER:
+        raise StoreError(f"{shown} is not a qualtui project (it is not an SQLite database); nothing was changed.")
+
+
+def _uri_path(path: Path) -> str:
+    """A path quoted for an SQLite `file:` URI (`?` and `#` in a name would otherwise end it)."""
+    from urllib.parse import quote
+
+    return quote(str(path.absolute()), safe="/")
 
 
 def _post_row(description: Any, row: Sequence[Any]) -> dict[str, Any]:

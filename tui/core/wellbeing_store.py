@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -53,7 +54,7 @@ def save(store: Store, coder: str, wb: Wellbeing) -> int:
     """
     rows = wb.drain_log()
     conn = store.db.conn
-    with conn:
+    with _kept_on_failure(wb, rows), conn:
         conn.execute(
             "INSERT OR REPLACE INTO wb_state (coder, state, updated_at) VALUES (?, ?, ?)",
             (coder, wb.to_json(), utcnow()),
@@ -65,6 +66,16 @@ def save(store: Store, coder: str, wb: Wellbeing) -> int:
               json.dumps(r.detail, ensure_ascii=False)) for r in rows],
         )
     return len(rows)
+
+
+@contextmanager
+def _kept_on_failure(wb: Wellbeing, rows: list[Any]) -> Iterator[None]:
+    """Put drained log rows back if the write fails (a busy or full project), so the next save has them."""
+    try:
+        yield
+    except BaseException:
+        wb._log[:0] = rows
+        raise
 
 
 def team_ceilings(store: Store) -> dict[str, Any]:

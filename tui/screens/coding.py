@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Text
 from textual import events, on
@@ -15,6 +17,7 @@ from textual.widgets import Footer, Static
 from tui.core.codebook import Code
 from tui.core.safe import clean
 from tui.core.session import Session
+from tui.core.store import READONLY_DECISIONS, WriteRefused
 from tui.screens.bindings import B
 from tui.widgets.code_panel import RECENT_KEYS, CodePanel, render_panel
 from tui.widgets.picker import CodePicker, render_choices
@@ -23,6 +26,27 @@ from tui.widgets.status_bar import StatusBar, render_status
 
 if TYPE_CHECKING:
     from tui.app import QualtuiApp
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def saving(method: F) -> F:
+    """Wrap a screen method that records decisions: a write the project refused is told, never shown as done."""
+
+    @functools.wraps(method)
+    def wrapper(self: CodingScreen, *args: Any, **kwargs: Any) -> Any:
+        before = self.session.saved
+        try:
+            result = method(self, *args, **kwargs)
+        except WriteRefused as exc:
+            self.not_saved(exc)
+            return None
+        if self.unsaved_post is not None and self.session.saved > before:
+            self.unsaved_post = None
+            self.refresh_decisions()
+        return result
+
+    return wrapper  # type: ignore[return-value]
 
 
 class CodingScreen(Screen[None]):
@@ -74,6 +98,8 @@ class CodingScreen(Screen[None]):
         self.pending_prefix: str | None = None  # "x" or "quote" while waiting for a number
         self.text_hidden: str | None = None  # why the post text is hidden (break, cap), if it is
         self.navigable = False  # while hidden: may the coder still move to another post?
+        self.unsaved_post: int | None = None  # the post whose last decision the project refused
+        self.unsaved_memo: tuple[int, str] | None = None  # a memo that could not be saved, kept to retry
 
     @property
     def qapp(self) -> QualtuiApp:
@@ -149,6 +175,8 @@ class CodingScreen(Screen[None]):
         severity = self.qapp.severity_label(post)
         if severity:
             out.append(f"  {severity}", style="bold red")
+        if self.unsaved_post == post["id"]:
+            out.append("  last decision NOT saved", style="bold reverse red")
         if post["title"]:
             out.append("\n")
             out.append(clean(post["title"], oneline=True), style="bold")
@@ -261,6 +289,7 @@ class CodingScreen(Screen[None]):
         self.picker.append(child.id)
         self._show_picker()
 
+    @saving
     def _numbered(self, prefix: str, char: str | None) -> None:
         s = self.session
         if s.current is None or not char or not char.isdigit():
@@ -278,6 +307,7 @@ class CodingScreen(Screen[None]):
             code_id = codes[n - 1] if 1 <= n <= len(codes) else ""
             self._quote(code_id)
 
+    @saving
     def _assign(self, code_id: str) -> None:
         ev = self.session.add_code(code_id)
         self.refresh_decisions()
@@ -297,10 +327,12 @@ class CodingScreen(Screen[None]):
         self.qapp.post_changed()
         self.refresh_post()
 
+    @saving
     def action_relevant(self) -> None:
         self.session.set_relevance(1)
         self._advance()
 
+    @saving
     def action_irrelevant(self) -> None:
         if self.session.current is None:
             return
@@ -310,6 +342,7 @@ class CodingScreen(Screen[None]):
     def action_toggle_mode(self) -> None:
         self.mode = "coding" if self.mode == "screening" else "screening"
 
+    @saving
     def action_finish_post(self) -> None:
         s = self.session
         if s.current is None:
@@ -342,6 +375,7 @@ class CodingScreen(Screen[None]):
     def action_sentence(self, step: int) -> None:
         self.query_one(PostView).move(step)
 
+    @saving
     def action_undo(self) -> None:
         before = self.session.current.post["id"] if self.session.current else None
         target = self.session.undo()
@@ -351,6 +385,7 @@ class CodingScreen(Screen[None]):
         self._after_history(before)
         self.notify(f"Undone: {target['kind'].replace('_', ' ')}", timeout=2, markup=False)
 
+    @saving
     def action_redo(self) -> None:
         before = self.session.current.post["id"] if self.session.current else None
         target = self.session.redo()
@@ -381,6 +416,7 @@ class CodingScreen(Screen[None]):
         self.pending_prefix = "quote"
         self.notify("Quote supports which code? Press its number (0: none).", timeout=4)
 
+    @saving
     def _quote(self, code_id: str) -> None:
         cursor = self.query_one(PostView).cursor
         self.session.toggle_quote(cursor, code_id)
@@ -403,21 +439,35 @@ class CodingScreen(Screen[None]):
 
         def saved(text: str | None) -> None:
             if text is not None:
-                s.set_memo(text)
-                self.refresh_panel()
+                self._save_memo(text)
 
-        self.app.push_screen(MemoScreen(s.current.post["label"], s.current.state.memo), saved)
+        memo = s.current.state.memo
+        if self.unsaved_memo and self.unsaved_memo[0] == s.current.post["id"]:
+            memo = self.unsaved_memo[1]  # what the coder wrote last time, which the project refused
+        self.app.push_screen(MemoScreen(s.current.post["label"], memo), saved)
 
+    @saving
+    def _save_memo(self, text: str) -> None:
+        assert self.session.current is not None
+        pid = self.session.current.post["id"]
+        self.unsaved_memo = (pid, text)
+        self.session.set_memo(text)
+        self.unsaved_memo = None
+        self.refresh_panel()
+
+    @saving
     def action_flag(self) -> None:
         if self.session.current is not None:
             self.session.toggle_flag()
             self.refresh_panel()
 
+    @saving
     def action_skip(self) -> None:
         if self.session.current is not None:
             self.session.skip()
             self._advance()
 
+    @saving
     def action_defer(self) -> None:
         s = self.session
         if s.current is None:
@@ -434,6 +484,7 @@ class CodingScreen(Screen[None]):
     def action_reject(self) -> None:
         self._decide(False)
 
+    @saving
     def _decide(self, accept: bool) -> None:
         s = self.session
         if s.current is None or not self.show_suggestions:
@@ -512,6 +563,13 @@ class CodingScreen(Screen[None]):
         self._show_picker()
         self.refresh_bindings()
         self.refresh_post(keep_cursor=True)
+
+    def not_saved(self, exc: WriteRefused) -> None:
+        """Tell the coder plainly that a decision was not saved; the screen keeps showing what is saved."""
+        message = READONLY_DECISIONS if exc.kind == "readonly" else f"The decision was NOT saved. {exc}"
+        self.notify(message, severity="error", timeout=10, markup=False)
+        self.unsaved_post = self.session.current.post["id"] if self.session.current else None
+        self.refresh_decisions()
 
     def describe(self) -> dict[str, Any]:
         """What the screen shows, for tests and benchmarks."""

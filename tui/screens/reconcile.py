@@ -26,7 +26,7 @@ from tui.core.consensus import (
 from tui.core.masking import apply_mask
 from tui.core.safe import clean
 from tui.core.sentences import split_sentences
-from tui.core.store import Store
+from tui.core.store import READONLY_DECISIONS, Store, WriteRefused
 from tui.screens.bindings import B
 from tui.screens.reconcile_dialogs import DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen
 from tui.widgets.post_view import MASK, PostView
@@ -321,6 +321,10 @@ class ReconcileScreen(Screen[None]):
                 apply_choice(self.store, self.codebook, d.post_id, full, coders=self.coders, by=self.by)
             except ConsensusError as exc:
                 self.notify(Text(clean(str(exc))), severity="error", timeout=6)
+                return
+            except WriteRefused as exc:  # busy, read-only or full: told, and the post stays undecided
+                self.notify(READONLY_DECISIONS if exc.kind == "readonly" else f"The decision was NOT saved. {exc}",
+                            severity="error", timeout=10, markup=False)
                 return
             self._after_decision(d.post_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import date
 
@@ -16,7 +17,7 @@ from textual_plotext import PlotextPlot
 
 from tui.core import wellbeing_store as ws
 from tui.core.safe import clean
-from tui.core.store import Store
+from tui.core.store import Store, describe_db_error
 from tui.core.wellbeing import day_of
 from tui.core.wellbeing_settings import SettingsError, WellbeingSettings
 
@@ -223,7 +224,14 @@ class WellbeingScreen(ModalScreen[None]):
     def _confirmed(self, yes: bool | None) -> None:
         if not yes:
             return
-        rows = ws.delete_history(self.store, self.coder)
+        try:
+            rows = ws.delete_history(self.store, self.coder)
+        except sqlite3.Error as exc:  # busy, read-only or full: nothing was deleted, and the coder is told
+            message = describe_db_error(exc, self.store.path)
+            if message is None:
+                raise
+            self.notify(f"Nothing was deleted. {message}", title="Well-being", severity="error", markup=False)
+            return
         self.reload()
         self.notify(f"Deleted your well-being history ({rows} records).", title="Well-being", markup=False)
         self.post_message(self.HistoryDeleted(self.coder, rows))
