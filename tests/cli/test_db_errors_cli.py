@@ -139,7 +139,7 @@ def test_failed_import_to_new_path_leaves_no_project(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
     result = run("--db", str(db), "import", str(bad))
     assert result.exit_code == 1
-    assert "Nothing was imported" in result.output
+    assert "nothing was imported" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crawl.json"]  # no new.db, -wal or -shm
 
 
