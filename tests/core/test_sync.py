@@ -466,3 +466,11 @@ class _Spy:
 
     def __exit__(self, *exc: object) -> None:
         self._fh.close()
+
+
+def test_deeply_nested_line_refused(team: dict) -> None:
+    header = json.loads(team["fa"].read_bytes().partition(b"\n")[0])
+    lines = team["fa"].read_bytes().partition(b"\n")[2].splitlines()
+    lines[0] = b"[" * 200_000 + b"]" * 200_000  # json.loads raises RecursionError, not ValueError
+    seal(team["fa"], header, b"\n".join(lines) + b"\n")
+    _refused(team["lead"], team["fa"], match="line 2 is not valid JSON")

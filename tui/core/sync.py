@@ -165,7 +165,7 @@ class ExportFile:
 def _header(name: str, first: bytes) -> dict[str, Any]:
     try:
         header = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a hostile, deeply nested line
         raise SyncError(f"{name} is not a qualtui export: its first line is not valid JSON.") from None
     if not isinstance(header, dict) or "format" not in header:
         raise SyncError(f"{name} is not a qualtui export: its first line has no format name.")
@@ -303,14 +303,14 @@ def _take_batch(out: ExportFile, lines: list[bytes], first_n: int, seen: set[str
     objs: list[Any] | None = None
     try:
         objs = json.loads(b"[" + b",".join(lines) + b"]")
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested: parsed line by line below
         pass
     if objs is None or len(objs) != len(lines) or not all(type(o) is dict for o in objs):
         objs = []
         for n, raw in enumerate(lines, start=first_n):
             try:
                 obj = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return f"line {n} is not valid JSON"
             if not isinstance(obj, dict):
                 return f"line {n} is not a JSON object"
