@@ -236,7 +236,8 @@ def test_merge_refuses_a_coder_name_with_a_line_break(files: dict[str, Path]) ->
         assert counts(s) == before
 
 
-@pytest.mark.parametrize("name", ["bob\nmerged 3 files", "x" * 65, "tab\there", "\x1b[2J"])
+@pytest.mark.parametrize("name", ["bob\nmerged 3 files", "x" * 65, "tab\there", "\x1b[2J"],
+                         ids=["newline", "long", "tab", "escape"])
 def test_coder_names_on_the_command_line_are_checked(files: dict[str, Path], name: str) -> None:
     out = files["a"].parent / "x.jsonl"
     _one_line(run(files["a"], "export", "--coder", name, "-o", str(out)), "--coder cannot be used")

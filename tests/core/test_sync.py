@@ -349,7 +349,7 @@ def test_event_time_not_rfc3339_refused(team: dict, at: str) -> None:
     ("header", " alice", "line 1: the coder name starts or ends with a space"),
     ("code_id", "x" * 201, "line 2: the code id is 201 characters long, over the limit of 200"),
     ("code_id", "targeting\nage", "line 2: the code id contains a line break"),
-])
+], ids=["newline", "escape", "1MB", "space", "long-code", "newline-code"])
 def test_hostile_names_refused(team: dict, where: str, value: str, match: str) -> None:
     def edit(h: dict, body: list) -> None:
         if where == "header":
