@@ -47,11 +47,27 @@ def utcnow() -> str:
 # Times are compared as strings when state is derived, so every stored time has this one shape:
 # RFC 3339, UTC, milliseconds, upper-case T and Z ("2026-11-22T10:04:12.311Z"). String order is
 # then time order.
-_CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z")
-TIME_SYNTAX = (r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-               r"(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])")
+_DATE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_CLOCK = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+TIME_SYNTAX = _DATE + _CLOCK + r"(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 """What an exchange file may hold as a time: RFC 3339 with seconds, and Z or a numeric offset (unanchored)."""
 _TIME = re.compile(TIME_SYNTAX + r"\Z")
+_CANONICAL_TIME = re.compile(_DATE + _CLOCK + r"\.[0-9]{3}Z\Z")
+_real_days: dict[str, bool] = {}  # "2026-11-22" -> whether that day exists; a file holds few distinct days
+
+
+def _real_day(day: str) -> bool:
+    known = _real_days.get(day)
+    if known is None:
+        if len(_real_days) > 10_000:
+            _real_days.clear()
+        try:
+            datetime.strptime(day, "%Y-%m-%d")
+            known = day[:4] != "0000"
+        except ValueError:
+            known = False
+        _real_days[day] = known
+    return known
 
 
 def utc_time(value: object) -> str | None:
@@ -60,15 +76,16 @@ def utc_time(value: object) -> str | None:
     An offset such as -02:00 is converted to UTC, and more than three decimals are cut to
     milliseconds, so that string order stays time order. Leap seconds (:60) are refused.
     """
-    if type(value) is not str or not _TIME.match(value):
+    if type(value) is not str:
+        return None
+    if _CANONICAL_TIME.match(value):  # the stored shape already: the pattern checks all but the day
+        return value if _real_day(value[:10]) else None
+    if not _TIME.match(value) or not _real_day(value[:10]):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if _CANONICAL_TIME.match(value):
-            return value  # already the stored shape (checked to be a real date above)
-        utc = moment.astimezone(timezone.utc)
+        utc = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
     except (ValueError, OverflowError):
-        return None  # a day that does not exist (2026-02-30), or past year 9999 once in UTC
+        return None  # past year 9999, or before year 1, once in UTC
     return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -381,6 +381,19 @@ def _rule_problem(obj: dict[str, Any]) -> str | None:
     return None
 
 
+_short_ok: dict[tuple[str, str], str | None] = {}  # origins and codebook hashes repeat on every line
+
+
+def _short_id_problem(value: str, what: str) -> str | None:
+    """What is wrong with an event's origin or codebook hash, if anything (remembered per value)."""
+    key = (value, what)
+    if key not in _short_ok:
+        if len(_short_ok) > 10_000:
+            _short_ok.clear()
+        _short_ok[key] = name_problem(value, f"the event's {what}", MAX_CODER_CHARS)
+    return _short_ok[key]
+
+
 def _take_line(out: ExportFile, obj: dict[str, Any], seen: set[str]) -> str | None:
     """File one body line under events, posts or well-being rows; the problem with it, if any."""
     kind = obj.get("type")
@@ -391,7 +404,7 @@ def _take_line(out: ExportFile, obj: dict[str, Any], seen: set[str]) -> str | No
             return "the event has an empty platform or platform id"
         if not _ID.match(obj["id"]):
             return "the event's id is not 1 to 64 letters, digits, '-' or '_'"
-        if obj["coder"] != out.coder:
+        if obj["coder"] != out.header["coder"]:
             return "the event's coder differs from the coder in the header"
         if obj["kind"] not in EVENT_KINDS:
             return f"unknown event kind {clean(obj['kind'][:40], oneline=True)!r}"
@@ -399,8 +412,8 @@ def _take_line(out: ExportFile, obj: dict[str, Any], seen: set[str]) -> str | No
         if at is None:
             return "the event's time 'at' is not an RFC 3339 time such as 2026-11-22T10:04:12.311Z"
         obj["at"] = at
-        problem = (_rule_problem(obj) or name_problem(obj["origin"], "the event's origin", MAX_CODER_CHARS)
-                   or name_problem(obj["codebook_hash"], "the event's codebook hash", MAX_CODER_CHARS))
+        problem = _rule_problem(obj) or _short_id_problem(obj["origin"], "origin") \
+            or _short_id_problem(obj["codebook_hash"], "codebook hash")
         if problem:
             return problem
         if not _TEXT_HASH.match(obj["text_hash"]):
