@@ -196,7 +196,7 @@ def _one_line(result: Result, message: str) -> None:
 def test_merge_summary_after_screening_compares_every_screened_post(tmp_path: Path) -> None:
     from sklearn.metrics import cohen_kappa_score
 
-    plans = dict(zip(("alice", "bob"), screening_plans()))
+    plans = dict(zip(("alice", "bob"), screening_plans(), strict=True))
     paths = {}
     for coder, plan in plans.items():
         s = project(tmp_path, coder, SCREENED)

@@ -160,9 +160,9 @@ def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | 
             report.coders[coder] = report.coders.get(coder, 0) + 1
     if missing:
         (platform, platform_id), name = next(iter(missing.items()))
-        raise _refuse(f"{name} has events for {len(missing)} posts this project does not have (e.g. "
-                      f"{clean(platform[:20], oneline=True)} {clean(platform_id[:40], oneline=True)}); import the same posts first, or ask for an export "
-                      "made with --with-text.")
+        example = f"{clean(platform[:20], oneline=True)} {clean(platform_id[:40], oneline=True)}"
+        raise _refuse(f"{name} has events for {len(missing)} posts this project does not have (e.g. {example}); "
+                      "import the same posts first, or ask for an export made with --with-text.")
     if changed_text:
         report.warnings.append(f"{len(changed_text)} posts have different text here than in the exporting project "
                                "(edited or re-crawled); their events were matched by platform id.")
