@@ -63,6 +63,24 @@ def code(store: Store, coder: str, plan: Mapping[int, tuple[int, Sequence[str]]]
         store.record(e)
 
 
+def screen(store: Store, coder: str, decisions: Mapping[int, int], *, codebook: Codebook = CB) -> None:
+    """Screening mode: note index -> relevance, one relevance event each and no `done`."""
+    store.record_many([Event(coder, pid(store, i), RELEVANCE, value=str(v), codebook_hash=codebook.hash)
+                       for i, v in decisions.items()])
+
+
+SCREENED, SCREEN_DISAGREE = 150, 43
+
+
+def screening_plans(n: int = SCREENED, disagree: int = SCREEN_DISAGREE) -> tuple[dict[int, int], dict[int, int]]:
+    """Two coders' relevance decisions on `n` posts that differ on exactly `disagree` of them."""
+    a = {i: 1 if i % 5 in (0, 1, 3) else 0 for i in range(n)}
+    flipped = set(range(0, n, 3)[:disagree])
+    assert len(flipped) == disagree
+    b = {i: 1 - v if i in flipped else v for i, v in a.items()}
+    return a, b
+
+
 def counts(store: Store) -> dict[str, int]:
     """Row counts of every table a merge could touch."""
     return {t: store.db.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}

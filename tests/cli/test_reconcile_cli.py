@@ -9,7 +9,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.samples import CODEBOOK
-from tests.sync_helpers import ADULT, DEBT, FIRST, TEEN, code, project
+from tests.sync_helpers import (
+    ADULT, DEBT, FIRST, SCREEN_DISAGREE, SCREENED, TEEN, code, pid, project, screen, screening_plans,
+)
+from tui.core.store import FLAG, Event
 from tui.cli import cli
 
 
@@ -68,12 +71,33 @@ def test_fewer_than_two_coders(tmp_path: Path, opened: list[dict[str, Any]]) -> 
     assert opened == []
 
 
-def test_two_coders_but_only_one_finished_anything(tmp_path: Path, opened: list[dict[str, Any]]) -> None:
+def test_two_coders_but_only_one_screened_anything(tmp_path: Path, opened: list[dict[str, Any]]) -> None:
     s = project(tmp_path, "p")
     code(s, "alice", {0: (1, [TEEN]), 1: (1, [DEBT])})
-    code(s, "bob", {0: (1, [ADULT])}, done=False)
+    s.record(Event("bob", pid(s, 0), FLAG, value="1"))  # bob has not decided anything yet
     s.close()
-    _fails(run(tmp_path / "p.db", "--coder", "lead"), "two coders with finished posts; only alice has finished any yet.")
+    _fails(run(tmp_path / "p.db", "--coder", "lead"),
+           "two coders with screened or finished posts; only alice has screened any yet.")
+    assert opened == []
+
+
+def test_screening_disagreements_are_reconciled(tmp_path: Path, opened: list[dict[str, Any]]) -> None:
+    """Screening mode records relevance and no `done`: the 43 different decisions are still disputed."""
+    s = project(tmp_path, "p", SCREENED)
+    a, b = screening_plans()
+    screen(s, "alice", a)
+    screen(s, "bob", b)
+    s.close()
+    result = run(tmp_path / "p.db", "--coder", "lead")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{SCREEN_DISAGREE} disputed posts, {SCREEN_DISAGREE} still to reconcile."
+    assert opened and opened[-1]["coders"] == ["alice", "bob"]
+
+
+def test_reconcile_coder_name_is_checked(tmp_path: Path, opened: list[dict[str, Any]]) -> None:
+    db = _db(tmp_path, alice={0: (1, [TEEN])}, bob={0: (1, [ADULT])})
+    _fails(run(db, "--coder", "lead\nNothing to reconcile."), "--coder cannot be used: the coder name contains a line")
+    _fails(run(db, "--coder", "x" * 65), "the coder name is 65 characters long, over the limit of 64")
     assert opened == []
 
 
@@ -81,14 +105,15 @@ def test_nothing_to_reconcile_is_not_an_error(tmp_path: Path, opened: list[dict[
     db = _db(tmp_path, alice={0: (1, [TEEN, FIRST]), 1: (0, [])}, bob={0: (1, [TEEN, FIRST]), 1: (0, [])})
     result = run(db, "--coder", "lead")
     assert result.exit_code == 0
-    assert result.output.strip() == "Nothing to reconcile: alice and bob agree on all 2 posts they all finished."
+    assert result.output.strip() == ("Nothing to reconcile: alice and bob agree on all 2 posts they all screened "
+                                     "(relevance) and all 2 they all finished (codes).")
     assert opened == []
 
 
 def test_nothing_finished_in_common(tmp_path: Path, opened: list[dict[str, Any]]) -> None:
     db = _db(tmp_path, alice={0: (1, [TEEN])}, bob={1: (1, [ADULT])})
     result = run(db, "--coder", "lead")
-    assert result.exit_code == 0 and "Nothing to reconcile: no post has been finished by all of alice, bob" in \
+    assert result.exit_code == 0 and "Nothing to reconcile: no post has been screened by all of alice, bob" in \
         result.output
     assert opened == []
 

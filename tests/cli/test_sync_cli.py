@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from tests.samples import CODEBOOK, HOSTILE
-from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, TEEN, code, counts, pid, project, snapshot
+from tests.sync_helpers import (
+    ADULT, AGE, CB, DEBT, DOCS, FIRST, SCREEN_DISAGREE, SCREENED, TEEN, code, counts, pid, project, rewrite, screen,
+    screening_plans, snapshot,
+)
 from tui.cli import cli
 from tui.core.consensus import KEEP, Choice, apply_choice
 from tui.core.store import Store
@@ -176,3 +180,80 @@ def test_untrusted_names_are_printed_as_text(tmp_path: Path) -> None:
 def test_every_command_has_help(args: list[str]) -> None:
     result = CliRunner().invoke(cli, [*args, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output and len(result.output.splitlines()) > 3
+
+
+# ---------------------------------------------------------------- screening mode, hostile names, bounded reads
+
+
+def _one_line(result: Result, message: str) -> None:
+    """A refusal: exit 1, one sentence on one line, no traceback."""
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
+    assert "Traceback" not in result.output
+
+
+def test_merge_summary_after_screening_compares_every_screened_post(tmp_path: Path) -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    plans = dict(zip(("alice", "bob"), screening_plans(), strict=True))
+    paths = {}
+    for coder, plan in plans.items():
+        s = project(tmp_path, coder, SCREENED)
+        screen(s, coder, plan)
+        s.close()
+        paths[coder] = tmp_path / f"{coder}.qualtui.jsonl"
+        assert run(s.path, "export", "--coder", coder, "-o", str(paths[coder])).exit_code == 0
+    lead = project(tmp_path, "lead", SCREENED)
+    lead.close()
+    result = run(lead.path, "merge", str(paths["alice"]), str(paths["bob"]))
+    assert result.exit_code == 0, result.output
+    a, b = ([plan[i] for i in range(SCREENED)] for plan in plans.values())
+    kappa = cohen_kappa_score(a, b)
+    percent = (SCREENED - SCREEN_DISAGREE) / SCREENED * 100
+    flat = " ".join(result.output.split())
+    assert f"relevance over {SCREENED} posts they all screened" in flat
+    row = next(line for line in result.output.splitlines() if line.strip().startswith("│ relevance"))
+    assert f"{percent:.1f}%" in row and f"{kappa:.3f}" in row
+    data = json.loads(run(lead.path, "agreement", "--by", "relevance", "--format", "json").output)
+    assert data["screened"] == data["rows"][0]["posts"] == SCREENED
+    assert data["rows"][0]["disagree"] == SCREEN_DISAGREE and data["rows"][0]["kappa"] == pytest.approx(kappa)
+
+
+def test_merge_refuses_a_coder_name_with_a_line_break(files: dict[str, Path]) -> None:
+    def edit(header: dict, body: list) -> None:
+        header["coder"] = "alice\nNothing was merged."
+        for line in body:
+            line["coder"] = header["coder"]
+
+    rewrite(files["fa"], edit)
+    with Store(files["lead"]) as s:
+        before = counts(s)
+    result = run(files["lead"], "merge", str(files["fa"]))
+    _one_line(result, "alice.qualtui.jsonl line 1: the coder name contains a line break")
+    assert result.output.count("Nothing was merged.") == 1
+    with Store(files["lead"]) as s:
+        assert counts(s) == before
+
+
+@pytest.mark.parametrize("name", ["bob\nmerged 3 files", "x" * 65, "tab\there", "\x1b[2J"],
+                         ids=["newline", "long", "tab", "escape"])
+def test_coder_names_on_the_command_line_are_checked(files: dict[str, Path], name: str) -> None:
+    out = files["a"].parent / "x.jsonl"
+    _one_line(run(files["a"], "export", "--coder", name, "-o", str(out)), "--coder cannot be used")
+    assert not out.exists()
+    _one_line(run(files["lead"], "merge", str(files["fa"]), "--as", name), "--as cannot be used")
+    _one_line(run(files["a"], "code", "--coder", name), "--coder cannot be used")
+    with Store(files["lead"]) as s:
+        assert counts(s)["events"] == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_merge_refuses_what_is_not_a_regular_file(files: dict[str, Path], tmp_path: Path, kind: str) -> None:
+    if kind == "fifo":
+        target = tmp_path / "pipe.qualtui.jsonl"
+        os.mkfifo(target)
+    else:
+        target = tmp_path if kind == "folder" else Path("/dev/zero")
+    word = {"fifo": "a named pipe", "folder": "a folder", "device": "a device"}[kind]
+    _one_line(run(files["lead"], "merge", str(target)), f"is {word}; a qualtui exchange file must be a regular file.")

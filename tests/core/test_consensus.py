@@ -9,7 +9,10 @@ import pytest
 import yaml
 
 from tests.samples import CODEBOOK
-from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, code, edited_codebook, pid, project
+from tests.sync_helpers import (
+    ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, SCREEN_DISAGREE, SCREENED, TEEN, code, edited_codebook, pid, project,
+    screen, screening_plans,
+)
 from tui.core.agreement import cohen_kappa, krippendorff_alpha
 from tui.core.agreement_table import agreement_table
 from tui.core.codebook import Codebook, parse_codebook
@@ -41,10 +44,12 @@ def _rows(store: Store, by: str, coders: list[str] | None = None) -> dict[str, o
 def test_agreement_counts_only_posts_both_finished(both: Store) -> None:
     table = agreement_table(both, CB)
     assert table.coders == ("alice", "bob") and table.n_posts == 5  # post 5 is unfinished for bob
+    # ... but bob screened it (relevant), so relevance is compared on all six posts.
     rel = table.rows[0]
-    assert rel.level == "relevance" and (rel.result.both, rel.result.a_only, rel.result.b_only) == (4, 0, 1)
-    a = [1, 1, 0, 1, 1]
-    b = [1, 1, 1, 1, 1]
+    assert table.n_screened == rel.result.n_posts == 6
+    assert rel.level == "relevance" and (rel.result.both, rel.result.a_only, rel.result.b_only) == (5, 0, 1)
+    a = [1, 1, 0, 1, 1, 1]
+    b = [1, 1, 1, 1, 1, 1]
     assert rel.result.kappa == pytest.approx(cohen_kappa(a, b))
     assert rel.result.alpha == pytest.approx(krippendorff_alpha([a, b]))
 
@@ -198,3 +203,57 @@ def test_removed_code_listed_as_orphan(both: Store) -> None:
     both.record(Event("alice", pid(both, 7), CODE_ADD, code_id="gone/old"))
     both.record(Event("alice", pid(both, 7), DONE, value="1"))
     assert [o.code_id for o in orphans(both, CB)] == ["gone/old"]
+
+
+# ---------------------------------------------------------------- screening mode: relevance without `done`
+
+
+@pytest.fixture
+def screened(tmp_path: Path) -> Store:
+    """Two coders screened the same 150 posts in screening mode (relevance only, nothing marked done)."""
+    s = project(tmp_path, "screening", SCREENED)
+    a, b = screening_plans()
+    screen(s, "alice", a)
+    screen(s, "bob", b)
+    return s
+
+
+def test_screening_agreement_covers_every_post_both_screened(screened: Store) -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    a, b = screening_plans()
+    table = agreement_table(screened, CB, by="relevance")
+    rel = table.rows[0].result
+    both_out = sum(1 for i in a if a[i] == b[i] == 0)
+    assert table.n_screened == rel.n_posts == SCREENED
+    assert table.n_posts == both_out  # codes: only the posts both screened out count as finished
+    assert rel.disagree == SCREEN_DISAGREE
+    assert rel.percent == pytest.approx((SCREENED - SCREEN_DISAGREE) / SCREENED)
+    expected = cohen_kappa_score([a[i] for i in range(SCREENED)], [b[i] for i in range(SCREENED)])
+    assert rel.kappa == pytest.approx(expected, abs=1e-12) and rel.kappa < 0.6
+
+
+def test_screening_disagreements_are_listed_for_reconciliation(screened: Store) -> None:
+    a, b = screening_plans()
+    found = disagreements(screened, CB)
+    assert len(found) == SCREEN_DISAGREE
+    labels = {p["id"]: int(p["platform_id"], 16) for p in screened.posts()}
+    assert {labels[d.post_id] for d in found} == {i for i in a if a[i] != b[i]}
+    assert all([x.item for x in d.disputed] == [RELEVANCE_ITEM] for d in found)
+    d = found[0]
+    apply_choice(screened, CB, d.post_id, Choice(KEEP, coder="bob", item=RELEVANCE_ITEM), by="lead")
+    assert len(disagreements(screened, CB, unresolved_only=True)) == SCREEN_DISAGREE - 1
+
+
+def test_codes_still_wait_for_finished_posts(screened: Store) -> None:
+    # Both screened note 1 as relevant; alice also coded and finished it, bob is still coding it.
+    one = pid(screened, 1)
+    code(screened, "alice", {1: (1, [TEEN])})
+    screened.record(Event("bob", one, CODE_ADD, code_id=ADULT))
+    table = agreement_table(screened, CB, by="subcode")
+    assert table.n_screened == SCREENED and len(table.rows) == 1  # no finished post carries a code
+    assert one not in {d.post_id for d in disagreements(screened, CB)}
+    assert compare_post(screened, CB, one).disputed == ()  # not a disagreement while bob is still coding
+    screened.record(Event("bob", one, DONE, value="1"))
+    assert {x.item for x in compare_post(screened, CB, one).disputed} == {ADULT, TEEN}
+    assert one in {d.post_id for d in disagreements(screened, CB)}

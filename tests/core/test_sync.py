@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +18,8 @@ from tests.sync_helpers import (
 from tui.core.agreement_table import agreement_table
 from tui.core.consensus import BOTH, KEEP, Choice, apply_choice, disagreements
 from tui.core.merge import merge_files
-from tui.core.store import CONSENSUS, Store
+from tui.core.files import MAX_LINE_BYTES
+from tui.core.store import CONSENSUS, RELEVANCE, Event, Store
 from tui.core.sync import FORMAT, POST_FIELDS, SyncError, export_events, read_export
 
 PLAN_A = {0: (1, [TEEN, FIRST]), 1: (1, [DEBT]), 2: (0, []), 3: (1, [DOCS, NEWS])}
@@ -254,8 +258,10 @@ def test_former_ids_map_old_events(team: dict) -> None:
 def test_wellbeing_only_on_opt_in(team: dict, tmp_path: Path) -> None:
     a = team["a"]
     with a.db.conn:
-        a.db.conn.execute("INSERT INTO wb_state (coder, state, updated_at) VALUES ('alice', '{}', '2026-11-22')")
-        a.db.conn.execute("INSERT INTO wb_log (coder, kind, at, day, minutes) VALUES ('alice', 'break', 't', 'd', 5)")
+        a.db.conn.execute("INSERT INTO wb_state (coder, state, updated_at) VALUES ('alice', '{}',"
+                          " '2026-11-22T10:00:00.000Z')")
+        a.db.conn.execute("INSERT INTO wb_log (coder, kind, at, day, minutes) VALUES ('alice', 'break',"
+                          " '2026-11-22T10:00:00.000Z', '2026-11-22', 5)")
     plain = _export(a, tmp_path / "plain.qualtui.jsonl", "alice")
     assert "wb_" not in plain.read_text() and read_export(plain).wellbeing == []
     opted = _export(a, tmp_path / "wb.qualtui.jsonl", "alice", with_wellbeing=True)
@@ -302,3 +308,169 @@ def test_two_machines_end_to_end(tmp_path: Path) -> None:
     assert got[f"{0:024x}"] == sorted(PLAN_A[0][1]) and got[f"{1:024x}"] == sorted({DEBT, DOCS})
     assert third.state(CONSENSUS, pid(third, 2)).relevance == 0
     assert not _merge(third, cons).changed
+
+
+# ---------------------------------------------------------------- times, names and ids in merged files
+
+
+def _one_event(path: Path, **fields: str) -> None:
+    """Change the file's first event line, checksum kept valid."""
+    rewrite(path, lambda h, body: body[0].update(fields))
+
+
+def test_offset_time_is_converted_to_utc_and_ordered_by_time(team: dict, tmp_path: Path) -> None:
+    """09:30-02:00 is 11:30Z: later than 10:00Z, although it sorts before it as text."""
+    a = project(tmp_path, "offset")
+    p = pid(a, 8)
+    a.record(Event("carol", p, RELEVANCE, value="1", at="2026-11-22T10:00:00.000Z"))
+    a.record(Event("carol", p, RELEVANCE, value="0", at="2026-11-22T09:30:00.000Z"))
+    f = _export(a, tmp_path / "carol.qualtui.jsonl", "carol")
+    rewrite(f, lambda h, body: body[1].update(at="2026-11-22T09:30:00-02:00"))
+    lead = team["lead"]
+    assert _merge(lead, f).added == 2
+    st = lead.state("carol", pid(lead, 8))
+    assert st.relevance == 0  # the later decision, by the clock
+    stored = sorted(r[0] for r in lead.db.conn.execute("SELECT at FROM events WHERE coder = 'carol'"))
+    assert stored == ["2026-11-22T10:00:00.000Z", "2026-11-22T11:30:00.000Z"]
+    assert not _merge(lead, f).changed  # converted the same way every time: idempotent
+
+
+@pytest.mark.parametrize("at", ["not a time", "2026-11-22 10:00:00Z", "2026-11-22T10:00Z", "2026-11-22T10:00:00",
+                                "2026-02-30T10:00:00Z", "2026-11-22T10:00:60Z", "2026-11-22T10:00:00Z\n", ""])
+def test_event_time_not_rfc3339_refused(team: dict, at: str) -> None:
+    _one_event(team["fa"], at=at)
+    _refused(team["lead"], team["fa"], match=r"alice.qualtui.jsonl line 2: the event's time 'at' is not an RFC 3339")
+
+
+@pytest.mark.parametrize(("where", "value", "match"), [
+    ("header", "alice\nNothing was merged.", "line 1: the coder name contains a line break"),
+    ("header", "alice\x1b[31m", "line 1: the coder name contains a line break or another control character"),
+    ("header", "a" * 1_000_000, "line 1: the coder name is 1000000 characters long, over the limit of 64"),
+    ("header", " alice", "line 1: the coder name starts or ends with a space"),
+    ("code_id", "x" * 201, "line 2: the code id is 201 characters long, over the limit of 200"),
+    ("code_id", "targeting\nage", "line 2: the code id contains a line break"),
+], ids=["newline", "escape", "1MB", "space", "long-code", "newline-code"])
+def test_hostile_names_refused(team: dict, where: str, value: str, match: str) -> None:
+    def edit(h: dict, body: list) -> None:
+        if where == "header":
+            h["coder"] = value
+            for line in body:
+                line["coder"] = value
+        else:
+            body[0].update(kind="code_add", code_id=value, value="")
+
+    rewrite(team["fa"], edit)
+    _refused(team["lead"], team["fa"], match=match)
+
+
+def test_rename_to_a_hostile_name_refused(team: dict) -> None:
+    _refused(team["lead"], team["fa"], rename="bob\nNothing was merged.", match="--as cannot be used: the coder name")
+    _refused(team["lead"], team["fa"], rename="b" * 65, match="over the limit of 64")
+
+
+@pytest.mark.parametrize(("fields", "match"), [
+    ({"kind": "relevance", "value": "2"}, "a relevance event's value must be \"0\" or \"1\""),
+    ({"kind": "done", "value": "yes"}, "a done event's value must be"),
+    ({"kind": "undo", "ref": "", "code_id": "", "value": ""}, "an? undo event's ref must be the id"),
+    ({"kind": "code_add", "code_id": "", "value": ""}, "a code_add event needs a code_id"),
+    ({"kind": "skip", "code_id": "", "value": "", "ref": "abc"}, "a skip event has a ref"),
+    ({"id": "has space"}, "the event's id is not 1 to 64 letters"),
+    ({"text_hash": "xyz"}, "text_hash is not 32"),
+])
+def test_event_fields_must_fit_their_kind(team: dict, fields: dict, match: str) -> None:
+    _one_event(team["fa"], **fields)
+    _refused(team["lead"], team["fa"], match=match)
+
+
+# ---------------------------------------------------------------- bounded reads
+
+
+def _in_time(fn: Any, seconds: float = 10) -> Any:
+    """Run `fn` in a thread; fail (instead of hanging the suite) if it does not return in time."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: B036 - handed back to the test
+            box["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), "the merge hung"
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_fifo_refused_without_hanging(team: dict, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.qualtui.jsonl"
+    os.mkfifo(fifo)  # nobody writes to it: opening it for reading would wait forever
+    match = "is a named pipe; a qualtui exchange file must be a regular file"
+    with pytest.raises(SyncError, match=match):
+        _in_time(lambda: read_export(fifo))
+    _refused(team["lead"], fifo, match=match)
+
+
+@pytest.mark.parametrize("kind", ["folder", "device"])
+def test_folder_and_device_refused(team: dict, tmp_path: Path, kind: str) -> None:
+    target = tmp_path if kind == "folder" else Path("/dev/zero")
+    if kind == "device" and not target.exists():
+        pytest.skip("no /dev/zero here")
+    match = "is a folder" if kind == "folder" else "is a device"
+    with pytest.raises(SyncError, match=match):
+        _in_time(lambda: read_export(target))
+    _refused(team["lead"], target, match=match)
+
+
+def test_over_long_line_refused_with_its_number(team: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    rewrite(team["fa"], lambda h, body: body[1].update(kind="memo", code_id="", ref="", value="m" * 5000))
+    assert read_export(team["fa"]).events  # fine under the real limit
+    monkeypatch.setattr("tui.core.sync.MAX_LINE_BYTES", 1000)
+    _refused(team["lead"], team["fa"], match="line 3 is longer than the 1,000-byte limit for one line")
+
+
+def test_file_over_the_size_limit_refused_before_reading(team: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tui.core.sync.MAX_EXCHANGE_BYTES", 100)
+    opened: list[object] = []
+    monkeypatch.setattr("tui.core.sync.os.open", lambda *a, **k: opened.append(a) or os.open(*a, **k))
+    _refused(team["lead"], team["fa"], match="over the 100 bytes limit for a qualtui exchange file")
+    assert opened == []  # refused from its size alone
+
+
+def test_reader_streams_line_by_line(team: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No read asks for more than one line's worth: a huge file is never read whole to be refused."""
+    asked: list[int] = []
+    monkeypatch.setattr("tui.core.sync.os.fdopen", lambda fd, mode: _Spy(asked, open(fd, mode)))
+    read_export(team["fa"])
+    assert asked and all(0 < n <= MAX_LINE_BYTES + 1 for n in asked)
+
+
+class _Spy:
+    """A binary file whose readline calls are recorded and that has no other way to read."""
+
+    def __init__(self, asked: list[int], fh: Any) -> None:
+        self._asked, self._fh = asked, fh
+
+    def readline(self, size: int = -1) -> bytes:
+        self._asked.append(size)
+        return self._fh.readline(size)
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    def __enter__(self) -> _Spy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+
+def test_deeply_nested_line_refused(team: dict) -> None:
+    header = json.loads(team["fa"].read_bytes().partition(b"\n")[0])
+    lines = team["fa"].read_bytes().partition(b"\n")[2].splitlines()
+    lines[0] = b"[" * 200_000 + b"]" * 200_000  # json.loads raises RecursionError, not ValueError
+    seal(team["fa"], header, b"\n".join(lines) + b"\n")
+    _refused(team["lead"], team["fa"], match="line 2 is not valid JSON")

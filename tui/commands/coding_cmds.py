@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tui.commands.common import Project, console, fail, text
+from tui.commands.common import Project, coder_name, console, fail, text
 
 
 def _config() -> object:
@@ -48,6 +48,7 @@ def code_cmd(project: Project, coder: str | None, mode: str | None) -> None:
     name = coder or getattr(_config(), "coder", None)
     if not name:
         fail("Who is coding? Pass --coder NAME (or set `coder:` in the config file).")
+    coder_name(name)
     project.store()  # fails clearly when the project does not exist
     project.store().close()
     project._store = None
@@ -62,6 +63,8 @@ def demo_cmd(project: Project, coder: str | None) -> None:
     from tui.core.ingest import ImportError_, import_file
     from tui.core.paths import sample_corpus
 
+    if coder is not None:
+        coder_name(coder)
     store = project.store(create=True)
     if store.count_posts() == 0:
         try:

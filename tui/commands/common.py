@@ -33,6 +33,17 @@ def fail(message: str, exit_code: int = 1) -> NoReturn:
     raise UserError(message, exit_code)
 
 
+def coder_name(name: str, option: str = "--coder") -> str:
+    """`name` if it can be a coder name; else stop with one sentence saying why."""
+    from tui.core.events import MAX_CODER_CHARS, coder_problem
+
+    problem = coder_problem(name)
+    if problem:
+        fail(f"{option} cannot be used: {problem} (a coder name has at most {MAX_CODER_CHARS} characters and no "
+             "line breaks or control characters).")
+    return name
+
+
 @dataclass
 class Project:
     """The paths given on the command line, opened on demand."""

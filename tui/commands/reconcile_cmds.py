@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tui.commands.common import Project, console, fail, text
+from tui.commands.common import Project, coder_name, console, fail, text
 
 
 def _config() -> object:
@@ -30,7 +30,9 @@ def _config() -> object:
 @click.pass_obj
 def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort: str) -> None:
     """Reconcile disagreements: keep A, B, both or neither, or write the set; each choice with a reason."""
-    from tui.core.consensus import ConsensusError, default_coders, disagreements, finished_in_common, load_states
+    from tui.core.consensus import (
+        ConsensusError, default_coders, disagreements, finished_in_common, load_states, screened, screened_in_common,
+    )
     from tui.core.store import CONSENSUS
 
     config = _config()
@@ -39,25 +41,29 @@ def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort:
         fail("Who is reconciling? Pass --coder NAME (or set `coder:` in the config file).")
     if name == CONSENSUS:
         fail("'consensus' is where the decisions go; pass your own name with --coder.")
+    coder_name(name)
     store = project.store()
     codebook = project.codebook()
     try:
         chosen = default_coders(store, coders.split(",") if coders else None)
     except ConsensusError as exc:
         fail(str(exc))
-    with_work = [c for c in chosen if store.finished_posts(c)]
+    states = load_states(store, chosen)
+    # Screening mode leaves posts screened but not done: those relevance decisions are reconciled too.
+    with_work = [c for c in chosen if any(screened(st) for st in states[c].values())]
     if len(with_work) < 2:
         who = f"only {with_work[0]} has" if with_work else f"none of {', '.join(chosen)} has"
-        fail(f"Reconciling needs two coders with finished posts; {who} finished any yet.")
+        fail(f"Reconciling needs two coders with screened or finished posts; {who} screened any yet.")
     try:
         found = disagreements(store, codebook, coders=chosen, sort=sort)
     except ConsensusError as exc:
         fail(str(exc))
     if not found:
-        common = finished_in_common(load_states(store, chosen))
+        common, finished = screened_in_common(states), finished_in_common(states)
         names = ", ".join(chosen[:-1]) + " and " + chosen[-1]
-        why = (f"{names} agree on all {len(common)} posts they all finished." if common
-               else f"no post has been finished by all of {', '.join(chosen)} yet.")
+        why = (f"{names} agree on all {len(common)} posts they all screened (relevance) and all {len(finished)} "
+               "they all finished (codes)." if common
+               else f"no post has been screened by all of {', '.join(chosen)} yet.")
         console().print(text("Nothing to reconcile: " + why))
         return
     still = sum(not d.resolved for d in found)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tui.commands.codebook_cmds import codebook_group
-from tui.commands.common import Project, console, fail, text
+from tui.commands.common import Project, coder_name, console, fail, text
 
 if TYPE_CHECKING:
     from tui.core.agreement_table import AgreementTable
@@ -62,6 +62,7 @@ def export_cmd(project: Project, coder: str | None, consensus: bool, output: Pat
     who = CONSENSUS if consensus else (coder or "").strip()
     if not who:
         fail("Say whose work to export: --coder NAME, or --consensus.")
+    coder_name(who)
     store = project.store()
     path = output or Path(_default_name(who))
     try:
@@ -125,11 +126,14 @@ def _print_table(table: AgreementTable) -> None:
     from rich.table import Table
 
     out = console()
-    if table.n_posts == 0:
-        out.print(text(f"No post has been finished by all of {', '.join(table.coders)} yet, "
-                       "so there is nothing to compare."))
+    who = ", ".join(table.coders)
+    if table.n_screened == 0:
+        out.print(text(f"No post has been screened by all of {who} yet, so there is nothing to compare."))
         return
-    title = f"Agreement of {', '.join(table.coders)} over {table.n_posts} posts they all finished"
+    # Relevance and codes are compared over different posts; the title says over which.
+    title = f"Agreement of {who}: relevance over {table.n_screened} posts they all screened"
+    if table.by != "relevance":
+        title += f", codes over {table.n_posts} posts they all finished"
     grid = Table(title=text(title), title_justify="left")
     two = len(table.coders) == 2
     grid.add_column("code", overflow="fold", min_width=16)
@@ -150,6 +154,9 @@ def _print_table(table: AgreementTable) -> None:
         cells += [_figure(r.alpha), str(r.both)] + [str(r.only.get(c, 0)) for c in table.coders]
         grid.add_row(*cells)
     out.print(grid)
+    if table.by != "relevance" and table.n_posts == 0:
+        out.print(text(f"No post has been finished by all of {who} yet (screened out, or coded and marked done), "
+                       "so codes are not compared."))
 
 
 @click.command("agreement")
@@ -161,7 +168,7 @@ def _print_table(table: AgreementTable) -> None:
 @click.option("--notes", is_flag=True, help="Show the codebook-revision notes left during reconciliation instead.")
 @click.pass_obj
 def agreement_cmd(project: Project, by: str, fmt: str, coders: str | None, notes: bool) -> None:
-    """Inter-coder agreement over the posts all compared coders finished: %, kappa, alpha, counts."""
+    """Inter-coder agreement: %, kappa, alpha, counts (relevance over screened posts, codes over finished ones)."""
     from tui.core.agreement_table import agreement_table
     from tui.core.consensus import ConsensusError
 
@@ -178,8 +185,8 @@ def agreement_cmd(project: Project, by: str, fmt: str, coders: str | None, notes
         return
     rows = [row.as_dict() for row in table.rows]
     if fmt == "json":
-        click.echo(json.dumps({"coders": list(table.coders), "posts": table.n_posts, "by": table.by, "rows": rows},
-                              ensure_ascii=False, indent=1))
+        click.echo(json.dumps({"coders": list(table.coders), "posts": table.n_posts, "screened": table.n_screened,
+                               "by": table.by, "rows": rows}, ensure_ascii=False, indent=1))
         return
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

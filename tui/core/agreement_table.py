@@ -8,7 +8,9 @@ from typing import Any
 
 from tui.core.agreement import CodeAgreement, code_agreement
 from tui.core.codebook import Category, Codebook
-from tui.core.consensus import current_codes, default_coders, finished_in_common, is_relevant, load_states
+from tui.core.consensus import (
+    current_codes, default_coders, finished_in_common, is_relevant, load_states, screened_in_common,
+)
 from tui.core.store import PostState, Store
 
 POST_TYPES = "post-types"
@@ -44,12 +46,14 @@ class AgreementRow:
 
 @dataclass(frozen=True)
 class AgreementTable:
-    """Agreement between `coders` over the `n_posts` posts they all finished."""
+    """Agreement between `coders`: relevance over the `n_screened` posts they all screened, codes over the
+    `n_posts` posts they all finished."""
 
     coders: tuple[str, ...]
     n_posts: int
     by: str
     rows: tuple[AgreementRow, ...]
+    n_screened: int = 0
 
 
 def _mappers(codebook: Codebook) -> dict[str, Callable[[str], str | None]]:
@@ -97,14 +101,19 @@ def _rollup(codings: dict[str, dict[str, set[str]]], fn: Callable[[str], str | N
 
 def agreement_table(store: Store, codebook: Codebook, *, coders: Sequence[str] | None = None,
                     by: str = "code") -> AgreementTable:
-    """Percent agreement, kappa (two coders), alpha and counts per row over the posts all coders finished."""
+    """Percent agreement, kappa (two coders), alpha and counts per row.
+
+    The relevance row covers the posts all coders screened (a standing relevance decision, or
+    finished); code rows cover the posts all coders finished (screened out, or coded and done).
+    """
     if by not in BY:
         raise ValueError(f"Unknown --by {by!r}: use {', '.join(BY)}.")
     chosen = default_coders(store, coders)
     states = load_states(store, chosen)
     posts = finished_in_common(states)
+    screened = screened_in_common(states)
     rows: list[AgreementRow] = []
-    rel = {c: {str(pid): ({"relevant"} if is_relevant(states[c][pid]) else set()) for pid in posts}
+    rel = {c: {str(pid): ({"relevant"} if is_relevant(states[c][pid]) else set()) for pid in screened}
            for c in chosen}
     rows.append(AgreementRow("relevance", "relevance", "Relevance",
                              code_agreement(rel, codes=["relevant"])[0]))
@@ -131,4 +140,4 @@ def agreement_table(store: Store, codebook: Codebook, *, coders: Sequence[str] |
                 picked.append(AgreementRow(level, r.code_id, name, r))
             picked.sort(key=lambda row: (rank.get(row.id, len(rank)), row.id))
             rows.extend(picked)
-    return AgreementTable(tuple(chosen), len(posts), by, tuple(rows))
+    return AgreementTable(tuple(chosen), len(posts), by, tuple(rows), len(screened))

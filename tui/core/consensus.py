@@ -65,8 +65,23 @@ def load_states(store: Store, coders: Iterable[str], post_ids: Iterable[int] | N
 
 
 def finished_in_common(states: Mapping[str, Mapping[int, PostState]]) -> set[int]:
-    """Posts every coder finished (screened out, or coded and marked done)."""
+    """Posts every coder finished (screened out, or coded and marked done): where codes are compared."""
     sets = [{pid for pid, st in by_post.items() if st.finished} for by_post in states.values()]
+    return set.intersection(*sets) if sets else set()
+
+
+def screened(st: PostState) -> bool:
+    """True when the coder has a standing relevance decision on the post, or finished it."""
+    return st.relevance is not None or st.done
+
+
+def screened_in_common(states: Mapping[str, Mapping[int, PostState]]) -> set[int]:
+    """Posts every coder screened: where relevance is compared (a superset of `finished_in_common`).
+
+    Screening mode records relevance without marking posts done, so relevance cannot wait for
+    `done`: two coders who screened the same posts differently must see it.
+    """
+    sets = [{pid for pid, st in by_post.items() if screened(st)} for by_post in states.values()]
     return set.intersection(*sets) if sets else set()
 
 
@@ -144,7 +159,7 @@ def _order(codebook: Codebook) -> dict[str, int]:
 
 def _compare(post_id: int, label: str, coders: Sequence[str], states: Mapping[str, Mapping[int, PostState]],
              consensus: PostState | None, codebook: Codebook, rank: Mapping[str, int],
-             decided: frozenset[str]) -> Disagreement:
+             decided: frozenset[str], with_codes: bool = True) -> Disagreement:
     views: dict[str, CoderView] = {}
     for c in coders:
         st = states[c].get(post_id, PostState())
@@ -157,7 +172,9 @@ def _compare(post_id: int, label: str, coders: Sequence[str], states: Mapping[st
     if len(set(rel.values())) > 1:
         disputed.append(CodeDiff(RELEVANCE_ITEM, "Relevance", tuple(c for c in coders if rel[c]),
                                  tuple(c for c in coders if not rel[c])))
-    for item in sorted(set.union(*sets.values()) - agreed, key=lambda x: (rank.get(x, len(rank)), x)):
+    # Codes are disputed only on posts every coder finished: a post still being coded is not a disagreement.
+    for item in sorted(set.union(*sets.values()) - agreed if with_codes else (),
+                       key=lambda x: (rank.get(x, len(rank)), x)):
         disputed.append(CodeDiff(item, _name(codebook, item), tuple(c for c in coders if item in sets[c]),
                                  tuple(c for c in coders if item not in sets[c])))
     resolved = consensus is not None and consensus.finished
@@ -182,23 +199,26 @@ def _decided(store: Store, post_ids: Iterable[int] | None = None) -> dict[int, f
 
 def disagreements(store: Store, codebook: Codebook, *, coders: Sequence[str] | None = None, sort: str = "count",
                   code: str | None = None, unresolved_only: bool = False) -> list[Disagreement]:
-    """Posts every compared coder finished and that they disagree on, sorted by `count`, `code` or `label`.
+    """Posts the compared coders disagree on, sorted by `count`, `code` or `label`.
 
-    `code` keeps posts where that code (or one of its sub-codes, or `relevance`) is disputed.
+    Relevance is compared on every post all of them screened, codes on the posts all of them
+    finished. `code` keeps posts where that code (or one of its sub-codes, or `relevance`) is disputed.
     """
     if sort not in SORTS:
         raise ConsensusError(f"Unknown sort {sort!r}: use count, code or label.")
     chosen = default_coders(store, coders)
     states = load_states(store, chosen + [CONSENSUS])
     cons = states.pop(CONSENSUS)
-    common = finished_in_common(states)
+    common = screened_in_common(states)
+    finished = finished_in_common(states)
     labels = dict(store.db.conn.execute("SELECT id, label FROM posts"))
     rank = _order(codebook)
     decided = _decided(store)
     target = (codebook.resolve(code) or code) if code else None
     out = []
     for pid in common:
-        d = _compare(pid, labels[pid], chosen, states, cons.get(pid), codebook, rank, decided.get(pid, frozenset()))
+        d = _compare(pid, labels[pid], chosen, states, cons.get(pid), codebook, rank, decided.get(pid, frozenset()),
+                     pid in finished)
         if not d.disputed or (unresolved_only and d.resolved):
             continue
         if target and not any(x.item == target or x.item.startswith(target + "/") for x in d.disputed):
@@ -226,7 +246,7 @@ def disputed_codes(items: Iterable[Disagreement]) -> list[tuple[str, int]]:
 
 def compare_post(store: Store, codebook: Codebook, post_id: int, *, coders: Sequence[str] | None = None
                  ) -> Disagreement:
-    """One post compared across coders, whether or not they disagree or finished it."""
+    """One post compared across coders, whether or not they disagree; codes are disputed once all finished it."""
     post = store.post(post_id)
     if post is None:
         raise ConsensusError(f"There is no post with id {post_id} in this project.")
@@ -234,7 +254,8 @@ def compare_post(store: Store, codebook: Codebook, post_id: int, *, coders: Sequ
     states = load_states(store, chosen + [CONSENSUS], [post_id])
     cons = states.pop(CONSENSUS).get(post_id)
     decided = _decided(store, [post_id]).get(post_id, frozenset())
-    return _compare(post_id, post["label"], chosen, states, cons, codebook, _order(codebook), decided)
+    finished = all(states[c].get(post_id, PostState()).finished for c in chosen)
+    return _compare(post_id, post["label"], chosen, states, cons, codebook, _order(codebook), decided, finished)
 
 
 # ---------------------------------------------------------------- choices

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterable
@@ -41,6 +42,78 @@ UNDOABLE = EVENT_KINDS - {UNDO, REDO}
 def utcnow() -> str:
     """The current UTC time as ISO 8601 with milliseconds."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# Times are compared as strings when state is derived, so every stored time has this one shape:
+# RFC 3339, UTC, milliseconds, upper-case T and Z ("2026-11-22T10:04:12.311Z"). String order is
+# then time order.
+_DATE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_CLOCK = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+TIME_SYNTAX = _DATE + _CLOCK + r"(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+"""What an exchange file may hold as a time: RFC 3339 with seconds, and Z or a numeric offset (unanchored)."""
+_TIME = re.compile(TIME_SYNTAX + r"\Z")
+_CANONICAL_TIME = re.compile(_DATE + _CLOCK + r"\.[0-9]{3}Z\Z")
+_real_days: dict[str, bool] = {}  # "2026-11-22" -> whether that day exists; a file holds few distinct days
+
+
+def _real_day(day: str) -> bool:
+    known = _real_days.get(day)
+    if known is None:
+        if len(_real_days) > 10_000:
+            _real_days.clear()
+        try:
+            datetime.strptime(day, "%Y-%m-%d")
+            known = day[:4] != "0000"
+        except ValueError:
+            known = False
+        _real_days[day] = known
+    return known
+
+
+def utc_time(value: object) -> str | None:
+    """`value` as a stored time (UTC, milliseconds, Z) if it is an RFC 3339 time, else None.
+
+    An offset such as -02:00 is converted to UTC, and more than three decimals are cut to
+    milliseconds, so that string order stays time order. Leap seconds (:60) are refused.
+    """
+    if type(value) is not str:
+        return None
+    if _CANONICAL_TIME.match(value):  # the stored shape already: the pattern checks all but the day
+        return value if _real_day(value[:10]) else None
+    if not _TIME.match(value) or not _real_day(value[:10]):
+        return None
+    try:
+        utc = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None  # past year 9999, or before year 1, once in UTC
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+MAX_CODER_CHARS = 64
+"""The longest coder name (and project origin id) qualtui accepts, on the command line or in a merged file."""
+MAX_CODE_ID_CHARS = 200
+"""The longest code id qualtui accepts from a merged file."""
+# C0 and C1 controls, DEL, line and paragraph separators, and bidi overrides: none belongs in a name
+# that is printed on a terminal line of its own.
+_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def name_problem(value: str, what: str, limit: int) -> str | None:
+    """Why `value` cannot be a coder name, code id or origin (a phrase), or None if it can."""
+    if len(value) > limit:
+        return f"{what} is {len(value)} characters long, over the limit of {limit}"
+    if _NAME_CONTROLS.search(value):
+        return f"{what} contains a line break or another control character"
+    return None
+
+
+def coder_problem(name: str) -> str | None:
+    """Why `name` cannot be a coder name (a phrase), or None if it can."""
+    if not name.strip():
+        return "the coder name is empty"
+    if name != name.strip():
+        return "the coder name starts or ends with a space"
+    return name_problem(name, "the coder name", MAX_CODER_CHARS)
 
 
 _last_id_ms = 0

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.core.events import MAX_CODER_CHARS, coder_problem
+from tui.core.safe import clean
 from tui.core.store import CONSENSUS, Store, text_hash, utcnow
 from tui.core.sync import CODE_KINDS, FORMAT, WB_LOG_FIELDS, ExportFile, SyncError, read_export
 
@@ -60,8 +62,12 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
             raise _refuse("--as renames the coder of one file; merge the files one at a time to rename.")
         if not rename or (rename == CONSENSUS != files[0].coder):
             raise _refuse(f"--as needs a coder name other than {CONSENSUS!r}.")
+        problem = coder_problem(rename)
+        if problem:
+            raise _refuse(f"--as cannot be used: {problem} (at most {MAX_CODER_CHARS} characters, no line breaks "
+                          "or control characters).")
     own = store.meta("project_id") or ""
-    report = MergeReport(files=[f.path.name for f in files])
+    report = MergeReport(files=[_shown(f) for f in files])
     _check_coders(store, files, own, rename)
     rows, new_posts = _plan_events(store, files, own, rename, report)
     wb_rows = _plan_wellbeing(store, files, rename)
@@ -83,6 +89,11 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
     return report
 
 
+def _shown(f: ExportFile) -> str:
+    """A file's name as it may appear in a message: on one line, without control sequences."""
+    return clean(f.path.name, oneline=True)
+
+
 def _origin(ev: dict[str, Any], f: ExportFile, own: str) -> str:
     origin = ev["origin"] or f.origin
     return "local" if origin == own else origin
@@ -94,7 +105,7 @@ def _check_coders(store: Store, files: list[ExportFile], own: str, rename: str |
     for f in files:
         by_origin = incoming.setdefault(rename or f.coder, {})
         for origin in {ev["origin"] or f.origin for ev in f.events}:
-            by_origin.setdefault("local" if origin == own else origin, f.path.name)
+            by_origin.setdefault("local" if origin == own else origin, _shown(f))
     for coder, origins in incoming.items():
         here = {r[0] for r in store.db.conn.execute("SELECT DISTINCT origin FROM events WHERE coder = ?", (coder,))}
         if len(set(origins) | here) <= 1:
@@ -129,7 +140,7 @@ def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | 
             have = existing.get(ev["id"]) or planned.get(ev["id"])
             if have is not None:
                 if have != content:
-                    raise _refuse(f"{f.path.name}: event {ev['id'][:40]} is already in this project with different "
+                    raise _refuse(f"{_shown(f)}: event {ev['id'][:40]} is already in this project with different "
                                   f"content (coder {have[0]!r}); the file was edited or renamed differently before.")
                 report.already += 1
                 continue
@@ -138,7 +149,7 @@ def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | 
                 if key in f.posts:
                     new_posts.setdefault(key, f.posts[key])
                 else:
-                    missing.setdefault(key, f.path.name)
+                    missing.setdefault(key, _shown(f))
                     continue
             elif ev["text_hash"] and local[1] != ev["text_hash"]:
                 changed_text.add(key)
@@ -149,9 +160,9 @@ def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | 
             report.coders[coder] = report.coders.get(coder, 0) + 1
     if missing:
         (platform, platform_id), name = next(iter(missing.items()))
-        raise _refuse(f"{name} has events for {len(missing)} posts this project does not have (e.g. "
-                      f"{platform[:20]} {platform_id[:40]}); import the same posts first, or ask for an export "
-                      "made with --with-text.")
+        example = f"{clean(platform[:20], oneline=True)} {clean(platform_id[:40], oneline=True)}"
+        raise _refuse(f"{name} has events for {len(missing)} posts this project does not have (e.g. {example}); "
+                      "import the same posts first, or ask for an export made with --with-text.")
     if changed_text:
         report.warnings.append(f"{len(changed_text)} posts have different text here than in the exporting project "
                                "(edited or re-crawled); their events were matched by platform id.")
@@ -228,7 +239,7 @@ def _warn_codebook(files: list[ExportFile], resolve: Callable[[str], str | None]
             if ev["kind"] in CODE_KINDS and cid and cid != "relevance" and resolve(cid) is None:
                 unknown.add(cid)
         if f.codebook_hash != codebook_hash:
-            report.warnings.append(f"{f.path.name} was coded with codebook {f.codebook_hash[:16]}, this project uses "
+            report.warnings.append(f"{_shown(f)} was coded with codebook {f.codebook_hash[:16]}, this project uses "
                                    f"{codebook_hash[:16]}: codes are matched by id.")
     report.unknown_codes = sorted(unknown)
     if unknown:

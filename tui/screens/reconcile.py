@@ -189,7 +189,8 @@ class ReconcileScreen(Screen[None]):
         d = self.current
         view = self.query_one(PostView)
         if d is None:
-            view.hide(self.error or "Nothing to reconcile: the coders agree on every post they all finished.")
+            view.hide(self.error or "Nothing to reconcile: the coders agree on every post they all screened "
+                      "or finished.")
             self.query_one("#rc-header", Static).update(Text(" Reconciliation ", style="bold reverse"))
             self.query_one("#rc-summary", Static).update("")
             self._exposure(None, True)
