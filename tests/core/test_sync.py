@@ -474,3 +474,16 @@ def test_deeply_nested_line_refused(team: dict) -> None:
     lines[0] = b"[" * 200_000 + b"]" * 200_000  # json.loads raises RecursionError, not ValueError
     seal(team["fa"], header, b"\n".join(lines) + b"\n")
     _refused(team["lead"], team["fa"], match="line 2 is not valid JSON")
+
+
+def test_exchange_file_carries_no_terminal_control_and_merges_back_unchanged(tmp_path: Path) -> None:
+    # A memo that would recolour, reorder or clear a terminal that `cat`s the file.
+    hostile = "note \x9b31m red \u202eevil\u202c \x1b]52;c;QUJD\x07 \u2028 end\x7f"
+    a, lead = project(tmp_path, "alice"), project(tmp_path, "lead")
+    code(a, "alice", PLAN_A, memo=hostile)
+    path = _export(a, tmp_path / "alice.qualtui.jsonl", "alice")
+    text = path.read_text(encoding="utf-8")
+    assert not any(ch in text for ch in "\x1b\x07\x7f\x9b\u202e\u202c\u2028"), "raw control characters in the file"
+    _merge(lead, path)
+    memos = [e["value"] for e in lead.events(coder="alice") if e["kind"] == "memo"]
+    assert hostile in memos  # the data itself is unchanged: escaped in the file, decoded on merge

@@ -39,8 +39,16 @@ class SyncError(Exception):
     """A file that cannot be exported or merged; the message is one clear sentence."""
 
 
-_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-"""One compact JSON line; a shared encoder, since json.dumps with options builds a new one per call."""
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# JSON escapes C0 controls itself; DEL, C1 controls, bidi overrides and line separators would reach a
+# terminal that `cat`s the file, so they are written as \uXXXX (the data read back is the same).
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _dump(obj: object) -> str:
+    """One compact JSON line, with no character a terminal would act on."""
+    line = _encode(obj)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line) if _UNSAFE.search(line) else line
 
 
 # ---------------------------------------------------------------- export
