@@ -18,6 +18,7 @@ from tui.core.wellbeing import Wellbeing
 from tui.core.wellbeing_state import Status
 from tui.screens.break_screen import BreakScreen
 from tui.screens.checkin import AdviceScreen, CheckinScreen
+from tui.screens.wellbeing import ConfirmScreen
 
 SAVE_EVERY = 5.0
 """Seconds between well-being saves while nothing else happens (a crash loses at most this)."""
@@ -103,8 +104,10 @@ class WellbeingApp(App[None]):
             return
         if self._break is not None and self._break.is_attached:
             self._break.dismiss("over")
-            if status.checkin_due == "long_break" and self.wb.settings.checkins:
-                self.push_screen(CheckinScreen("long_break"), partial(self._checked_in, "long_break"))
+            # The long break's check-in, or a session-start one the session opened past, is due now.
+            moment = status.checkin_due
+            if moment in ("long_break", "session_start") and self.wb.settings.checkins:
+                self.push_screen(CheckinScreen(moment), partial(self._checked_in, moment))
         self._break = None
         if screen is not None and screen.text_hidden:
             screen.set_text_hidden(None)
@@ -135,6 +138,32 @@ class WellbeingApp(App[None]):
         result = self.wb.postpone(self.clock())
         if not result:
             self.notify(result.reason, timeout=4, markup=False)
+        self._save(force=True)
+        self._apply(self.wellbeing_tick())
+
+    def take_break(self) -> None:
+        """Ask, then start a short break of the coder's own (one stray key must not lock them out)."""
+        if self.wb.s.brk is not None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.wb.start_break(self.clock(), "short"):
+                self._save(force=True)
+                self._apply(self.wellbeing_tick())
+
+        minutes = f"{self.wb.settings.short_break_minutes:g}"
+        self.push_screen(ConfirmScreen(f"Start a {minutes}-minute break now?",
+                                       "Post text is hidden while it runs. You can end a break you started "
+                                       "yourself with e, but then it does not count as a break taken."),
+                         answered)
+
+    def end_break(self) -> None:
+        """End a break the coder started (the break screen's `e`); enforced breaks cannot end early."""
+        if self.wb.end_break(self.clock()):
+            self.notify("Break ended early; it does not count as a break taken.", timeout=4, markup=False)
+        else:
+            self.notify("This break was not started by you, so it runs its full length.", timeout=4,
+                        markup=False)
         self._save(force=True)
         self._apply(self.wellbeing_tick())
 

@@ -57,7 +57,8 @@ class CodingScreen(Screen[None]):
         B("w", "wellbeing", "Well-being", "wellbeing", "Your exposure history (yours only)", show=False),
         B("R", "report", "Report", "report", "Frequencies, co-occurrence, saturation, quotes, screening",
           show=False),
-        B("B", "take_break", "Break now", "break_now", "Start a short break now", show=False),
+        B("B", "take_break", "Break now", "break_now", "Start a short break now (asks first)",
+          show=False),
         B("question_mark", "help", "Keys", "help", "All keys"),
         B("q", "app.quit", "Quit", "quit", "Quit (everything is already saved)"),
     ]
@@ -487,8 +488,7 @@ class CodingScreen(Screen[None]):
                              lambda _: self.refresh_decisions())
 
     def action_take_break(self) -> None:
-        self.qapp.wb.start_break(self.qapp.clock(), "short")
-        self.qapp._apply(self.qapp.wellbeing_tick())
+        self.qapp.take_break()
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
