@@ -55,7 +55,7 @@ class CodebookCommands(Provider):
             path = clean(app.codebook.path_str(hit.node.id), oneline=True)
             score = max(matcher.match(path), 0.3 + min(hit.score, 100) / 200)
             yield Hit(score, Text(path), partial(app.assign_from_palette, hit.node.id),
-                      help=clean(hit.node.definition, oneline=True)[:100])
+                      help=app.masker()(clean(hit.node.definition, oneline=True))[:100])
 
 
 class PrelabelProgress(Message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -12,13 +13,17 @@ from textual.screen import Screen
 
 from tui.core import wellbeing_store
 from tui.core.config import Config
-from tui.core.masking import default_lexicon, mask
+from tui.core.masking import default_lexicon, mask, masked
 from tui.core.store import Store
 from tui.core.wellbeing import Wellbeing
 from tui.core.wellbeing_state import Status
 from tui.screens.break_screen import BreakScreen
 from tui.screens.checkin import AdviceScreen, CheckinScreen
 from tui.screens.wellbeing import ConfirmScreen
+
+def _unmasked(text: str) -> str:
+    return text
+
 
 SAVE_EVERY = 5.0
 """Seconds between well-being saves while nothing else happens (a crash loses at most this)."""
@@ -86,7 +91,11 @@ class WellbeingApp(App[None]):
     def _apply(self, status: Status) -> None:
         """Make the screen follow the policy: hide text in breaks and after the cap, show it again after."""
         screen = self.text_screen()
-        if status.mode in ("break", "pause", "capped"):
+        hidden = status.mode in ("break", "pause", "capped")
+        for other in self.screen_stack:  # other screens with post text (report quotes) follow too
+            if hasattr(other, "set_post_text_hidden"):
+                other.set_post_text_hidden(hidden)
+        if hidden:
             kind = "capped" if status.mode == "capped" else (status.break_kind or "short")
             if screen is not None:
                 screen.set_text_hidden("Post text is hidden: " + ("daily limit reached." if kind == "capped"
@@ -208,6 +217,20 @@ class WellbeingApp(App[None]):
         if not self.masking or self.revealed == post["id"]:
             return []
         return mask(post["text"], self._lexicon)
+
+    def masker(self, post_id: Any = None) -> Callable[[str], str]:
+        """A function that masks graphic terms in text from post `post_id` (None: no post is revealed)."""
+        if not self.masking or (post_id is not None and self.revealed == post_id):
+            return _unmasked
+        return partial(masked, lexicon=self._lexicon)
+
+    def reading_seconds_today(self) -> float:
+        """Time spent reading post text today, from the exposure clock: time away is not reading."""
+        return self.wb.status(self.clock()).raw_today * 60
+
+    def post_text_hidden(self) -> bool:
+        """True while post text may not be shown (a break, a pause, a daily limit)."""
+        return self.wb.status(self.clock()).mode in ("break", "pause", "capped")
 
     def first_screen(self, kind: type[Screen[Any]]) -> Any:
         """The first screen of this type on the stack, if any."""

@@ -150,12 +150,13 @@ class CodingScreen(Screen[None]):
         severity = self.qapp.severity_label(post)
         if severity:
             out.append(f"  {severity}", style="bold red")
+        mask = self.qapp.masker(post["id"])  # titles and tags are post text too
         if post["title"]:
             out.append("\n")
-            out.append(clean(post["title"], oneline=True), style="bold")
+            out.append(mask(clean(post["title"], oneline=True)), style="bold")
         if post["tags"]:
             out.append("\n")
-            out.append(clean("  ".join("#" + t for t in post["tags"]), oneline=True), style="cyan")
+            out.append(mask(clean("  ".join("#" + t for t in post["tags"]), oneline=True)), style="cyan")
         return out
 
     def refresh_panel(self) -> None:
@@ -165,7 +166,8 @@ class CodingScreen(Screen[None]):
             return
         panel = self._panel
         panel.update(render_panel(s.codebook, s.current, s.pending_suggestions(), s.recent,
-                                  self.show_suggestions, max(20, panel.size.width - 6)))
+                                  self.show_suggestions, max(20, panel.size.width - 6),
+                                  mask=self.qapp.masker(s.current.post["id"]), text_hidden=bool(self.text_hidden)))
 
     def refresh_status(self) -> None:
         """Redraw the status line."""
@@ -173,7 +175,7 @@ class CodingScreen(Screen[None]):
             return
         s = self.session
         self._status.update(render_status(
-            s.coder, s.n_finished, s.total, s.index + 1 if s.total else 0, self.mode, s.seconds_today,
+            s.coder, s.n_finished, s.total, s.index + 1 if s.total else 0, self.mode, self.qapp.reading_seconds_today(),
             self.qapp.wellbeing_status()))
 
     def _show_picker(self) -> None:
@@ -396,18 +398,23 @@ class CodingScreen(Screen[None]):
             self.notify("Remove which code? Press its number.", timeout=4)
 
     def action_memo(self) -> None:
+        from tui.core.memo_drafts import discard_draft
         from tui.screens.memo import MemoScreen
 
         s = self.session
         if s.current is None:
             return
 
+        post_id = s.current.post["id"]
+
         def saved(text: str | None) -> None:
             if text is not None:
                 s.set_memo(text)
+                discard_draft(s.store, s.coder, post_id)  # only once the memo is committed
                 self.refresh_panel()
 
-        self.app.push_screen(MemoScreen(s.current.post["label"], s.current.state.memo), saved)
+        self.app.push_screen(MemoScreen(s.current.post["label"], s.current.state.memo, store=s.store,
+                                        coder=s.coder, post_id=post_id, hidden=bool(self.text_hidden)), saved)
 
     def action_flag(self) -> None:
         if self.session.current is not None:
