@@ -33,8 +33,9 @@ class MemoScreen(ModalScreen[str | None]):
         Binding("ctrl+s", "save", "Save", id="memo.save", tooltip="Save the memo"),
         Binding("escape", "close", "Close (keep draft)", id="memo.cancel",
                 tooltip="Close; what you typed is kept as a draft that e reopens"),
+        # Before the editor's own ctrl+d (delete right; the Delete key still does that).
         Binding("ctrl+d", "discard", "Discard draft", id="memo.discard",
-                tooltip="Throw away what you typed since the last save (asks first)"),
+                tooltip="Throw away what you typed since the last save (asks first)", priority=True),
     ]
 
     def __init__(self, label: str, memo: str, *, store: Store | None = None, coder: str = "",
