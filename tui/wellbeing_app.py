@@ -21,6 +21,7 @@ from tui.screens.break_screen import BreakScreen
 from tui.screens.checkin import AdviceScreen, CheckinScreen
 from tui.screens.wellbeing import ConfirmScreen
 
+
 def _unmasked(text: str) -> str:
     return text
 
