@@ -183,3 +183,18 @@ def test_a_bad_ceiling_typed_into_the_project_can_be_cleared(db: Path, config: P
     result = run(db, config, "wellbeing", "ceilings", "--clear", "daily_cap_minutes", "--yes")
     assert result.exit_code == 0, result.output
     assert "daily_cap_minutes" not in ceilings(db)
+
+
+def test_history_shows_the_limits_frozen_for_today(db: Path, config: Path) -> None:
+    """After a limit is reached, the history gives today's frozen cap, not a cap raised since."""
+    from tui.core.wellbeing import Wellbeing
+
+    store = Store(db)
+    wb = Wellbeing()
+    wb.s.day = day_of(time.time(), 4)
+    wb.s.day_limits = {"daily_cap_minutes": 60.0, "daily_severe_cap_minutes": 30.0, "strictness": "firm"}
+    ws.save(store, "alice", wb)
+    store.close()
+    config.write_text("coder: alice\nwellbeing:\n  daily_cap_minutes: 400\n", encoding="utf-8")
+    out = run(db, config, "wellbeing").output
+    assert "Today: 80 of 60 weighted minutes; 30 of 30 minutes on severe posts." in out, out

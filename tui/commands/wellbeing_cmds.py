@@ -122,8 +122,11 @@ def wellbeing_group(ctx: click.Context, coder: str | None, days: int, delete: bo
     state = load(store, name, settings).s
     if state.day == today.day:  # the running state is what the cap counts, and a deletion keeps it
         weighted, severe = max(weighted, state.weighted_today), max(severe, state.severe_today)
-    out.print(text(f"Today: {_minutes(weighted)} of {_minutes(settings.daily_cap_minutes)} weighted minutes; "
-                   f"{_minutes(severe)} of {_minutes(settings.daily_severe_cap_minutes)} minutes on severe posts."))
+    cap, severe_cap = settings.daily_cap_minutes, settings.daily_severe_cap_minutes
+    if state.day == today.day and state.day_limits:  # a limit was reached: today's limits are frozen
+        cap, severe_cap = state.day_limits["daily_cap_minutes"], state.day_limits["daily_severe_cap_minutes"]
+    out.print(text(f"Today: {_minutes(weighted)} of {_minutes(cap)} weighted minutes; "
+                   f"{_minutes(severe)} of {_minutes(severe_cap)} minutes on severe posts."))
 
 
 def _plain(value: str) -> str:
