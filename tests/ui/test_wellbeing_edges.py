@@ -393,3 +393,31 @@ async def test_time_away_does_not_count_as_time_today(project: Path, codebook: C
         after = re.search(r"(\d+h\d\d) today", screen_text(app)).group(1)  # type: ignore[union-attr]
         # At most the presence window (90 s) after the last key counts; the rest of the 20 minutes does not.
         assert before == "0h01" and after_away == "0h02" and after == "0h02", (before, after_away, after)
+
+
+async def test_a_memo_open_when_the_limit_is_reached_is_hidden_and_kept(project: Path, codebook: Codebook) -> None:
+    clock = Clock()
+    app = _app(project, codebook, clock, short_break_after_minutes=30, daily_cap_minutes=30)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        s = app.session
+        a, b = max(s.current.sentences, key=lambda span: span[1] - span[0])
+        sentence = s.current.post["text"][a:b].strip()
+        s.set_memo("It says: " + sentence)
+        await _read_for(pilot, app, clock, 29)
+        await pilot.press("e", *" more")
+        await pilot.pause()
+        assert _squash(sentence)[:WINDOW] in _squash(screen_text(app))
+        clock.t += 120  # the memo covers only part of the post: reading goes on, to the limit
+        app._on_tick()
+        clock.t += 5 * 60 + 3
+        app._on_tick()
+        await pilot.pause()
+        assert isinstance(app.screen, BreakScreen) and app.screen.kind == "capped"
+        clock.t += 3
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MemoScreen)
+        assert _squash(sentence)[:WINDOW] not in _squash(screen_text(app))
+        await pilot.press(*"added", "ctrl+s")
+        await pilot.pause()
+        assert s.current.state.memo == "It says: " + sentence + " more\n\nadded"

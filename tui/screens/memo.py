@@ -55,9 +55,10 @@ class MemoScreen(ModalScreen[str | None]):
         with Vertical(id="memo-box"):
             yield Static(Text("Memo on " + clean(self.label, oneline=True)
                               + "   ctrl+s save · esc close (keeps a draft) · ctrl+d discard", style="bold"))
-            if self.hidden:
-                yield Static(Text("Your memo on this post is hidden while post text is (it may quote the post). "
-                                  "What you write here is added to its end.", style="italic"), id="memo-hidden")
+            note = Static(Text("Your memo on this post is hidden while post text is (it may quote the post). "
+                               "What you write here is added to its end.", style="italic"), id="memo-hidden")
+            note.display = self.hidden
+            yield note
             yield TextArea("" if self.hidden else self.base, id="memo-text", soft_wrap=True,
                            show_line_numbers=False)
 
@@ -66,8 +67,19 @@ class MemoScreen(ModalScreen[str | None]):
         area.focus()
         area.move_cursor(area.document.end)
         if self.restored:
-            self.notify("Your unsaved draft is back. ctrl+s saves it, ctrl+d discards it.", timeout=4,
-                        markup=False)
+            self.notify("Your unsaved draft is kept, hidden with the post text: what you write is added to it."
+                        if self.hidden else "Your unsaved draft is back. ctrl+s saves it, ctrl+d discards it.",
+                        timeout=4, markup=False)
+
+    def set_post_text_hidden(self, hidden: bool) -> None:
+        """A break or a daily limit began while the editor was open: the memo may quote the post, so hide it."""
+        if not hidden or self.hidden or not self.query("#memo-text"):
+            return  # once hidden it stays so until the editor closes; the next `e` shows it all again
+        self.base = self._full_text()
+        self.write_draft()
+        self.hidden = True
+        self.query_one("#memo-hidden").display = True
+        self.query_one(TextArea).load_text("")
 
     def _full_text(self) -> str:
         typed = self.query_one(TextArea).text
