@@ -57,6 +57,17 @@ async def _read_for(pilot: Any, app: QualtuiApp, clock: Clock, minutes: int) -> 
     await pilot.pause()
 
 
+async def _report_loaded(pilot: Any, app: QualtuiApp) -> None:
+    """Wait for the report's worker (the machine is shared: allow it a few seconds)."""
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if not isinstance(app.screen, ReportScreen):
+            return  # a break screen kept the key from opening it
+        if app.screen.results is not None:
+            return
+    raise AssertionError("the report did not load")
+
+
 def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
@@ -115,7 +126,7 @@ async def _walk(pilot: Any, app: QualtuiApp, windows: set[str], where: str) -> l
 
     await look("coding screen and side panel")
     await pilot.press("R")
-    await pilot.pause(0.3)
+    await _report_loaded(pilot, app)
     for i in range(1, 6):
         await pilot.press(str(i))
         await look(f"report tab {i}")
@@ -130,7 +141,7 @@ async def _walk(pilot: Any, app: QualtuiApp, windows: set[str], where: str) -> l
     await pilot.press("escape")
     await pilot.press("ctrl+p")
     await pilot.press(*"beaten")
-    await pilot.pause(0.3)
+    await pilot.pause(0.5)  # the palette searches in the background
     await look("palette")
     await pilot.press("escape")
     await pilot.press("question_mark")
@@ -155,7 +166,7 @@ async def test_no_post_text_anywhere_during_a_break_or_after_the_daily_limit(
         assert _squash(sentence)[:WINDOW] in windows
         assert _leaks(app, windows), "the check must see the post while it is allowed"
         await pilot.press("R")
-        await pilot.pause(0.3)
+        await _report_loaded(pilot, app)
         await pilot.press("4")
         await pilot.pause()
         assert _squash(sentence)[:WINDOW] in _squash(screen_text(app)), "quotes show before the limit"
@@ -163,7 +174,7 @@ async def test_no_post_text_anywhere_during_a_break_or_after_the_daily_limit(
         await _read_for(pilot, app, clock, 19)  # 28.5 weighted minutes: the post is coded as violence (1.5)
         # A report left open when a break begins (a postponed break coming back, say).
         await pilot.press("R")
-        await pilot.pause(0.3)
+        await _report_loaded(pilot, app)
         await pilot.press("4")
         app.wb._start_break(clock(), "short")
         app._on_tick()
@@ -218,14 +229,14 @@ async def test_masking_covers_title_tags_quotes_memo_report_and_palette(project:
         text = screen_text(app)
         assert "…I was raped there…" in text and "#torture victims" in text and "she was raped there" in text
         await pilot.press("R")
-        await pilot.pause(0.3)
+        await _report_loaded(pilot, app)
         await pilot.press("4")
         await pilot.pause()
         report = screen_text(app)
         assert "I was █████ there." in report and "raped" not in report
         await pilot.press("escape")
         await pilot.press("ctrl+p", *"sexual")
-        await pilot.pause(0.3)
+        await pilot.pause(0.5)  # the palette searches in the background
         palette = screen_text(app)
         assert "The victim is █████ or" in palette and "is raped" not in palette
 
