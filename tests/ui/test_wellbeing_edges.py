@@ -432,3 +432,26 @@ async def test_a_memo_open_when_the_limit_is_reached_is_hidden_and_kept(project:
         await pilot.press(*"added", "ctrl+s")
         await pilot.pause()
         assert s.current.state.memo == "It says: " + sentence + " more\n\nadded"
+
+
+async def test_raising_the_cap_in_the_config_does_not_reopen_today(project: Path, codebook: Codebook) -> None:
+    clock = Clock()
+    app = _app(project, codebook, clock, short_break_after_minutes=30, daily_cap_minutes=30)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _read_for(pilot, app, clock, 31)
+        clock.t += 5 * 60 + 3  # the break that fell due with the cap
+        app._on_tick()
+        await pilot.pause()
+        assert isinstance(app.screen, BreakScreen) and app.screen.kind == "capped"
+        post = app.session.current.post
+        app.end_session()
+    clock.t += 60
+    again = _app(project, codebook, clock, short_break_after_minutes=30, daily_cap_minutes=600, strictness="gentle")
+    async with again.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        assert isinstance(again.screen, BreakScreen) and again.screen.kind == "capped"
+        assert post["text"][:12] not in screen_text(again)
+        clock.t += 3
+        await pilot.press("escape")
+        await pilot.pause()
+        assert again.text_screen().text_hidden and post["text"][:12] not in screen_text(again)

@@ -57,8 +57,7 @@ class CodingScreen(Screen[None]):
         B("w", "wellbeing", "Well-being", "wellbeing", "Your exposure history (yours only)", show=False),
         B("R", "report", "Report", "report", "Frequencies, co-occurrence, saturation, quotes, screening",
           show=False),
-        B("B", "take_break", "Break now", "break_now", "Start a short break now (asks first)",
-          show=False),
+        B("B", "take_break", "Break now", "break_now", "Start a short break now (asks first)", show=False),
         B("question_mark", "help", "Keys", "help", "All keys"),
         B("q", "app.quit", "Quit", "quit", "Quit (everything is already saved)"),
     ]
