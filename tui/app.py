@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from functools import partial
@@ -54,7 +55,7 @@ class CodebookCommands(Provider):
             path = clean(app.codebook.path_str(hit.node.id), oneline=True)
             score = max(matcher.match(path), 0.3 + min(hit.score, 100) / 200)
             yield Hit(score, Text(path), partial(app.assign_from_palette, hit.node.id),
-                      help=clean(hit.node.definition, oneline=True)[:100])
+                      help=app.masker()(clean(hit.node.definition, oneline=True))[:100])
 
 
 class PrelabelProgress(Message):
@@ -262,6 +263,9 @@ class QualtuiApp(WellbeingApp):
         if st.mode == "capped":
             return "daily limit reached" + extra
         note = f"next break in {max(0.0, st.next_break_in):.0f} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
+        if st.postponed_until is not None:  # the postponed break comes back on the wall clock
+            back = max(1, math.ceil((st.postponed_until - self.clock()) / 60))
+            note = f"break postponed: back in {back} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
         return (("break due · " + note) if st.break_due else note) + extra
 
     def post_changed(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -13,12 +14,18 @@ from textual.screen import Screen
 
 from tui.core import wellbeing_store
 from tui.core.config import Config
-from tui.core.masking import default_lexicon, mask
+from tui.core.masking import default_lexicon, mask, masked
 from tui.core.store import READONLY_DECISIONS, Store, describe_db_error
 from tui.core.wellbeing import Wellbeing
 from tui.core.wellbeing_state import Status
 from tui.screens.break_screen import BreakScreen
 from tui.screens.checkin import AdviceScreen, CheckinScreen
+from tui.screens.wellbeing import ConfirmScreen
+
+
+def _unmasked(text: str) -> str:
+    return text
+
 
 SAVE_EVERY = 5.0
 """Seconds between well-being saves while nothing else happens (a crash loses at most this)."""
@@ -107,7 +114,11 @@ class WellbeingApp(App[None]):
     def _apply(self, status: Status) -> None:
         """Make the screen follow the policy: hide text in breaks and after the cap, show it again after."""
         screen = self.text_screen()
-        if status.mode in ("break", "pause", "capped"):
+        hidden = status.mode in ("break", "pause", "capped")
+        for other in self.screen_stack:  # other screens with post text (report quotes) follow too
+            if hasattr(other, "set_post_text_hidden"):
+                other.set_post_text_hidden(hidden)
+        if hidden:
             kind = "capped" if status.mode == "capped" else (status.break_kind or "short")
             if screen is not None:
                 screen.set_text_hidden("Post text is hidden: " + ("daily limit reached." if kind == "capped"
@@ -125,8 +136,10 @@ class WellbeingApp(App[None]):
             return
         if self._break is not None and self._break.is_attached:
             self._break.dismiss("over")
-            if status.checkin_due == "long_break" and self.wb.settings.checkins:
-                self.push_screen(CheckinScreen("long_break"), partial(self._checked_in, "long_break"))
+            # The long break's check-in, or a session-start one the session opened past, is due now.
+            moment = status.checkin_due
+            if moment in ("long_break", "session_start") and self.wb.settings.checkins:
+                self.push_screen(CheckinScreen(moment), partial(self._checked_in, moment))
         self._break = None
         if screen is not None and screen.text_hidden:
             screen.set_text_hidden(None)
@@ -157,6 +170,32 @@ class WellbeingApp(App[None]):
         result = self.wb.postpone(self.clock())
         if not result:
             self.notify(result.reason, timeout=4, markup=False)
+        self._save(force=True)
+        self._apply(self.wellbeing_tick())
+
+    def take_break(self) -> None:
+        """Ask, then start a short break of the coder's own (one stray key must not lock them out)."""
+        if self.wb.s.brk is not None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.wb.start_break(self.clock(), "short"):
+                self._save(force=True)
+                self._apply(self.wellbeing_tick())
+
+        minutes = f"{self.wb.settings.short_break_minutes:g}"
+        self.push_screen(ConfirmScreen(f"Start a {minutes}-minute break now?",
+                                       "Post text is hidden while it runs. You can end a break you started "
+                                       "yourself with e, but then it does not count as a break taken."),
+                         answered)
+
+    def end_break(self) -> None:
+        """End a break the coder started (the break screen's `e`); enforced breaks cannot end early."""
+        if self.wb.end_break(self.clock()):
+            self.notify("Break ended early; it does not count as a break taken.", timeout=4, markup=False)
+        else:
+            self.notify("This break was not started by you, so it runs its full length.", timeout=4,
+                        markup=False)
         self._save(force=True)
         self._apply(self.wellbeing_tick())
 
@@ -201,6 +240,20 @@ class WellbeingApp(App[None]):
         if not self.masking or self.revealed == post["id"]:
             return []
         return mask(post["text"], self._lexicon)
+
+    def masker(self, post_id: Any = None) -> Callable[[str], str]:
+        """A function that masks graphic terms in text from post `post_id` (None: no post is revealed)."""
+        if not self.masking or (post_id is not None and self.revealed == post_id):
+            return _unmasked
+        return partial(masked, lexicon=self._lexicon)
+
+    def reading_seconds_today(self) -> float:
+        """Time spent reading post text today, from the exposure clock: time away is not reading."""
+        return self.wb.status(self.clock()).raw_today * 60
+
+    def post_text_hidden(self) -> bool:
+        """True while post text may not be shown (a break, a pause, a daily limit)."""
+        return self.wb.status(self.clock()).mode in ("break", "pause", "capped")
 
     def first_screen(self, kind: type[Screen[Any]]) -> Any:
         """The first screen of this type on the stack, if any."""

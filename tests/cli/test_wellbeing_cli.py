@@ -121,8 +121,9 @@ def test_ceilings_show_set_and_clear(db: Path, config: Path) -> None:
     assert ceilings(db) == {"daily_cap_minutes": 200.0, "strictness": "strict", "masking": True,
                             "lexicon": ["猪仔", "water cell*"]}
     assert "Updated 4 ceilings." in result.output and "daily_cap_minutes │ 200" in result.output
-    result = run(db, config, "wellbeing", "ceilings", "--clear", "masking")
+    result = run(db, config, "wellbeing", "ceilings", "--clear", "masking", "--yes")
     assert result.exit_code == 0, result.output
+    assert "[y/N]" not in result.output and "takes effect from the next working day" in result.output
     assert "masking" not in ceilings(db)
     # The coder's history now shows the team's cap.
     assert "Today: 80 of 200 weighted minutes" in run(db, config, "wellbeing").output
@@ -162,11 +163,38 @@ def test_every_command_has_help(db: Path, config: Path) -> None:
         assert result.exit_code == 0 and "Usage:" in result.output
 
 
+def test_clearing_a_ceiling_says_when_it_applies_and_asks_first(db: Path, config: Path) -> None:
+    assert run(db, config, "wellbeing", "ceilings", "--set", "daily_cap_minutes=200").exit_code == 0
+    result = run(db, config, "wellbeing", "ceilings", "--clear", "daily_cap_minutes", input="n\n")
+    assert result.exit_code == 1
+    assert "takes effect from the next working day" in result.output and "[y/N]" in result.output
+    assert result.output.strip().endswith("Error: Nothing was changed.")
+    assert ceilings(db) == {"daily_cap_minutes": 200.0}
+    result = run(db, config, "wellbeing", "ceilings", "--clear", "daily_cap_minutes", input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "Updated 1 ceiling." in result.output and ceilings(db) == {}
+
+
 def test_a_bad_ceiling_typed_into_the_project_can_be_cleared(db: Path, config: Path) -> None:
     store = Store(db)
     with store.db.conn:
         store.db.conn.execute("INSERT INTO project_settings (key, value) VALUES ('wellbeing.daily_cap_minutes', '5')")
     store.close()
-    result = run(db, config, "wellbeing", "ceilings", "--clear", "daily_cap_minutes")
+    result = run(db, config, "wellbeing", "ceilings", "--clear", "daily_cap_minutes", "--yes")
     assert result.exit_code == 0, result.output
     assert "daily_cap_minutes" not in ceilings(db)
+
+
+def test_history_shows_the_limits_frozen_for_today(db: Path, config: Path) -> None:
+    """After a limit is reached, the history gives today's frozen cap, not a cap raised since."""
+    from tui.core.wellbeing import Wellbeing
+
+    store = Store(db)
+    wb = Wellbeing()
+    wb.s.day = day_of(time.time(), 4)
+    wb.s.day_limits = {"daily_cap_minutes": 60.0, "daily_severe_cap_minutes": 30.0, "strictness": "firm"}
+    ws.save(store, "alice", wb)
+    store.close()
+    config.write_text("coder: alice\nwellbeing:\n  daily_cap_minutes: 400\n", encoding="utf-8")
+    out = run(db, config, "wellbeing").output
+    assert "Today: 80 of 60 weighted minutes; 30 of 30 minutes on severe posts." in out, out

@@ -50,7 +50,21 @@ def test_checkin_due_during_each_long_break() -> None:
     while (st := wb.tick(t)).mode == "working":
         t += 1
     assert st.break_kind == "long" and st.checkin_due == "long_break"
-    assert wb.tick(t + 900).checkin_due is None  # not answered: it lapses with the break
+    # Still due when the break ends, so the app can offer it then; skipping it clears it.
+    assert wb.tick(t + 900).checkin_due == "long_break"
+    wb.skip_checkin(t + 901)
+    assert wb.tick(t + 902).checkin_due is None
+
+
+def test_session_start_checkin_stays_due_through_a_break_it_opened_into() -> None:
+    wb = machine()
+    wb.session_started(T0)
+    wb.skip_checkin(T0)
+    wb.start_break(T0, "short")
+    wb.session_ended(T0 + 10)
+    wb.session_started(T0 + 60)  # reopened during the break
+    assert wb.tick(T0 + 60).mode == "break"
+    assert wb.tick(T0 + 5 * 60 + 1).checkin_due == "session_start"
 
 
 @pytest.mark.parametrize("rating", [7, 8, 10])

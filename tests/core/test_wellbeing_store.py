@@ -130,3 +130,30 @@ def test_saving_writes_each_log_row_once(tmp_path: Path) -> None:
     assert sum(r[1] for r in rows) == pytest.approx(15) and {r[2] for r in rows} == {1.5}
     assert rows[0][3] == "2025-03-10T01:00:00.000Z"  # stored as UTC
     store.close()
+
+
+def test_a_reached_limit_holds_for_the_day_whatever_the_config_says(tmp_path: Path) -> None:
+    """Reach the cap, quit, raise the cap (and soften strictness) in the config, reopen: still capped."""
+    store = Store(tmp_path / "p.db")
+    tight = WellbeingSettings(short_break_after_minutes=30, long_break_after_minutes=90, daily_cap_minutes=30)
+    wb = ws.load(store, "ana", tight, TZ)
+    wb.session_started(DAY1)
+    wb.skip_checkin(DAY1)
+    wb.focus(DAY1, True)
+    wb.post_shown(DAY1, "p", 1.0, False)
+    t = DAY1
+    while wb.tick(t).mode != "capped" and t < DAY1 + 3 * 3600:
+        t += 1  # through the break that falls due with the cap
+    assert wb.tick(t).mode == "capped"
+    wb.session_ended(t + 5)
+    ws.save(store, "ana", wb)
+    for loose in (WellbeingSettings(daily_cap_minutes=300), WellbeingSettings(daily_cap_minutes=300,
+                                                                             strictness="gentle")):
+        again = ws.load(store, "ana", loose, TZ)
+        again.session_started(t + 600)
+        again.post_shown(t + 600, "p", 1.0, False)
+        st = again.tick(t + 601)
+        assert (st.mode, st.text_allowed, st.daily_cap_minutes, st.strictness) == ("capped", False, 30, "firm")
+    # The next working day the new settings apply.
+    nxt = again.tick(DAY1 + 24 * 3600)
+    assert (nxt.mode, nxt.text_allowed, nxt.daily_cap_minutes, nxt.strictness) == ("working", True, 300, "gentle")

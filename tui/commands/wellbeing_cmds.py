@@ -122,8 +122,11 @@ def wellbeing_group(ctx: click.Context, coder: str | None, days: int, delete: bo
     state = load(store, name, settings).s
     if state.day == today.day:  # the running state is what the cap counts, and a deletion keeps it
         weighted, severe = max(weighted, state.weighted_today), max(severe, state.severe_today)
-    out.print(text(f"Today: {_minutes(weighted)} of {_minutes(settings.daily_cap_minutes)} weighted minutes; "
-                   f"{_minutes(severe)} of {_minutes(settings.daily_severe_cap_minutes)} minutes on severe posts."))
+    cap, severe_cap = settings.daily_cap_minutes, settings.daily_severe_cap_minutes
+    if state.day == today.day and state.day_limits:  # a limit was reached: today's limits are frozen
+        cap, severe_cap = state.day_limits["daily_cap_minutes"], state.day_limits["daily_severe_cap_minutes"]
+    out.print(text(f"Today: {_minutes(weighted)} of {_minutes(cap)} weighted minutes; "
+                   f"{_minutes(severe)} of {_minutes(severe_cap)} minutes on severe posts."))
 
 
 def _plain(value: str) -> str:
@@ -170,9 +173,12 @@ def _parse_assignment(item: str) -> tuple[str, Any]:
 @wellbeing_group.command("ceilings")
 @click.option("--set", "assignments", multiple=True, metavar="FIELD=VALUE",
               help="Set a ceiling, e.g. daily_cap_minutes=200 or strictness=strict (repeatable).")
-@click.option("--clear", "clears", multiple=True, metavar="FIELD", help="Remove a ceiling (repeatable).")
+@click.option("--clear", "clears", multiple=True, metavar="FIELD",
+              help="Remove a ceiling (repeatable; asks first, and takes effect from the next day for a coder "
+                   "who already reached a daily limit today).")
+@click.option("--yes", is_flag=True, help="With --clear: do not ask.")
 @click.pass_obj
-def ceilings_cmd(project: Project, assignments: tuple[str, ...], clears: tuple[str, ...]) -> None:
+def ceilings_cmd(project: Project, assignments: tuple[str, ...], clears: tuple[str, ...], yes: bool) -> None:
     """Show or set the team lead's ceilings: limits a coder's own settings can only make stricter."""
     from tui.core.wellbeing_settings import SettingsError
     from tui.core.wellbeing_store import set_team_ceilings, team_ceilings
@@ -187,12 +193,24 @@ def ceilings_cmd(project: Project, assignments: tuple[str, ...], clears: tuple[s
         if name in changes:
             fail(f"{name} is both set and cleared; choose one.")
         changes[name] = None
+    cleared = [name for name, value in changes.items() if value is None]
+    if cleared:
+        # A coder who reached a limit keeps that day's limits (they are frozen with the day), so a
+        # loosened ceiling cannot reopen post text mid-day.
+        console().print(text(CLEAR_NOTE))
+        if not yes and not click.confirm(f"Clear the team ceiling{'s' if len(cleared) != 1 else ''} for "
+                                         f"{', '.join(cleared)}?", default=False):
+            fail("Nothing was changed.")
     if changes:
         try:
             set_team_ceilings(store, changes)  # validates everything before writing anything
         except SettingsError as exc:
             fail(str(exc))
     _print_ceilings(team_ceilings(store), changed=len(changes))
+
+
+CLEAR_NOTE = ("A cleared ceiling takes effect from the next working day for any coder who has already reached "
+              "a daily limit today; until then that coder's limits stay as they were.")
 
 
 def _print_ceilings(ceilings: dict[str, Any], changed: int) -> None:

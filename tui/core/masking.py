@@ -21,6 +21,7 @@ __all__ = [
     "apply_mask",
     "default_lexicon",
     "mask",
+    "masked",
     "severity_label",
 ]
 
@@ -135,6 +136,11 @@ def apply_mask(text: str, spans: Iterable[tuple[int, int]], block: str = "█") 
         pos = max(pos, end)
     out.append(text[pos:])
     return "".join(out)
+
+
+def masked(text: str, lexicon: Lexicon | Iterable[str] | None = None) -> str:
+    """The text with its graphic terms blacked out (titles, tags, quotes, memos: anything from a post)."""
+    return apply_mask(text, mask(text, lexicon))
 
 
 def severity_label(weight: float) -> str | None:

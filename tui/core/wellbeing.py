@@ -148,7 +148,7 @@ class Wellbeing(ExposureClock):
         self._advance(now)
         s, b = self.s, self.s.brk
         if b is None:
-            if s.due and self.settings.strictness == "gentle":
+            if s.due and self.strictness == "gentle":
                 s.deferred = PendingBreak(s.due, now + self.settings.postpone_minutes * 60, 0.0)
                 s.due = None
                 self._emit("postpone", now, detail={"kind": s.deferred.kind, "snooze": True})
@@ -232,7 +232,7 @@ class Wellbeing(ExposureClock):
         b = self.s.brk
         if b is not None:
             since, guard = now - b.started_at, b.key_guard_seconds
-        elif self.s.capped_at is not None and self._cap_reason() and self.settings.strictness != "gentle":
+        elif self.s.capped_at is not None and self._cap_reason() and self.strictness != "gentle":
             since, guard = now - self.s.capped_at, self.settings.key_guard_seconds
         else:
             return True
@@ -242,7 +242,7 @@ class Wellbeing(ExposureClock):
         """The state at `now` without advancing the clock."""
         s, cfg = self.s, self.settings
         b = s.brk
-        gentle = cfg.strictness == "gentle"
+        gentle = self.strictness == "gentle"
         cap_reason = self._cap_reason()
         if b is not None:
             mode = PAUSE if b.kind == PAUSE else "break"
@@ -251,8 +251,8 @@ class Wellbeing(ExposureClock):
         refusal = self._refusal(now) if b is not None else ("" if gentle and s.due else "There is no break to postpone.")
         to_short = cfg.short_break_after_minutes - s.since_short
         to_long = cfg.long_break_after_minutes - s.since_long
-        warn = (s.weighted_today >= cfg.cap_warn_fraction * cfg.daily_cap_minutes
-                or s.severe_today >= cfg.cap_warn_fraction * cfg.daily_severe_cap_minutes)
+        warn = (s.weighted_today >= cfg.cap_warn_fraction * self.cap_minutes
+                or s.severe_today >= cfg.cap_warn_fraction * self.severe_cap_minutes)
         return Status(
             mode=mode,
             text_allowed=self._text_allowed(),
@@ -271,8 +271,8 @@ class Wellbeing(ExposureClock):
             weighted_today=s.weighted_today,
             raw_today=s.raw_today,
             severe_today=s.severe_today,
-            daily_cap_minutes=cfg.daily_cap_minutes,
-            daily_severe_cap_minutes=cfg.daily_severe_cap_minutes,
+            daily_cap_minutes=self.cap_minutes,
+            daily_severe_cap_minutes=self.severe_cap_minutes,
             next_break_in=max(0.0, min(to_short, to_long)),
             next_break_kind=LONG if to_long <= to_short else SHORT,
             exposing=self._exposing(now),
@@ -283,7 +283,8 @@ class Wellbeing(ExposureClock):
             rotation_after=cfg.rotation_after,
             needs_milder=needs_milder(self),
             day=s.day,
-            strictness=cfg.strictness,
+            strictness=self.strictness,
+            can_end_break=b is not None and b.kind != PAUSE and (b.voluntary or b.strictness == "gentle"),
         )
 
     # ------------------------------------------------------------ policy
@@ -295,7 +296,7 @@ class Wellbeing(ExposureClock):
         if b.kind == PAUSE:
             return "A pause between severe posts can't be postponed."
         if b.voluntary or b.strictness == "gentle":
-            return "You started this break yourself; end it instead of postponing it."
+            return "You started this break yourself; press e to end it instead of postponing it."
         if b.strictness == "strict":
             return "In strict mode breaks can't be postponed."
         if not self.accepts_keys(now):

@@ -41,23 +41,51 @@ class ExposureClock:
         self.tz = tz  # None: the machine's local time zone
         self._log: list[LogEntry] = []
 
+    # Once a daily limit is reached, the day's limits and strictness are frozen in the state (like
+    # a running break's settings), so editing the config file cannot lift a limit until the day ends.
+
+    @property
+    def cap_minutes(self) -> float:
+        """Today's daily cap in weighted minutes (frozen once a limit is reached)."""
+        frozen = self.s.day_limits
+        return float(frozen["daily_cap_minutes"]) if frozen else self.settings.daily_cap_minutes
+
+    @property
+    def severe_cap_minutes(self) -> float:
+        """Today's cap on severe minutes (frozen once a limit is reached)."""
+        frozen = self.s.day_limits
+        return float(frozen["daily_severe_cap_minutes"]) if frozen else self.settings.daily_severe_cap_minutes
+
+    @property
+    def strictness(self) -> str:
+        """Today's strictness (frozen once a limit is reached)."""
+        frozen = self.s.day_limits
+        return str(frozen["strictness"]) if frozen else self.settings.strictness
+
+    def _freeze_day(self) -> None:
+        if self.s.day_limits is None:
+            cfg = self.settings
+            self.s.day_limits = {"daily_cap_minutes": cfg.daily_cap_minutes,
+                                 "daily_severe_cap_minutes": cfg.daily_severe_cap_minutes,
+                                 "strictness": cfg.strictness}
+
     @property
     def severe_capped(self) -> bool:
         """True once today's severe minutes reached their cap."""
-        return self.s.severe_today >= self.settings.daily_severe_cap_minutes - EPS
+        return self.s.severe_today >= self.severe_cap_minutes - EPS
 
     def _cap_reason(self) -> str:
-        s, cfg = self.s, self.settings
-        if s.weighted_today >= cfg.daily_cap_minutes - EPS:
-            return f"Today's exposure limit of {cfg.daily_cap_minutes:g} weighted minutes is reached."
+        s = self.s
+        if s.weighted_today >= self.cap_minutes - EPS:
+            return f"Today's exposure limit of {self.cap_minutes:g} weighted minutes is reached."
         if self.severe_capped and s.post_id is not None and s.weight >= SEVERE_WEIGHT:
-            return f"Today's limit of {cfg.daily_severe_cap_minutes:g} minutes on severe posts is reached."
+            return f"Today's limit of {self.severe_cap_minutes:g} minutes on severe posts is reached."
         return ""
 
     def _text_allowed(self) -> bool:
         if self.s.brk is not None:  # in gentle mode only a break the coder chose, and may end
             return False
-        return self.settings.strictness == "gentle" or not self._cap_reason()
+        return self.strictness == "gentle" or not self._cap_reason()
 
     def _present_until(self, t: float, horizon: float) -> float:
         """Until when the coder counts as present, judged at `t`; nothing is vouched for past `horizon`."""
@@ -125,9 +153,9 @@ class ExposureClock:
         rate = s.weight / 60  # weighted minutes per second
         left = [(cfg.short_break_after_minutes - s.since_short) / rate,
                 (cfg.long_break_after_minutes - s.since_long) / rate,
-                (cfg.daily_cap_minutes - s.weighted_today) / rate]
+                (self.cap_minutes - s.weighted_today) / rate]
         if s.weight >= SEVERE_WEIGHT:
-            left.append((cfg.daily_severe_cap_minutes - s.severe_today) * 60)
+            left.append((self.severe_cap_minutes - s.severe_today) * 60)
         return min((x for x in left if x > EPS * 60), default=math.inf)
 
     def _expose(self, t0: float, t1: float) -> None:
@@ -155,7 +183,7 @@ class ExposureClock:
             self._finish_break(s.brk.ends_at)
         if s.deferred is not None and s.brk is None and t >= s.deferred.due_at:
             d, s.deferred = s.deferred, None
-            if cfg.strictness == "gentle":
+            if self.strictness == "gentle":
                 s.due = bigger_break(s.due, d.kind)
             else:
                 self._start_break(t, d.kind, postponed=True, length=d.length_seconds)
@@ -170,15 +198,17 @@ class ExposureClock:
                     else SHORT if s.since_short >= cfg.short_break_after_minutes - EPS else None)
             waiting = s.deferred.kind if s.deferred else None
             if kind and bigger_break(waiting, kind) != waiting:
-                if cfg.strictness == "gentle":
+                if self.strictness == "gentle":
                     s.due = bigger_break(s.due, kind)
                 else:
                     s.deferred = None
                     self._start_break(t, kind)
-        if not s.cap_hit and s.weighted_today >= cfg.daily_cap_minutes - EPS:
+        if not s.cap_hit and s.weighted_today >= self.cap_minutes - EPS:
+            self._freeze_day()
             s.cap_hit, s.capped_at = True, t
             self._emit("cap", t, detail={"cap": "daily"})
         if not s.severe_cap_hit and self.severe_capped:
+            self._freeze_day()
             s.severe_cap_hit = True
             self._emit("cap", t, detail={"cap": "severe"})
 
@@ -189,7 +219,7 @@ class ExposureClock:
         # A postponed break comes back at full length, however the settings changed meanwhile.
         length = max(length, {SHORT: cfg.short_break_minutes * 60, LONG: cfg.long_break_minutes * 60,
                               PAUSE: cfg.severe_pause_seconds}[kind])
-        s.brk = RunningBreak(kind, t, t + length, cfg.strictness, cfg.postpone_minutes * 60, cfg.postpone_window,
+        s.brk = RunningBreak(kind, t, t + length, self.strictness, cfg.postpone_minutes * 60, cfg.postpone_window,
                              cfg.key_guard_seconds, cfg.max_postpones_in_row, postponed=postponed,
                              voluntary=voluntary)
         if kind != PAUSE:
@@ -203,9 +233,8 @@ class ExposureClock:
         assert b is not None
         if b.kind == PAUSE:
             return
+        # A long break's check-in stays due until the app has offered it, when the break ends.
         self._reset(b.kind, postponed=b.postponed)
-        if s.checkin_due == "long_break":
-            s.checkin_due = None
         self._emit("break", t, minutes=(b.ends_at - b.started_at) / 60,
                    detail={"kind": b.kind, "how": "voluntary" if b.voluntary else "break"})
 
@@ -237,7 +266,7 @@ class ExposureClock:
         severe_read = s.weight >= SEVERE_WEIGHT and s.post_exposed > 0
         self._flush()
         s.post_id, s.post_exposed = None, 0.0
-        if severe_read and s.brk is None and cfg.strictness != "gentle" and cfg.severe_pause_seconds > 0:
+        if severe_read and s.brk is None and self.strictness != "gentle" and cfg.severe_pause_seconds > 0:
             self._start_break(now, PAUSE)
 
     def _present(self, now: float) -> None:
@@ -266,7 +295,7 @@ class ExposureClock:
         fresh = WellbeingState()
         s.day = day
         for name in ("weighted_today", "raw_today", "severe_today", "ratings_today", "stop_suggested",
-                     "cap_hit", "severe_cap_hit", "capped_at"):
+                     "cap_hit", "severe_cap_hit", "capped_at", "day_limits"):
             setattr(s, name, getattr(fresh, name))
 
     # ------------------------------------------------------------ log

@@ -136,6 +136,7 @@ class Status:
     needs_milder: bool
     day: str
     strictness: str
+    can_end_break: bool = False  # the running break may be ended early (the coder started it, or gentle mode)
 
 
 @dataclass
@@ -200,6 +201,7 @@ class WellbeingState:
     cap_hit: bool = False
     severe_cap_hit: bool = False
     capped_at: float | None = None
+    day_limits: dict[str, Any] | None = None  # the day's caps and strictness, frozen when a limit is reached
     acc: dict[str, Any] | None = None  # exposure not yet written to the log
 
 

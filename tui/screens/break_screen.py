@@ -40,6 +40,8 @@ class BreakScreen(ModalScreen[str]):
 
     BINDINGS = [
         Binding("p", "postpone", "Postpone 2 min", id="break.postpone", tooltip="Postpone this break once"),
+        Binding("e", "end_break", "End break", id="break.end",
+                tooltip="End a break you started yourself (it then does not count as a break taken)"),
         Binding("q", "quit_app", "Quit", id="break.quit", tooltip="Quit (the break keeps running)"),
     ]
 
@@ -76,7 +78,10 @@ class BreakScreen(ModalScreen[str]):
         if not status.accepts_keys or self.app.clock() - self.opened_at < KEY_GUARD:  # type: ignore[attr-defined]
             keys.append("…", style="dim")
         else:
-            if status.can_postpone:
+            if status.can_end_break:
+                keys.append("e", style="bold cyan")
+                keys.append(" end this break (it won't count as one taken)   ")
+            elif status.can_postpone:
                 keys.append("p", style="bold cyan")
                 keys.append(" postpone 2 minutes   ")
             elif status.postpone_refusal and self.kind != "capped":
@@ -96,7 +101,7 @@ class BreakScreen(ModalScreen[str]):
 
     async def on_key(self, event: events.Key) -> None:
         # Nothing behind this screen may receive a key: stop everything we do not handle.
-        handled = {"p", "q"} | ({"escape"} if self.kind == "capped" else set())
+        handled = {"p", "q", "e"} | ({"escape"} if self.kind == "capped" else set())
         if event.key not in handled or not self._guarded():
             event.stop()
             event.prevent_default()
@@ -108,6 +113,10 @@ class BreakScreen(ModalScreen[str]):
     def action_postpone(self) -> None:
         if self._guarded():
             self.app.postpone_break()  # type: ignore[attr-defined]
+
+    def action_end_break(self) -> None:
+        if self._guarded() and self.kind != "capped":
+            self.app.end_break()  # type: ignore[attr-defined]
 
     def action_quit_app(self) -> None:
         if self._guarded():

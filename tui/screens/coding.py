@@ -81,7 +81,7 @@ class CodingScreen(Screen[None]):
         B("w", "wellbeing", "Well-being", "wellbeing", "Your exposure history (yours only)", show=False),
         B("R", "report", "Report", "report", "Frequencies, co-occurrence, saturation, quotes, screening",
           show=False),
-        B("B", "take_break", "Break now", "break_now", "Start a short break now", show=False),
+        B("B", "take_break", "Break now", "break_now", "Start a short break now (asks first)", show=False),
         B("question_mark", "help", "Keys", "help", "All keys"),
         B("q", "app.quit", "Quit", "quit", "Quit (everything is already saved)"),
     ]
@@ -177,12 +177,13 @@ class CodingScreen(Screen[None]):
             out.append(f"  {severity}", style="bold red")
         if self.unsaved_post == post["id"]:
             out.append("  last decision NOT saved", style="bold reverse red")
+        mask = self.qapp.masker(post["id"])  # titles and tags are post text too
         if post["title"]:
             out.append("\n")
-            out.append(clean(post["title"], oneline=True), style="bold")
+            out.append(mask(clean(post["title"], oneline=True)), style="bold")
         if post["tags"]:
             out.append("\n")
-            out.append(clean("  ".join("#" + t for t in post["tags"]), oneline=True), style="cyan")
+            out.append(mask(clean("  ".join("#" + t for t in post["tags"]), oneline=True)), style="cyan")
         return out
 
     def refresh_panel(self) -> None:
@@ -192,7 +193,8 @@ class CodingScreen(Screen[None]):
             return
         panel = self._panel
         panel.update(render_panel(s.codebook, s.current, s.pending_suggestions(), s.recent,
-                                  self.show_suggestions, max(20, panel.size.width - 6)))
+                                  self.show_suggestions, max(20, panel.size.width - 6),
+                                  mask=self.qapp.masker(s.current.post["id"]), text_hidden=bool(self.text_hidden)))
 
     def refresh_status(self) -> None:
         """Redraw the status line."""
@@ -200,7 +202,7 @@ class CodingScreen(Screen[None]):
             return
         s = self.session
         self._status.update(render_status(
-            s.coder, s.n_finished, s.total, s.index + 1 if s.total else 0, self.mode, s.seconds_today,
+            s.coder, s.n_finished, s.total, s.index + 1 if s.total else 0, self.mode, self.qapp.reading_seconds_today(),
             self.qapp.wellbeing_status()))
 
     def _show_picker(self) -> None:
@@ -431,20 +433,24 @@ class CodingScreen(Screen[None]):
             self.notify("Remove which code? Press its number.", timeout=4)
 
     def action_memo(self) -> None:
+        from tui.core.memo_drafts import discard_draft
         from tui.screens.memo import MemoScreen
 
         s = self.session
         if s.current is None:
             return
 
+        post_id = s.current.post["id"]
+
         def saved(text: str | None) -> None:
             if text is not None:
                 self._save_memo(text)
 
         memo = s.current.state.memo
-        if self.unsaved_memo and self.unsaved_memo[0] == s.current.post["id"]:
+        if self.unsaved_memo and self.unsaved_memo[0] == post_id:
             memo = self.unsaved_memo[1]  # what the coder wrote last time, which the project refused
-        self.app.push_screen(MemoScreen(s.current.post["label"], memo), saved)
+        self.app.push_screen(MemoScreen(s.current.post["label"], memo, store=s.store, coder=s.coder,
+                                        post_id=post_id, hidden=bool(self.text_hidden)), saved)
 
     @saving
     def _save_memo(self, text: str) -> None:
@@ -453,6 +459,7 @@ class CodingScreen(Screen[None]):
         self.unsaved_memo = (pid, text)
         self.session.set_memo(text)
         self.unsaved_memo = None
+        discard_draft(self.session.store, self.session.coder, pid)  # only once the memo is committed
         self.refresh_panel()
 
     @saving
@@ -538,8 +545,7 @@ class CodingScreen(Screen[None]):
                              lambda _: self.refresh_decisions())
 
     def action_take_break(self) -> None:
-        self.qapp.wb.start_break(self.qapp.clock(), "short")
-        self.qapp._apply(self.qapp.wellbeing_tick())
+        self.qapp.take_break()
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

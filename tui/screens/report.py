@@ -2,7 +2,8 @@
 
 The numbers are the same as `qualtui report`: both render the tables of `tui.core.report_export`.
 They are computed in a thread worker with its own connection to the project file, so the app never
-waits on them. No post text appears here except quotes, which the report API has already masked.
+waits on them. No post text appears here except quotes: handles and ids are masked by the report API,
+graphic terms by the app's masking, and the quotes are hidden while post text is (breaks, daily limits).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from tui.core.safe import clean
 from tui.core.store import CONSENSUS, Store
 from tui.core.tables import Table, fmt_number
 
+QUOTES_HIDDEN = "Quotes are post text, so they are hidden during a break and after today's limit."
 SECTIONS = ("frequencies", "cooccurrence", "saturation", "quotes", "screening")
 TITLES = {"frequencies": "Frequencies", "cooccurrence": "Co-occurrence", "saturation": "Saturation",
           "quotes": "Quotes", "screening": "Screening"}
@@ -122,8 +124,12 @@ def fill_table(widget: DataTable[Text], table: Table) -> None:
                          for c, num in zip(row, numeric)))
 
 
-def render_quotes(rows: list[QuoteRow]) -> Text:
-    """Quotes under a heading per code, each with its post label and who quoted it."""
+def _same(text: str) -> str:
+    return text
+
+
+def render_quotes(rows: list[QuoteRow], mask: Callable[[str], str] = _same) -> Text:
+    """Quotes under a heading per code, each with its post label and who quoted it (`mask` blacks out terms)."""
     out = Text()
     current = None
     for r in rows:
@@ -133,7 +139,7 @@ def render_quotes(rows: list[QuoteRow]) -> Text:
                 out.append("\n")
             out.append(clean(r.path, oneline=True) + "\n", style="bold")
         out.append("  “")
-        out.append(clean(r.text, oneline=True))
+        out.append(mask(clean(r.text, oneline=True)))
         out.append("”  ")
         out.append(clean(r.label, oneline=True), style="bold cyan")
         out.append("  " + clean(", ".join(r.coders), oneline=True) + "\n", style="dim")
@@ -174,6 +180,7 @@ class ReportScreen(Screen[None]):
         self.codebook = codebook
         self.view = coder
         self.results: ReportResults | None = None
+        self.text_hidden = False  # post text is hidden (a break, a daily limit): so are the quotes
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading the report…"), id="report-status")
@@ -194,6 +201,8 @@ class ReportScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        hidden = getattr(self.app, "post_text_hidden", None)
+        self.text_hidden = bool(hidden()) if hidden is not None else False
         self.query_one(TabbedContent).loading = True
         self.load(self.view)
 
@@ -230,7 +239,7 @@ class ReportScreen(Screen[None]):
         if r.cooccurrence is not None:
             fill_table(self.query_one("#cooccurrence-table", DataTable), r.cooccurrence)
         self._saturation(r.saturation)
-        self.query_one("#quotes-body", Static).update(render_quotes(r.quotes))
+        self._show_quotes()
         if r.screening:
             fill_table(self.query_one("#screening-confusion", DataTable), r.screening[0])
             fill_table(self.query_one("#screening-scores", DataTable), r.screening[1])
@@ -248,6 +257,24 @@ class ReportScreen(Screen[None]):
                 table.display = name not in r.notes
         self.query_one("#saturation-chart").display = "saturation" not in r.notes and bool(
             r.saturation and r.saturation.points)
+
+    def set_post_text_hidden(self, hidden: bool) -> None:
+        """Hide or show the quotes, which are post text (the app calls this as breaks and limits come and go)."""
+        if hidden != self.text_hidden:
+            self.text_hidden = hidden
+            self._show_quotes()
+
+    def _show_quotes(self) -> None:
+        if not self.query("#quotes-body"):
+            return  # not composed yet: show_results draws them
+        body = self.query_one("#quotes-body", Static)
+        if self.text_hidden:
+            body.update(Text(QUOTES_HIDDEN, style="italic"))
+            return
+        # Quotes come from many posts: every one is masked, whatever post was revealed elsewhere.
+        masker = getattr(self.app, "masker", None)
+        body.update(render_quotes(self.results.quotes if self.results else [],
+                                  masker(None) if masker is not None else _same))
 
     def _saturation(self, sat: Saturation | None) -> None:
         plot = self.query_one(PlotextPlot)

@@ -77,7 +77,8 @@ class SearchScreen(ModalScreen[str | None]):
         node = self.codebook.node(code_id)
         body = node.description if isinstance(node, Category) else node.definition
         out = Text(clean(self.codebook.path_str(code_id)) + "\n", style="bold")
-        out.append(clean(body))
+        masker = getattr(self.app, "masker", None)  # graphic terms masked here as in the palette
+        out.append(masker()(clean(body)) if masker is not None else clean(body))
         if not isinstance(node, Category) and node.aliases:
             out.append("\naliases: " + clean(", ".join(node.aliases)), style="dim")
         self.query_one("#search-definition", Static).update(out)

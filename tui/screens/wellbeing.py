@@ -165,6 +165,8 @@ class WellbeingScreen(ModalScreen[None]):
             weighted, raw, severe = (max(weighted, state.weighted_today), max(raw, state.raw_today),
                                      max(severe, state.severe_today))
         cap, severe_cap = self.settings.daily_cap_minutes, self.settings.daily_severe_cap_minutes
+        if state.day == day.day and state.day_limits:  # a limit was reached: today's limits are frozen
+            cap, severe_cap = state.day_limits["daily_cap_minutes"], state.day_limits["daily_severe_cap_minutes"]
         out = Text("Today ", style="bold")
         out.append(f"({day.day}): {minutes(weighted)} of {minutes(cap)} weighted minutes  ")
         out.append_text(meter(weighted, cap))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -10,6 +12,10 @@ from tui.core.safe import clean
 from tui.core.session import Current
 
 RECENT_KEYS = "!@#$%"
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _node_line(codebook: Codebook, code_id: str) -> Text:
@@ -26,8 +32,13 @@ def _node_line(codebook: Codebook, code_id: str) -> Text:
 
 
 def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, str, float]],
-                 recent: list[str], show_suggestions: bool, width: int = 40) -> Text:
-    """Everything the coder has decided on this post, as plain Text (no markup from data)."""
+                 recent: list[str], show_suggestions: bool, width: int = 40, *,
+                 mask: Callable[[str], str] = _same, text_hidden: bool = False) -> Text:
+    """Everything the coder has decided on this post, as plain Text (no markup from data).
+
+    Quotes and the memo carry post text: `mask` blacks out graphic terms in them, and while the
+    post text is hidden (a break, a daily limit) they are left out altogether.
+    """
     st = current.state
     out = Text()
     rel = {None: "not screened", 1: "relevant", 0: "not relevant"}[st.relevance]
@@ -54,19 +65,21 @@ def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, 
             out.append(f"{marker}{score:4.0%} ", style="italic magenta")
             out.append(clean(label, oneline=True), style="italic magenta")
             out.append("\n")
-    if st.quotes:
+    if text_hidden and (st.quotes or st.memo):
+        out.append("\nQuotes and memo are hidden with the post text.\n", style="dim italic")
+    elif st.quotes:
         out.append("\nQuotes\n", style="bold")
         for q in st.quotes:
             name = codebook.node(q.code_id).name if q.code_id and codebook.node(q.code_id) else "—"
-            snippet = clean(q.text, oneline=True)
+            snippet = mask(clean(q.text, oneline=True))
             snippet = snippet if len(snippet) <= width else snippet[: width - 1] + "…"
             out.append(" “", style="dim")
             out.append(snippet)
             out.append("” ", style="dim")
             out.append(clean(name, oneline=True) + "\n", style="cyan")
-    if st.memo:
+    if st.memo and not text_hidden:
         out.append("\nMemo\n", style="bold")
-        out.append(clean(st.memo) + "\n")
+        out.append(mask(clean(st.memo)) + "\n")
     if recent:
         out.append("\nRecent", style="bold")
         out.append("  (one key)\n", style="dim")
