@@ -28,6 +28,7 @@ from tui.core.wellbeing_state import Status
 from tui.screens.checkin import CheckinScreen
 from tui.screens.coding import CodingScreen
 from tui.wellbeing_app import WellbeingApp
+
 SEVERE_HIDDEN = ("Today's limit on severe posts is reached, so this post stays hidden. "
                  "Press → or g for the next post; milder posts are still open today.")
 END_CHECKIN_AFTER = 600.0
@@ -177,12 +178,16 @@ class QualtuiApp(WellbeingApp):
     def _prelabel_worker(self) -> None:
         # Never touches widgets: it opens its own Store (SQLite objects belong to their thread)
         # and reports by messages. One worker, one model: a Llama is not thread-safe.
-        from tui.core.llm import LlamaBackend, OpenAIBackend, PrelabelError, default_model_path
+        from tui.core.llm import Backend, LlamaBackend, OpenAIBackend, PrelabelError, default_model_path
         from tui.core.prelabel import run_prelabel
 
         worker = get_current_worker()
         store = Store(self.store.path)
-        backend = None
+        backend: Backend | None = None
+
+        def progress(done: int, total: int, cached: int) -> None:
+            self.post_message(PrelabelProgress(done, total, cached))
+
         try:
             if self.config.llm_url:
                 backend = OpenAIBackend(self.config.llm_url)
@@ -192,8 +197,7 @@ class QualtuiApp(WellbeingApp):
                                        n_threads=max(1, (os.cpu_count() or 2) - 1))
             summary = run_prelabel(
                 store, self.codebook, backend,
-                progress=lambda d, t, c: self.post_message(PrelabelProgress(d, t, c)),
-                should_stop=lambda: worker.is_cancelled)
+                progress=progress, should_stop=lambda: worker.is_cancelled)
             self.post_message(PrelabelFinished(
                 f"Pre-labels: {summary.n_scored} scored, {summary.n_cached} cached, "
                 f"{summary.n_relevant} likely relevant ({summary.status}).", False))

@@ -12,7 +12,8 @@ from textual import events
 from textual.app import App
 
 from tests.samples import CODEBOOK
-from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, code, project as sync_project
+from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, code
+from tests.sync_helpers import project as sync_project
 from tests.ui.conftest import screen_text
 from tui.app import QualtuiApp, run_app
 from tui.cli import cli
