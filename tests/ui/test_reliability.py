@@ -198,13 +198,14 @@ def test_run_app_returns_the_apps_exit_status(project: Path, codebook: Codebook,
     assert run_app(project, codebook, "alice", Config()) == (1 if crash else 0)
 
 
+@pytest.mark.parametrize("command", ["code", "demo"])
 @pytest.mark.parametrize("crash", [True, False], ids=["crash", "quit"])
-def test_the_code_command_exits_with_the_apps_status(project: Path, crash: bool, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_code_and_demo_commands_exit_with_the_apps_status(project: Path, crash: bool, command: str,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("QUALTUI_CONFIG", raising=False)
     _headless(monkeypatch, QualtuiApp, crash=crash)
-    result = CliRunner().invoke(cli, ["--db", str(project), "code", "--coder", "alice"])
+    result = CliRunner().invoke(cli, ["--db", str(project), command, "--coder", "alice"])
     assert result.exit_code == (1 if crash else 0), result.output
     assert ("stopped on an unexpected error" in result.output) is crash
 
