@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from textual import events
 from textual.app import App
 
+import tui
 from tests.samples import CODEBOOK
 from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, code
 from tests.sync_helpers import project as sync_project
@@ -220,3 +222,20 @@ def test_the_reconcile_command_exits_with_the_apps_status(tmp_path: Path, crash:
     result = CliRunner().invoke(cli, ["--db", str(db), "--codebook", str(CODEBOOK), "reconcile", "--coder", "lead"])
     assert result.exit_code == (1 if crash else 0), result.output
     assert ("stopped on an unexpected error" in result.output) is crash
+
+
+# ------------------------------------------------------------ every toast
+
+
+def test_every_notify_gets_plain_text_without_markup() -> None:
+    """A rich Text crashes the toast; markup in a message would parse untrusted text."""
+    wrong: list[str] = []
+    for path in sorted(Path(tui.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "notify":
+                plain = any(k.arg == "markup" and isinstance(k.value, ast.Constant) and k.value.value is False
+                            for k in node.keywords)
+                text = any(isinstance(a, ast.Call) and getattr(a.func, "id", "") == "Text" for a in node.args)
+                if not plain or text:
+                    wrong.append(f"{path.name}:{node.lineno}")
+    assert wrong == []
