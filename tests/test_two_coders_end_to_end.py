@@ -64,7 +64,7 @@ def copy_queue(db: Path, coder: str, queue: list[str]) -> None:
 async def code_by_keyboard(db: Path, coder: str, plan: list[list[str] | None]) -> None:
     """One coder works through the queue in the coding app: codes then Enter, or 0 for not relevant."""
     app = QualtuiApp(Store(db), CB, coder, mode="coding", config=Config(wellbeing={"checkins": False}))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         for i, codes in enumerate(plan):
             assert app.session.index == i
             if codes is IRRELEVANT:
@@ -93,7 +93,7 @@ async def reconcile_by_keyboard(db: Path, queue: list[str]) -> dict[int, str]:
     reasons = iter("mwuo")
     done: dict[int, str] = {}
     app = ReconcileApp(Store(db), CB, "lead", config=Config(wellbeing={"checkins": False}))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         screen = next(s for s in app.screen_stack if isinstance(s, ReconcileScreen))
         assert screen.describe()["total"] == len(DISPUTED)

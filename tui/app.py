@@ -15,7 +15,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core.codebook import Category, Codebook
 from tui.core.config import Config
@@ -29,6 +29,7 @@ from tui.core.wellbeing_state import Status
 from tui.screens.checkin import CheckinScreen
 from tui.screens.coding import CodingScreen
 from tui.wellbeing_app import WellbeingApp
+
 SEVERE_HIDDEN = ("Today's limit on severe posts is reached, so this post stays hidden. "
                  "Press → or g for the next post; milder posts are still open today.")
 END_CHECKIN_AFTER = 600.0
@@ -75,6 +76,12 @@ class PrelabelFinished(Message):
     def __init__(self, summary: str, error: bool) -> None:
         super().__init__()
         self.summary, self.error = summary, error
+
+
+def prelabel_failure(error: BaseException | None) -> str:
+    """One plain sentence for a pre-labelling failure nobody planned for."""
+    what = clean(f"{type(error).__name__}: {error}", oneline=True)[:200] if error is not None else "unknown error"
+    return f"Pre-labelling stopped on an unexpected error ({what}). Your coding is saved; press P to try again."
 
 
 class QualtuiApp(WellbeingApp):
@@ -162,26 +169,30 @@ class QualtuiApp(WellbeingApp):
         if running:
             for w in running:
                 w.cancel()
-            self.notify("Stopping pre-labelling after the current post…", timeout=3)
+            self.notify("Stopping pre-labelling after the current post…", timeout=3, markup=False)
             return
         if self.store.readonly:
             self.notify("This project is open read-only: pre-labels cannot be saved.", severity="error",
                         timeout=6, markup=False)
             return
         self.prelabel_status = "pre-labelling: loading the model"
-        self.notify("Pre-labelling in the background; keep working.", timeout=3)
+        self.notify("Pre-labelling in the background; keep working.", timeout=3, markup=False)
         self._prelabel_worker()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prelabel")
     def _prelabel_worker(self) -> None:
         # Never touches widgets: it opens its own Store (SQLite objects belong to their thread)
         # and reports by messages. One worker, one model: a Llama is not thread-safe.
-        from tui.core.llm import LlamaBackend, OpenAIBackend, PrelabelError, default_model_path
+        from tui.core.llm import Backend, LlamaBackend, OpenAIBackend, PrelabelError, default_model_path
         from tui.core.prelabel import run_prelabel
 
         worker = get_current_worker()
         store = Store(self.store.path)
-        backend = None
+        backend: Backend | None = None
+
+        def progress(done: int, total: int, cached: int) -> None:
+            self.post_message(PrelabelProgress(done, total, cached))
+
         try:
             if self.config.llm_url:
                 backend = OpenAIBackend(self.config.llm_url)
@@ -191,17 +202,27 @@ class QualtuiApp(WellbeingApp):
                                        n_threads=max(1, (os.cpu_count() or 2) - 1))
             summary = run_prelabel(
                 store, self.codebook, backend,
-                progress=lambda d, t, c: self.post_message(PrelabelProgress(d, t, c)),
-                should_stop=lambda: worker.is_cancelled)
+                progress=progress, should_stop=lambda: worker.is_cancelled)
             self.post_message(PrelabelFinished(
                 f"Pre-labels: {summary.n_scored} scored, {summary.n_cached} cached, "
                 f"{summary.n_relevant} likely relevant ({summary.status}).", False))
         except PrelabelError as exc:
             self.post_message(PrelabelFinished(str(exc), True))
+        except Exception as exc:
+            if not worker.is_cancelled:
+                raise  # reported by _prelabel_state
+            # A cancelled thread's result is awaited by nobody: report its failure here.
+            self.post_message(PrelabelFinished(prelabel_failure(exc), True))
         finally:
             if backend is not None:
                 backend.close()
             store.close()
+
+    @on(Worker.StateChanged)
+    def _prelabel_state(self, event: Worker.StateChanged) -> None:
+        """A worker that failed unexpectedly: tell the coder and leave the loading state."""
+        if event.worker.group == "prelabel" and event.state == WorkerState.ERROR:
+            self.post_message(PrelabelFinished(prelabel_failure(event.worker.error), True))
 
     @on(PrelabelProgress)
     def _prelabel_progress(self, message: PrelabelProgress) -> None:
@@ -286,10 +307,12 @@ class QualtuiApp(WellbeingApp):
             screen._assign(code_id)
 
 
-def run_app(db: Path, codebook: Codebook, coder: str, config: Config, mode: str | None = None) -> None:
-    """Open the project and run the app until the coder quits."""
+def run_app(db: Path, codebook: Codebook, coder: str, config: Config, mode: str | None = None) -> int:
+    """Open the project and run the app until the coder quits; the app's exit status (1 after a crash)."""
     store = Store(db, create=False, busy_timeout=INTERACTIVE_BUSY_TIMEOUT)
     try:
-        QualtuiApp(store, codebook, coder, config=config, mode=mode).run()
+        app = QualtuiApp(store, codebook, coder, config=config, mode=mode)
+        app.run()
     finally:
         store.close()
+    return app.return_code or 0

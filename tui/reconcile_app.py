@@ -54,10 +54,12 @@ class ReconcileApp(WellbeingApp):
 
 
 def run_reconcile(db: Path, codebook: Codebook, coder: str, config: Config, *, coders: Sequence[str] | None = None,
-                  sort: str = "count") -> None:
-    """Open the project and run the reconciliation app until the user quits."""
+                  sort: str = "count") -> int:
+    """Open the project and run the reconciliation app until the user quits; its exit status (1 after a crash)."""
     store = Store(db, create=False)
     try:
-        ReconcileApp(store, codebook, coder, coders=coders, sort=sort, config=config).run()
+        app = ReconcileApp(store, codebook, coder, coders=coders, sort=sort, config=config)
+        app.run()
     finally:
         store.close()
+    return app.return_code or 0

@@ -57,6 +57,7 @@ class WellbeingApp(App[None]):
         self._break: BreakScreen | None = None
         self._reminded: str | None = None
         self._save_failed = False
+        self.quitting = False  # set once the session ended: later keys must not open screens
 
     # ------------------------------------------------------------ for subclasses
 
@@ -108,6 +109,8 @@ class WellbeingApp(App[None]):
         return self.wb.tick(self.clock())
 
     def _on_tick(self) -> None:
+        if self.quitting:
+            return
         self._apply(self.wellbeing_tick())
         self._save()
 
@@ -145,7 +148,7 @@ class WellbeingApp(App[None]):
             screen.set_text_hidden(None)
         if status.break_due and self._reminded != status.day + str(status.next_break_kind):
             self._reminded = status.day + str(status.next_break_kind)
-            self.notify("A break is due. Take it when you reach a good stopping point.", timeout=10)
+            self.notify("A break is due. Take it when you reach a good stopping point.", timeout=10, markup=False)
         elif status.warn_cap and self._reminded != "warn" + status.day:
             self._reminded = "warn" + status.day
             self.notify(f"{status.weighted_today:.0f} of {status.daily_cap_minutes:.0f} weighted minutes read "
@@ -222,12 +225,17 @@ class WellbeingApp(App[None]):
         self.wb.focus(self.clock(), False)
 
     async def on_event(self, event: events.Event) -> None:
+        if self.quitting and isinstance(event, (events.InputEvent, events.Paste)):
+            # Keys typed after quit (a coder typing a word into what they thought was a text box)
+            # would open screens on an app that is closing down.
+            return
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
             self.wb.input(self.clock())
         await super().on_event(event)
 
     def end_session(self) -> None:
         """Stop the clock, save, and exit."""
+        self.quitting = True
         self._report_hidden()
         self.wb.session_ended(self.clock())
         self._save(force=True)

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from textual.app import App
 
 from tests.samples import CODEBOOK, SAMPLE
 from tui.core.codebook import Codebook, load_codebook
@@ -15,6 +16,19 @@ from tui.core.ingest import import_file
 from tui.core.store import Store
 
 _TEMPLATE: dict[str, Path] = {}
+
+
+@pytest.fixture(autouse=True)
+def _toasts_visible(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Pilot test shows toasts as the coder sees them: a crash inside a toast must fail the test."""
+    run_test = App.run_test
+
+    def checked(self: App[object], *args: object, **kwargs: object) -> object:
+        if kwargs.get("notifications") is not True:
+            pytest.fail("run_test(...) needs notifications=True, or a crash inside a toast stays invisible")
+        return run_test(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(App, "run_test", checked)
 
 
 @pytest.fixture(scope="session")

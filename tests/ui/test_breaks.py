@@ -48,7 +48,7 @@ def _visible_snippets(post: dict) -> list[str]:
 async def test_break_hides_all_post_text_and_blocks_keys(project: Path, codebook: Codebook) -> None:
     clock = Clock()
     app = _app(project, codebook, clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         post = app.session.current.post
         assert all(s in screen_text(app) for s in _visible_snippets(post))
         await _read_for(pilot, app, clock, 26)
@@ -70,13 +70,13 @@ async def test_break_hides_all_post_text_and_blocks_keys(project: Path, codebook
 async def test_restart_in_the_middle_of_a_break_returns_to_it(project: Path, codebook: Codebook) -> None:
     clock = Clock()
     app = _app(project, codebook, clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await _read_for(pilot, app, clock, 26)
         assert isinstance(app.screen, BreakScreen)
         post = app.session.current.post
     clock.t += 60  # back after one minute: four minutes of the break are left
     again = _app(project, codebook, clock, short_break_minutes=1)  # editing settings does not shorten it
-    async with again.run_test(size=SIZE) as pilot:
+    async with again.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         assert isinstance(again.screen, BreakScreen)
         assert not any(s in screen_text(again) for s in _visible_snippets(post))
@@ -87,7 +87,7 @@ async def test_restart_in_the_middle_of_a_break_returns_to_it(project: Path, cod
 async def test_postpone_once_in_firm_mode(project: Path, codebook: Codebook) -> None:
     clock = Clock()
     app = _app(project, codebook, clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await _read_for(pilot, app, clock, 26)
         clock.t += 3  # past the 2-second key guard
         await pilot.press("p")
@@ -108,7 +108,7 @@ async def test_masking_hides_and_reveals(project: Path, codebook: Codebook) -> N
     s.close()
     app = QualtuiApp(Store(project), codebook, "alice", mode="coding",
                      config=Config(wellbeing={"checkins": False}))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         app.session.go_post(pid)
         app.screen.refresh_post()
         await pilot.pause()
@@ -125,7 +125,7 @@ async def test_masking_hides_and_reveals(project: Path, codebook: Codebook) -> N
 async def test_checkin_at_start_suggests_stopping_with_contacts(project: Path, codebook: Codebook) -> None:
     cfg = Config(wellbeing={"support_contacts": ["Team lead: +00 000 (call any time)"]})
     app = QualtuiApp(Store(project), codebook, "alice", config=cfg)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         assert isinstance(app.screen, CheckinScreen)
         await pilot.press("8")
         await pilot.pause()
@@ -146,7 +146,7 @@ async def test_severe_limit_hides_severe_posts_only(project: Path, codebook: Cod
     s.close()
     app = _app(project, codebook, clock, daily_severe_cap_minutes=10, daily_cap_minutes=600,
                short_break_after_minutes=500, long_break_after_minutes=500, severe_pause_seconds=0)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         assert app.session.current.post["id"] == ids[0]
         await _read_for(pilot, app, clock, 12)
         assert app.screen.text_hidden and "severe posts" in app.screen.text_hidden

@@ -29,7 +29,7 @@ def _kinds(project: Path, coder: str = "alice") -> list[tuple[str, str, str]]:
 
 async def test_screening_three_posts(project: Path, codebook: Codebook) -> None:
     app = _app(project, codebook)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         first = app.session.current.post["id"]
         await pilot.press("1", "0", "1")
         assert [k for k, _, _ in _kinds(project)] == ["relevance"] * 3
@@ -42,7 +42,7 @@ async def test_screening_three_posts(project: Path, codebook: Codebook) -> None:
 
 async def test_code_subcode_remove_undo_redo(project: Path, codebook: Codebook) -> None:
     app = _app(project, codebook, mode="coding")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         pid = app.session.current.post["id"]
         await pilot.press("4", "p")
         assert isinstance(app.screen, CodingScreen) and app.screen.picker == ["control", "control/physical-abuse"]
@@ -72,7 +72,7 @@ async def test_code_subcode_remove_undo_redo(project: Path, codebook: Codebook) 
 
 async def test_escape_backs_out_of_the_picker_without_writing(project: Path, codebook: Codebook) -> None:
     app = _app(project, codebook, mode="coding")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("4", "p", "escape", "escape", "escape")
         assert app.screen.picker is None
         await pilot.press("4", "z")  # no such code: a bell, nothing written
@@ -81,7 +81,7 @@ async def test_escape_backs_out_of_the_picker_without_writing(project: Path, cod
 
 async def test_memo_flag_quote_done_and_resume(project: Path, codebook: Codebook) -> None:
     app = _app(project, codebook, mode="coding")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("right", "right")
         pid = app.session.current.post["id"]
         await pilot.press("5", "f")  # fraud-working scheme has sub-codes
@@ -101,7 +101,7 @@ async def test_memo_flag_quote_done_and_resume(project: Path, codebook: Codebook
     s.close()
     # Reopen: the app resumes at the post after the last one touched was finished.
     again = _app(project, codebook, mode="coding")
-    async with again.run_test(size=SIZE) as pilot:
+    async with again.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("left")
         assert again.session.current.post["id"] == pid
         text = screen_text(again)
@@ -110,19 +110,19 @@ async def test_memo_flag_quote_done_and_resume(project: Path, codebook: Codebook
 
 async def test_resume_at_unfinished_post_after_restart(project: Path, codebook: Codebook) -> None:
     app = _app(project, codebook, mode="coding")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("right", "right", "right", "2", "g")
         pid = app.session.current.post["id"]
         label = app.session.current.post["label"]
     again = _app(project, codebook, mode="coding")
-    async with again.run_test(size=SIZE):
+    async with again.run_test(size=SIZE, notifications=True):
         assert again.session.current.post["id"] == pid
         assert label in screen_text(again)
 
 
 async def test_search_and_assign(project: Path, codebook: Codebook) -> None:
     app = _app(project, codebook, mode="coding")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         pid = app.session.current.post["id"]
         await pilot.press("slash")
         await pilot.press(*"赎金")
@@ -137,7 +137,7 @@ async def test_search_and_assign(project: Path, codebook: Codebook) -> None:
 
 async def test_recent_code_is_one_key_away(project: Path, codebook: Codebook) -> None:
     app = _app(project, codebook, mode="coding")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("2", "g", "right")
         pid = app.session.current.post["id"]
         await pilot.press("exclamation_mark")
@@ -153,7 +153,7 @@ async def test_suggestions_accept_reject_and_hide(project: Path, codebook: Codeb
             [(pid, "relevance", "", 0.91), (pid, "code", "control/confinement", 0.8),
              (pid, "code", "channels/gambling", 0.6)])
     app = _app(project, codebook, mode="coding")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         assert app.session.current.post["id"] == pid
         text = screen_text(app)
         assert "91% relevant?" in text and "Confinement" in text
@@ -164,13 +164,14 @@ async def test_suggestions_accept_reject_and_hide(project: Path, codebook: Codeb
         assert st.relevance == 1 and "control/confinement" in st.codes and "channels/gambling" not in st.codes
         assert st.suggestions == {"relevance": "accept", "control/confinement": "accept", "channels/gambling": "reject"}
         await pilot.press("H")
-        assert "Suggestions" not in screen_text(app)
+        text = screen_text(app)
+        assert "Suggestions hidden." in text and text.count("Suggestions") == 1  # only in the toast
 
 
 async def test_keys_remap_from_the_config_file(project: Path, codebook: Codebook) -> None:
     cfg = Config(wellbeing={"checkins": False}, keys={"undo": "backspace", "screen.irrelevant": "n"})
     app = QualtuiApp(Store(project), codebook, "alice", config=cfg)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         first = app.session.current.post["id"]
         await pilot.press("n")  # remapped: not relevant
         assert Store(project).state("alice", first).relevance == 0
@@ -189,7 +190,7 @@ async def test_three_severe_posts_in_a_row_bring_a_milder_one(project: Path, cod
     s.close()
     cfg = Config(wellbeing={"checkins": False, "severe_pause_seconds": 0})
     app = QualtuiApp(Store(project), codebook, "alice", config=cfg)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("0", "0", "0")  # three severe posts read and screened out
         assert app.session.current.post["id"] == ids[5]  # the milder post was moved up
         assert ids[3] in app.session.posts[app.session.index + 1:]

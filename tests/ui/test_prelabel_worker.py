@@ -34,7 +34,7 @@ async def test_prelabel_in_the_background_does_not_block_typing(tmp_path: Path, 
     s.close()
     cfg = Config(wellbeing={"checkins": False}, model=_smollm())
     app = QualtuiApp(Store(db), codebook, "alice", config=cfg)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.press("P")
         await pilot.press("1", "0")  # screening goes on while the model works
         await app.workers.wait_for_complete()

@@ -111,7 +111,7 @@ async def _decide_open(pilot: Any, reason: str, note: str = "") -> None:
 
 async def test_keep_a_keep_b_both_and_drop_are_committed_and_move_on(db: Path) -> None:
     app = Host(Store(db))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = _screen(app)
         assert screen.describe()["total"] == 4 and "0 / 4 reconciled" in screen_text(app)
         await _go_to(pilot, app, db, 0)
@@ -145,7 +145,7 @@ async def test_keep_a_keep_b_both_and_drop_are_committed_and_move_on(db: Path) -
 
 async def test_reconciled_set_from_the_numbered_codes(db: Path) -> None:
     app = Host(Store(db))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await _go_to(pilot, app, db, 0)
         await pilot.press("s")
         picker = app.screen
@@ -168,7 +168,7 @@ async def test_reconciled_set_from_the_numbered_codes(db: Path) -> None:
 
 async def test_relevance_decision_then_the_codes(db: Path) -> None:
     app = Host(Store(db))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await _go_to(pilot, app, db, 0)
         await pilot.press("r")  # relevance is not disputed here: nothing happens
         assert _screen(app).pending is None and app.screen is _screen(app)
@@ -194,7 +194,7 @@ async def test_relevance_decision_then_the_codes(db: Path) -> None:
 
 async def test_escape_cancels_the_whole_decision(db: Path) -> None:
     app = Host(Store(db))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = _screen(app)
         before = screen.current.post_id  # type: ignore[union-attr]
         await pilot.press("a", "escape")
@@ -213,7 +213,7 @@ async def test_escape_cancels_the_whole_decision(db: Path) -> None:
 
 async def test_navigation_sort_and_unresolved_first(db: Path) -> None:
     app = Host(Store(db))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = _screen(app)
         assert screen.items[-1].count == 1 and screen.index == 0  # most disagreements first
         await pilot.press("p")
@@ -243,7 +243,7 @@ async def test_three_coders_side_by_side_keep_with_digits(db: Path) -> None:
     code(s, "carol", {0: (1, [AGE]), 1: (1, [DEBT]), 2: (0, []), 3: (1, [DOCS, NEWS]), 4: (1, [DEBT])})
     s.close()
     app = Host(Store(db))
-    async with app.run_test(size=(150, 40)) as pilot:
+    async with app.run_test(size=(150, 40), notifications=True) as pilot:
         screen = _screen(app)
         assert screen.coders == ["alice", "bob", "carol"]
         text = screen_text(app)
@@ -261,7 +261,7 @@ async def test_only_the_chosen_coders_are_compared(db: Path) -> None:
     code(s, "carol", PLAN_A)
     s.close()
     app = Host(Store(db), coders=["alice", "carol"])
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         screen = _screen(app)
         assert screen.coders == ["alice", "carol"] and screen.items == []
@@ -281,7 +281,7 @@ async def test_hostile_names_memos_and_quotes_show_literally(tmp_path: Path) -> 
     s.record(Event(HOSTILE_CODERS[1], pid(s, 0), QUOTE_ADD, code_id=ADULT,
                    value=json.dumps({"start": 0, "end": 4, "text": "[B]quote [@click=app.quit]q"})))
     app = Host(s)
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
         await _go_to(pilot, app, tmp_path / "h.db", 0)
         text = screen_text(app)
         for literal in ("[@click=app.quit]x", "[B]", "[$accent]x [@click=app.quit]m red [/]",
@@ -320,7 +320,7 @@ def _app(db: Path, clock: Clock, coders: Sequence[str] | None = None) -> Reconci
 async def test_masking_and_reveal(tmp_path: Path) -> None:
     db = _graphic_project(tmp_path)
     app = _app(db, Clock())
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         assert "tortured" not in screen_text(app) and "████████" in screen_text(app)
         await pilot.press("v")
@@ -333,7 +333,7 @@ async def test_breaks_hide_the_text_and_exposure_follows_the_post(tmp_path: Path
     db = _graphic_project(tmp_path)
     clock = Clock()
     app = _app(db, clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         screen = _screen(app)
         first = screen.current.post_id  # type: ignore[union-attr]
@@ -367,7 +367,7 @@ async def test_text_hidden_while_the_status_forbids_it(tmp_path: Path) -> None:
     db = _graphic_project(tmp_path)
     clock = Clock()
     app = _app(db, clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         screen = _screen(app)
         app.wb.start_break(clock(), "short")

@@ -77,7 +77,7 @@ async def test_every_tab_from_a_worker_with_its_own_connection(project: Path, co
 
     monkeypatch.setattr(report_screen, "Store", Recording)
     app = Host(store, codebook)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await loaded(app, pilot)
         # The worker opened its own connection, in its own thread, and closed it.
         assert len(opened) == 1 and opened[0][0] != threading.get_ident()
@@ -109,7 +109,7 @@ async def test_quotes_and_names_are_shown_literally(project: Path, codebook: Cod
     ids = code_five_posts(store)
     label = store.post(ids[0])["label"]
     app = Host(store, codebook, coder="alice")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await loaded(app, pilot)
         await pilot.press("4")
         text = screen_text(app)
@@ -135,7 +135,7 @@ async def test_quotes_and_names_are_shown_literally(project: Path, codebook: Cod
 async def test_a_project_nobody_has_coded_says_so_in_every_tab(project: Path, codebook: Codebook) -> None:
     store = Store(project)
     app = Host(store, codebook)
-    async with app.run_test(size=SMALL) as pilot:
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
         screen = await loaded(app, pilot)
         for key in "12345":
             await pilot.press(key)
@@ -148,7 +148,7 @@ async def test_screening_explains_what_is_missing(project: Path, codebook: Codeb
     store = Store(project)
     code_five_posts(store, scores=False)
     app = Host(store, codebook)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await loaded(app, pilot)
         await pilot.press("5")
         assert "No post has a model relevance score yet: run `qualtui prelabel` first." in screen_text(app)
@@ -160,7 +160,7 @@ async def test_screening_explains_what_is_missing(project: Path, codebook: Codeb
     with other.db.conn:
         other.db.conn.execute("DELETE FROM events WHERE kind IN ('relevance', 'code_add')")
     app = Host(other, codebook)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await loaded(app, pilot)
         await pilot.press("5")
         assert "has made no relevance decision yet" in screen_text(app)
@@ -175,7 +175,7 @@ async def test_a_failing_worker_ends_in_a_sentence(project: Path, codebook: Code
     monkeypatch.setattr(report_screen, "build_report", broken)
     store = Store(project)
     app = Host(store, codebook)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await loaded(app, pilot)
         assert "The report could not be made: disk [B] on fire" in screen_text(app)
         assert not screen.query_one(TabbedContent).loading and app.is_running
@@ -186,7 +186,7 @@ async def test_escape_and_q_close(project: Path, codebook: Codebook) -> None:
     store = Store(project)
     for key in ("escape", "q"):
         app = Host(store, codebook)
-        async with app.run_test(size=SMALL) as pilot:
+        async with app.run_test(size=SMALL, notifications=True) as pilot:
             await loaded(app, pilot)
             await pilot.press(key)
             assert not isinstance(app.screen, ReportScreen)

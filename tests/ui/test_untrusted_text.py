@@ -32,7 +32,7 @@ def _hostile_project(tmp_path: Path) -> Path:
 async def test_every_view_of_post_data_is_literal(tmp_path: Path, codebook: Codebook) -> None:
     db = _hostile_project(tmp_path)
     app = QualtuiApp(Store(db), codebook, "[B]coder", mode="coding", config=Config(wellbeing={"checkins": False}))
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
         text = screen_text(app)
         for s in VISIBLE + ["[bold]not", "bold[/bold]", "#[/]", "#[$accent]x", "[B]coder"]:
             assert s in text, s

@@ -68,7 +68,7 @@ async def test_fourteen_days_today_against_the_cap_and_whose_data_it_is(project:
     a_week(store, "alice", today)
     log(store, "bob", today, "exposure", 100, 200, 2.0)  # someone else's day is not shown
     app = Host(store, "alice")
-    async with app.run_test(size=BIG) as pilot:
+    async with app.run_test(size=BIG, notifications=True) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, WellbeingScreen)
         text = screen_text(app)
@@ -90,7 +90,7 @@ async def test_fourteen_days_today_against_the_cap_and_whose_data_it_is(project:
 async def test_it_fits_a_small_terminal_and_says_when_there_is_nothing(project: Path) -> None:
     store = Store(project)
     app = Host(store, "alice")
-    async with app.run_test(size=SMALL) as pilot:
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
         await pilot.pause()
         text = screen_text(app)
         assert "No reading time recorded in these 14 days." in text
@@ -106,7 +106,7 @@ async def test_the_team_ceiling_is_the_cap_shown(project: Path) -> None:
     today = day_of(time.time(), 4)
     log(store, "alice", today, "exposure", 45, 90, 2.0)
     app = Host(store, "alice")
-    async with app.run_test(size=BIG) as pilot:
+    async with app.run_test(size=BIG, notifications=True) as pilot:
         await pilot.pause()
         assert "90 of 100 weighted minutes" in screen_text(app)
     store.close()
@@ -118,7 +118,7 @@ async def test_delete_asks_first_then_deletes_only_this_coders_history(project: 
     a_week(store, "alice", today)
     a_week(store, "bob", today)
     app = Host(store, "alice")
-    async with app.run_test(size=SMALL) as pilot:
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
         await pilot.pause()
         await pilot.press("D")
         assert isinstance(app.screen, ConfirmScreen)
@@ -154,7 +154,7 @@ async def test_today_keeps_the_running_minutes_after_a_deletion(project: Path) -
     wb.checkin(start + 600, 6)
     ws.save(store, "alice", wb)
     app = Host(store, "alice", today="2025-03-12")
-    async with app.run_test(size=BIG) as pilot:
+    async with app.run_test(size=BIG, notifications=True) as pilot:
         await pilot.pause()
         assert "20 of 240 weighted minutes" in screen_text(app)
         await pilot.press("D", "y")
@@ -170,7 +170,7 @@ async def test_escape_and_q_close(project: Path) -> None:
     store = Store(project)
     for key in ("escape", "q"):
         app = Host(store, "alice")
-        async with app.run_test(size=SMALL) as pilot:
+        async with app.run_test(size=SMALL, notifications=True) as pilot:
             await pilot.pause()
             assert isinstance(app.screen, WellbeingScreen)
             await pilot.press(key)
@@ -184,7 +184,7 @@ async def test_hostile_coder_names_show_literally(project: Path) -> None:
     for name in HOSTILE_NAMES:
         a_week(store, name, today)
         app = Host(store, name)
-        async with app.run_test(size=BIG) as pilot:
+        async with app.run_test(size=BIG, notifications=True) as pilot:
             await pilot.pause()
             text = screen_text(app)
             shown = name.replace("\x1b[31m", "").replace("\x1b[0m", "")

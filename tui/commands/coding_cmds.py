@@ -24,6 +24,13 @@ def _config() -> object:
     return config
 
 
+def exit_like_app(code: int) -> None:
+    """End the command with the app's exit status: after a crash (Textual printed it above) never 0."""
+    if code:
+        click.echo("qualtui stopped on an unexpected error (above); decisions made before it are saved.", err=True)
+        raise SystemExit(code)
+
+
 def _open(project: Project, coder: str, mode: str | None) -> None:
     from tui.app import run_app
     from tui.core.session import SessionError
@@ -33,9 +40,10 @@ def _open(project: Project, coder: str, mode: str | None) -> None:
     if not Path(project.db_path).exists():
         fail(f"No project at {project.db_path}: run `qualtui import FILE` first, or pass --db.")
     try:
-        run_app(Path(project.db_path), codebook, coder, config, mode=mode)  # type: ignore[arg-type]
+        code = run_app(Path(project.db_path), codebook, coder, config, mode=mode)  # type: ignore[arg-type]
     except SessionError as exc:
         fail(str(exc))
+    exit_like_app(code)
 
 
 @click.command("code")

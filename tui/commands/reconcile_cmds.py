@@ -70,9 +70,12 @@ def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort:
     console().print(text(f"{len(found)} disputed post{'' if len(found) == 1 else 's'}, {still} still to reconcile."))
     store.close()
     project._store = None
+    from tui.commands.coding_cmds import exit_like_app
     from tui.reconcile_app import run_reconcile
 
-    run_reconcile(Path(project.db_path), codebook, name, config, coders=chosen, sort=sort)  # type: ignore[arg-type]
+    code = run_reconcile(Path(project.db_path), codebook, name, config,  # type: ignore[arg-type]
+                         coders=chosen, sort=sort)
+    exit_like_app(code)
 
 
 def register(cli: click.Group) -> None:

@@ -295,7 +295,7 @@ class CodingScreen(Screen[None]):
     def _numbered(self, prefix: str, char: str | None) -> None:
         s = self.session
         if s.current is None or not char or not char.isdigit():
-            self.notify("Cancelled.", timeout=2)
+            self.notify("Cancelled.", timeout=2, markup=False)
             return
         n = int(char)
         codes = list(s.current.state.codes)
@@ -314,7 +314,8 @@ class CodingScreen(Screen[None]):
         ev = self.session.add_code(code_id)
         self.refresh_decisions()
         if ev is None:
-            self.notify(Text(clean(self.session.codebook.path_str(code_id)) + " is already assigned."), timeout=2)
+            self.notify(clean(self.session.codebook.path_str(code_id), oneline=True) + " is already assigned.",
+                        timeout=2, markup=False)
 
     # ------------------------------------------------------------ actions
 
@@ -324,7 +325,7 @@ class CodingScreen(Screen[None]):
         if s.index + 1 < s.total:
             s.next()
         else:
-            self.notify("That was the last post of the queue.", timeout=3)
+            self.notify("That was the last post of the queue.", timeout=3, markup=False)
             s.load()
         self.qapp.post_changed()
         self.refresh_post()
@@ -351,7 +352,8 @@ class CodingScreen(Screen[None]):
             return
         if self.mode == "coding":
             if s.current.state.relevance is None and not s.current.state.codes:
-                self.notify("Screen the post (1 or 0) or give it a code before marking it done.", timeout=3)
+                self.notify("Screen the post (1 or 0) or give it a code before marking it done.", timeout=3,
+                            markup=False)
                 return
             s.set_done(True)
         self._advance()
@@ -382,7 +384,7 @@ class CodingScreen(Screen[None]):
         before = self.session.current.post["id"] if self.session.current else None
         target = self.session.undo()
         if target is None:
-            self.notify("Nothing to undo.", timeout=2)
+            self.notify("Nothing to undo.", timeout=2, markup=False)
             return
         self._after_history(before)
         self.notify(f"Undone: {target['kind'].replace('_', ' ')}", timeout=2, markup=False)
@@ -392,7 +394,7 @@ class CodingScreen(Screen[None]):
         before = self.session.current.post["id"] if self.session.current else None
         target = self.session.redo()
         if target is None:
-            self.notify("Nothing to redo.", timeout=2)
+            self.notify("Nothing to redo.", timeout=2, markup=False)
             return
         self._after_history(before)
         self.notify(f"Redone: {target['kind'].replace('_', ' ')}", timeout=2, markup=False)
@@ -416,7 +418,7 @@ class CodingScreen(Screen[None]):
             self._quote(next(iter(s.current.state.codes), ""))
             return
         self.pending_prefix = "quote"
-        self.notify("Quote supports which code? Press its number (0: none).", timeout=4)
+        self.notify("Quote supports which code? Press its number (0: none).", timeout=4, markup=False)
 
     @saving
     def _quote(self, code_id: str) -> None:
@@ -430,7 +432,7 @@ class CodingScreen(Screen[None]):
     def action_remove_code(self) -> None:
         if self.session.current and self.session.current.state.codes:
             self.pending_prefix = "x"
-            self.notify("Remove which code? Press its number.", timeout=4)
+            self.notify("Remove which code? Press its number.", timeout=4, markup=False)
 
     def action_memo(self) -> None:
         from tui.core.memo_drafts import discard_draft
@@ -483,7 +485,7 @@ class CodingScreen(Screen[None]):
         s.load()
         self.qapp.post_changed()
         self.refresh_post()
-        self.notify("Deferred: the post went back to the end of the queue.", timeout=3)
+        self.notify("Deferred: the post went back to the end of the queue.", timeout=3, markup=False)
 
     def action_accept(self) -> None:
         self._decide(True)
@@ -498,7 +500,7 @@ class CodingScreen(Screen[None]):
             return
         pending = s.pending_suggestions()
         if not pending:
-            self.notify("No suggestion to decide on.", timeout=2)
+            self.notify("No suggestion to decide on.", timeout=2, markup=False)
             return
         kind, code_id, _ = pending[0]
         s.decide_suggestion("relevance" if kind == "relevance" else code_id, accept)
@@ -506,7 +508,7 @@ class CodingScreen(Screen[None]):
 
     def action_toggle_suggestions(self) -> None:
         self.show_suggestions = not self.show_suggestions
-        self.notify("Suggestions shown." if self.show_suggestions else "Suggestions hidden.", timeout=2)
+        self.notify("Suggestions shown." if self.show_suggestions else "Suggestions hidden.", timeout=2, markup=False)
 
     def action_search(self) -> None:
         from tui.screens.search import SearchScreen
@@ -524,11 +526,11 @@ class CodingScreen(Screen[None]):
 
     def action_toggle_masking(self) -> None:
         if self.qapp.masking and self.qapp.wb.settings.masking:
-            self.notify("Masking is required by your well-being settings or your team.", timeout=3)
+            self.notify("Masking is required by your well-being settings or your team.", timeout=3, markup=False)
             return
         self.qapp.masking = not self.qapp.masking
         self.refresh_post(keep_cursor=True)
-        self.notify("Masking on." if self.qapp.masking else "Masking off.", timeout=2)
+        self.notify("Masking on." if self.qapp.masking else "Masking off.", timeout=2, markup=False)
 
     def action_wellbeing(self) -> None:
         from tui.screens.wellbeing import WellbeingScreen

@@ -296,7 +296,7 @@ class ReconcileScreen(Screen[None]):
             what.append("relevant" if value else "not relevant", style="bold")
             self._decide(Choice(SET, item=RELEVANCE_ITEM, relevance=value), what)
         else:
-            self.notify("Cancelled.", timeout=2)
+            self.notify("Cancelled.", timeout=2, markup=False)
 
     def _what(self, text: str, coder: str = "") -> Text:
         out = Text(text, style="bold")
@@ -313,7 +313,7 @@ class ReconcileScreen(Screen[None]):
 
         def chosen(result: tuple[str, str] | None) -> None:
             if result is None:
-                self.notify("Cancelled: nothing was recorded.", timeout=2)
+                self.notify("Cancelled: nothing was recorded.", timeout=2, markup=False)
                 return
             kind, note = result
             full = Choice(choice.action, coder=choice.coder, codes=choice.codes, relevance=choice.relevance,
@@ -321,7 +321,7 @@ class ReconcileScreen(Screen[None]):
             try:
                 apply_choice(self.store, self.codebook, d.post_id, full, coders=self.coders, by=self.by)
             except ConsensusError as exc:
-                self.notify(Text(clean(str(exc))), severity="error", timeout=6)
+                self.notify(clean(str(exc), oneline=True), severity="error", timeout=6, markup=False)
                 return
             except WriteRefused as exc:  # busy, read-only or full: told, and the post stays undecided
                 self.notify(READONLY_DECISIONS if exc.kind == "readonly" else f"The decision was NOT saved. {exc}",
@@ -336,7 +336,8 @@ class ReconcileScreen(Screen[None]):
         i = next(k for k, x in enumerate(self.items) if x.post_id == post_id)
         self.items[i] = fresh
         if not fresh.resolved:
-            self.notify("Recorded. Some codes are still disputed: a, b, o, d or s decides them.", timeout=4)
+            self.notify("Recorded. Some codes are still disputed: a, b, o, d or s decides them.", timeout=4,
+                        markup=False)
             self.refresh_post()
             return
         n = len(self.items)
@@ -387,17 +388,18 @@ class ReconcileScreen(Screen[None]):
         if d is None:
             return
         if not any(x.item == RELEVANCE_ITEM for x in d.disputed):
-            self.notify("Relevance is not disputed on this post: a, b, o, d or s decides the codes.", timeout=3)
+            self.notify("Relevance is not disputed on this post: a, b, o, d or s decides the codes.", timeout=3,
+                        markup=False)
             return
         self.pending = "relevance"
-        self.notify("Relevant? Press 1 for yes, 0 for no (any other key cancels).", timeout=4)
+        self.notify("Relevant? Press 1 for yes, 0 for no (any other key cancels).", timeout=4, markup=False)
 
     def action_step(self, step: int) -> None:
         if not self.items:
             return
         target = self.index + step
         if not 0 <= target < len(self.items):
-            self.notify("That is the " + ("last" if step > 0 else "first") + " disputed post.", timeout=2)
+            self.notify("That is the " + ("last" if step > 0 else "first") + " disputed post.", timeout=2, markup=False)
             return
         self._go(target)
 
@@ -405,10 +407,10 @@ class ReconcileScreen(Screen[None]):
         self.sort = "code" if self.sort == "count" else "count"
         self._load(keep=self.current.post_id if self.current else None)
         self.refresh_post()
-        self.notify("Sorted " + SORT_NAMES[self.sort] + ".", timeout=2)
+        self.notify("Sorted " + SORT_NAMES[self.sort] + ".", timeout=2, markup=False)
 
     def action_undo(self) -> None:
-        self.notify("Undo is not available here: choose again to revise a post's consensus.", timeout=3)
+        self.notify("Undo is not available here: choose again to revise a post's consensus.", timeout=3, markup=False)
 
     def action_reveal(self) -> None:
         if self.current is not None and hasattr(self.app, "revealed"):

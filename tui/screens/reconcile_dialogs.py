@@ -70,7 +70,7 @@ class DecisionTypeScreen(ModalScreen[tuple[str, str] | None]):
     def action_confirm(self) -> None:
         if self.kind is None:
             self.app.bell()
-            self.notify("First press m, w, u or o: why did the coders disagree?", timeout=3)
+            self.notify("First press m, w, u or o: why did the coders disagree?", timeout=3, markup=False)
             return
         self.dismiss((self.kind, self.query_one(Input).value.strip()))
 
