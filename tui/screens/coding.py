@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.core.codebook import Code
+from tui.core.memo_drafts import discard_draft
 from tui.core.safe import clean
 from tui.core.session import Session
 from tui.core.store import READONLY_DECISIONS, WriteRefused
@@ -435,7 +436,6 @@ class CodingScreen(Screen[None]):
             self.notify("Remove which code? Press its number.", timeout=4, markup=False)
 
     def action_memo(self) -> None:
-        from tui.core.memo_drafts import discard_draft
         from tui.screens.memo import MemoScreen
 
         s = self.session
