@@ -145,3 +145,28 @@ async def test_deleting_wellbeing_history_on_read_only_project_is_refused(projec
         assert app.deleted == []
     store.close()
     assert rows(Store(project), "alice") == 8
+
+
+async def test_memo_draft_refused_by_a_busy_project_keeps_the_editor_open(project: Path, codebook: Codebook) -> None:
+    from tui.core.memo_drafts import load_draft
+    from tui.screens.memo import MemoScreen
+
+    app = QualtuiApp(Store(project, busy_timeout=0.2), codebook, "alice", mode="coding", config=CONFIG)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        post_id = app.session.current.post["id"]
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press(*"half a thought")
+        other = sqlite3.connect(project, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")  # another qualtui command writing
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MemoScreen), "closing would have lost the text"
+        assert any(m.startswith("The draft was NOT kept:") and sev == "error" for m, sev, _ in _notes(app))
+        other.execute("ROLLBACK")
+        other.close()
+        await pilot.press("escape")  # the project is free again: the draft is kept and the editor closes
+        await pilot.pause()
+        assert not isinstance(app.screen, MemoScreen)
+        assert load_draft(app.store, "alice", post_id) == "half a thought"
