@@ -9,8 +9,45 @@ from tui.commands import (
     wellbeing_cmds,
 )
 
+GLOBAL_OPTIONS = ("--db", "--codebook")
+"""Project options a user may also type after the subcommand (`qualtui import x.json --db p.db`)."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class ProjectGroup(click.Group):
+    """A group whose project options also work after the subcommand: they are moved in front of it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Move `--db`/`--codebook` given after the subcommand to just before it."""
+        return super().parse_args(ctx, hoist_global_options(args))
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`args` with the project options that follow the subcommand name moved in front of it."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in GLOBAL_OPTIONS else 1
+    if i >= len(args):
+        return list(args)
+    head, rest, moved = list(args[:i]), [], []
+    j = i
+    while j < len(args):
+        arg = args[j]
+        if arg == "--":
+            rest.extend(args[j:])
+            break
+        if arg in GLOBAL_OPTIONS and j + 1 < len(args):
+            moved.extend(args[j:j + 2])
+            j += 2
+            continue
+        if arg.split("=", 1)[0] in GLOBAL_OPTIONS and "=" in arg:
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        j += 1
+    return head + moved + rest
+
+
+@click.group(cls=ProjectGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--db", "db_path", default="qualtui.db", envvar="QUALTUI_DB", show_default=True,
     type=click.Path(dir_okay=True), help="The project file.",
