@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
 from tui.core.codebook import Codebook
 from tui.core.safe import clean
+from tui.core.sentences import wrap_lines
 from tui.core.session import Current
 
 RECENT_KEYS = "!@#$%"
@@ -25,8 +27,15 @@ def _node_line(codebook: Codebook, code_id: str) -> Text:
     return line
 
 
+def _indented(text: str, width: int, indent: int) -> str:
+    """`text` wrapped to `width` cells, continuation lines indented by `indent` (CJK-aware)."""
+    room = max(8, width - indent)
+    lines = wrap_lines(text, room, None, cell_len)
+    return ("\n" + " " * indent).join(text[a:b] for a, b in lines) if lines else text
+
+
 def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, str, float]],
-                 recent: list[str], show_suggestions: bool, width: int = 40) -> Text:
+                 recent: list[str], show_suggestions: bool, width: int = 40, mode: str = "coding") -> Text:
     """Everything the coder has decided on this post, as plain Text (no markup from data)."""
     st = current.state
     out = Text()
@@ -38,9 +47,12 @@ def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, 
     if st.flagged:
         out.append("  ⚑ flagged", style="yellow")
     out.append("\n\nCodes", style="bold")
-    out.append("  (x + number removes)\n", style="dim")
-    if not st.codes:
-        out.append("  none yet — press a category digit or /\n", style="dim")
+    out.append("  (x + number removes)\n" if mode == "coding" else "\n", style="dim")
+    if not st.codes and mode == "coding":
+        out.append(_indented("  none yet — press a category digit or /", width, 2) + "\n", style="dim")
+    elif not st.codes:
+        out.append(_indented("  none yet — screening: 1 relevant, 0 not relevant; m codes", width, 2) + "\n",
+                   style="dim")
     for i, code_id in enumerate(st.codes, 1):
         out.append(f" {i} " if i < 10 else "   ", style="bold cyan")
         out.append_text(_node_line(codebook, code_id))
@@ -52,7 +64,8 @@ def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, 
             marker = "▶ " if n == 0 else "  "
             label = "relevant?" if kind == "relevance" else " › ".join(codebook.path(code_id)[1:])
             out.append(f"{marker}{score:4.0%} ", style="italic magenta")
-            out.append(clean(label, oneline=True), style="italic magenta")
+            # Wrapped names continue under the name, not at column 0.
+            out.append(_indented(clean(label, oneline=True), width, 7), style="italic magenta")
             out.append("\n")
     if st.quotes:
         out.append("\nQuotes\n", style="bold")
