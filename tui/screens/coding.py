@@ -16,7 +16,7 @@ from tui.core.codebook import Code
 from tui.core.safe import clean
 from tui.core.session import Session, relevance_by_post
 from tui.screens.bindings import B
-from tui.widgets.code_panel import RECENT_KEYS, CodePanel, render_panel
+from tui.widgets.code_panel import RECENT_KEYS, CodePanel
 from tui.widgets.picker import CodePicker, render_choices
 from tui.widgets.post_view import PostView
 from tui.widgets.status_bar import Progress, StatusBar, render_status, short_prelabel
@@ -186,8 +186,7 @@ class CodingScreen(Screen[None]):
         if s.current is None:
             return
         panel = self._panel
-        panel.update(render_panel(s.codebook, s.current, s.pending_suggestions(), s.recent,
-                                  self.show_suggestions, max(16, panel.size.width - 2), mode=self.mode))
+        panel.show(s.codebook, s.current, s.pending_suggestions(), s.recent, self.show_suggestions, mode=self.mode)
 
     def refresh_status(self) -> None:
         """Redraw the status line."""
@@ -198,15 +197,19 @@ class CodingScreen(Screen[None]):
             s.coder, self._progress(), s.index + 1 if s.total else 0, s.total, self.mode, s.seconds_today,
             self.qapp.wellbeing_status(), self._wellbeing_short(), self.size.width))
 
+    def _note_relevance(self) -> None:
+        """Keep the relevance tally of the counts in step with the post on screen."""
+        cur = self.session.current
+        if cur is not None:
+            if cur.state.relevance is None:
+                self._relevance.pop(cur.post["id"], None)
+            else:
+                self._relevance[cur.post["id"]] = cur.state.relevance
+
     def _progress(self) -> Progress:
         """Screening counts posts screened; coding counts posts marked done out of those not screened out."""
         s = self.session
-        if s.current is not None:
-            pid = s.current.post["id"]
-            if s.current.state.relevance is None:
-                self._relevance.pop(pid, None)
-            else:
-                self._relevance[pid] = s.current.state.relevance
+        self._note_relevance()
         relevance = self._relevance
         if s.has_queue:  # only the posts of the coder's queue count
             if len(self._walk) != len(s.posts):
@@ -342,6 +345,7 @@ class CodingScreen(Screen[None]):
 
     def _advance(self) -> None:
         s = self.session
+        self._note_relevance()  # the decision just made, before the next post replaces it
         self.qapp.milder_first()
         if s.index + 1 < s.total:
             s.next()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
@@ -92,4 +94,20 @@ def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, 
 
 
 class CodePanel(Static):
-    """Shows the coder's decisions on the current post."""
+    """Shows the coder's decisions on the current post, wrapped to the panel's own width."""
+
+    _args: tuple[Any, ...] | None = None
+    _kwargs: dict[str, Any] = {}
+
+    def show(self, *args: Any, **kwargs: Any) -> None:
+        """Draw `render_panel(*args, **kwargs)` at this panel's width (redrawn when the width changes)."""
+        self._args, self._kwargs = args, kwargs
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._args is not None:
+            width = self.size.width - 1 if self.size.width > 0 else 38
+            self.update(render_panel(*self._args, width=max(16, width), **self._kwargs))
+
+    def on_resize(self) -> None:
+        self._draw()
