@@ -354,9 +354,10 @@ def likely_codes(store: Store, post_id: int) -> list[str]:
 
 def relevance_by_post(store: Store, coder: str) -> dict[int, int]:
     """The coder's standing relevance decision (0 or 1) on every post they screened."""
-    rows = [dict(zip(("id", "post_id", "kind", "value", "ref", "at"), r)) for r in store.db.conn.execute(
-        "SELECT id, post_id, kind, value, ref, at FROM events WHERE coder = ? AND kind IN ('relevance', 'undo', 'redo')",
-        (coder,))]
+    cols = ("id", "post_id", "kind", "value", "ref", "at")
+    rows = [dict(zip(cols, r, strict=True)) for r in store.db.conn.execute(
+        "SELECT id, post_id, kind, value, ref, at FROM events"
+        " WHERE coder = ? AND kind IN ('relevance', 'undo', 'redo')", (coder,))]
     out: dict[int, int] = {}
     for r in active_events(rows):
         out[r["post_id"]] = int(r["value"] == "1")

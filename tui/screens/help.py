@@ -6,8 +6,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.keys import KEY_DISPLAY_ALIASES, format_key
 from textual.containers import VerticalScroll
+from textual.keys import KEY_DISPLAY_ALIASES, format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 

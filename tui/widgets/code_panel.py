@@ -16,16 +16,16 @@ from tui.core.session import Current
 RECENT_KEYS = "!@#$%"
 
 
-def _node_line(codebook: Codebook, code_id: str) -> Text:
+def _node_line(codebook: Codebook, code_id: str, width: int = 40) -> Text:
     node = codebook.node(code_id)
     if node is None:
         return Text(clean(f"{code_id} (not in this codebook)", oneline=True), style="red")
     lineage = codebook.lineage(code_id)
     line = Text("● ", style=lineage[0].colour)
-    line.append(clean(node.name, oneline=True), style="bold")
+    line.append(_indented(clean(node.name, oneline=True), width, 5), style="bold")
     if len(lineage) > 2:
         line.append("\n     in ", style="dim")
-        line.append(clean(lineage[1].name, oneline=True), style="dim")
+        line.append(_indented(clean(lineage[1].name, oneline=True), width - 3, 5), style="dim")
     return line
 
 
@@ -57,7 +57,7 @@ def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, 
                    style="dim")
     for i, code_id in enumerate(st.codes, 1):
         out.append(f" {i} " if i < 10 else "   ", style="bold cyan")
-        out.append_text(_node_line(codebook, code_id))
+        out.append_text(_node_line(codebook, code_id, width))
         out.append("\n")
     if show_suggestions and pending:
         out.append("\nSuggestions", style="bold italic magenta")
@@ -107,7 +107,7 @@ class CodePanel(Static):
     def _draw(self) -> None:
         if self._args is not None:
             width = self.size.width - 1 if self.size.width > 0 else 38
-            self.update(render_panel(*self._args, width=max(16, width), **self._kwargs))
+            self.update(render_panel(*self._args, **{**self._kwargs, "width": max(16, width)}))
 
     def on_resize(self) -> None:
         self._draw()

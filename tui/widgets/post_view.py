@@ -187,7 +187,7 @@ class PostView(ScrollView, can_focus=True):
         points = sorted(cuts)
         cur = self._sentences[self.cursor] if 0 <= self.cursor < len(self._sentences) else None
         out = Text()
-        for p, q in zip(points, points[1:]):
+        for p, q in zip(points, points[1:], strict=False):
             if _inside(self._hidden, p, q):
                 continue
             piece = clean(self._text[p:q]).replace("\t", " ")
