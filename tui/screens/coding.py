@@ -229,7 +229,8 @@ class CodingScreen(Screen[None]):
         extra = f" · {prelabel}" if prelabel else ""
         if st.mode == "capped":
             return "limit reached" + extra
-        note = f"break in {max(0.0, st.next_break_in):.0f}m · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f}m today"
+        note = (f"break in {max(0.0, st.next_break_in):.0f}m · "
+                f"{st.weighted_today:.0f}/{st.daily_cap_minutes:.0f}m today")
         return ("break due · " if st.break_due else "") + note + extra
 
     def _show_picker(self) -> None:
@@ -375,7 +376,7 @@ class CodingScreen(Screen[None]):
         if self.mode == "coding":
             if s.current.state.relevance is None and not s.current.state.codes:
                 self.notify("Give the post a code (a category digit or /), or press 0 if it is not relevant, "
-                            "before marking it done.", timeout=3)
+                            "before marking it done.", timeout=3, markup=False)
                 return
             s.set_done(True)
         self._advance()
@@ -555,6 +556,7 @@ class CodingScreen(Screen[None]):
         self.app.push_screen(HelpScreen())
 
     def action_toggle_side(self) -> None:
+        """Show or hide the side panel; the choice holds until the app closes."""
         shown = not self.has_class("-side-hidden")
         self.side_panel = not shown
 

@@ -47,7 +47,7 @@ def render_body(text: str, sentences: list[tuple[int, int]], cursor: int, quoted
 
 
 def _char_cells(ch: str) -> int:
-    return cell_len(ch)
+    return 1 if ch == "\t" else cell_len(ch)  # a tab is drawn as one space
 
 
 class PostView(ScrollView, can_focus=True):
@@ -90,10 +90,12 @@ class PostView(ScrollView, can_focus=True):
 
     def _set(self, text: str, sentences: list[tuple[int, int]], quoted: set[tuple[int, int]],
              masked: list[tuple[int, int]], hidden: list[tuple[int, int]], *, message: bool) -> None:
+        same_text = (text, hidden, message) == (self._text, self._hidden, self._message)
         self._text, self._sentences, self._quoted, self._masked = text, sentences, quoted, sorted(masked)
         self._starts = [a for a, _ in sentences]
         self._hidden, self._message = hidden, message
-        self._width = -1
+        if not same_text:  # the same post redrawn (undo, reveal) keeps its wrapped lines
+            self._width = -1
         self._relayout()
 
     def update_marks(self, quoted: set[tuple[int, int]], masked: list[tuple[int, int]]) -> None:
