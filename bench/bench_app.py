@@ -3,6 +3,9 @@
 Measures, in one process with Textual's Pilot: start-up to the first post on screen, a key press
 that assigns a code (event committed and screen updated), moving to the next post, and the memory
 the process holds. The baseline is a bare Textual app that shows one post in a Static, run the same way.
+
+`--cursor` (also run by default): moving the sentence cursor 200 times on one 20,000-character post,
+against the former way of drawing it (the whole text re-rendered into one Static on every key).
 """
 
 from __future__ import annotations
@@ -18,18 +21,24 @@ import tempfile
 import time
 from pathlib import Path
 
+from rich.text import Text
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import make_notes  # noqa: E402
 
 from textual.app import App, ComposeResult  # noqa: E402
+from textual.containers import VerticalScroll  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
 from tui.app import QualtuiApp  # noqa: E402
 from tui.core.codebook import load_codebook  # noqa: E402
 from tui.core.config import Config  # noqa: E402
 from tui.core.paths import bundled_codebook  # noqa: E402
+from tui.core.safe import clean  # noqa: E402
+from tui.core.sentences import shown_sentences  # noqa: E402
 from tui.core.store import Store, new_event_id, text_hash  # noqa: E402
 from tui.screens.coding import CodingScreen  # noqa: E402
+from tui.widgets.post_view import render_body  # noqa: E402
 
 
 def build(db: Path, n_posts: int, n_events: int) -> None:
@@ -131,6 +140,103 @@ async def measure(db: Path, assigns: int) -> dict[str, object]:
     return {"bare": bare, "starts": starts, "assign": assign_ms, "next": next_ms, "noop": noop_ms, "rss": rss}
 
 
+SENTENCES_ZH = [
+    "朋友介绍说去泰国做客服，月薪三万，包机票。", "到了以后护照被收走，每天要完成诈骗业绩！",
+    "后来家里人报警，大使馆协助才回国。", "我们住在园区里，四周都是高墙和铁丝网……",
+    "完不成业绩就要挨打，有人被关进小黑屋三天。", "大家千万别信高薪招聘，尤其是境外的工作？",
+    "那段时间我每天都在想怎么逃出去。", "He said the job was in Bangkok, but the car drove all night to the border.",
+    "手机被统一保管，只能用公司给的手机联系家里，还要按照话术说自己过得很好。",
+]
+
+
+def long_post(chars: int = 20_000, seed: int = 5) -> str:
+    """A long first-person account: Chinese and English sentences, paragraphs of 3-8 sentences."""
+    rng = random.Random(seed)
+    paras: list[str] = []
+    while sum(len(p) + 1 for p in paras) < chars:
+        paras.append("".join(rng.choice(SENTENCES_ZH) for _ in range(rng.randint(3, 8))))
+    return "\n".join(paras)[:chars] + " #反诈[话题]# #缅北[话题]#"
+
+
+class FullRender(App[None]):
+    """Baseline: the former post view, which re-rendered the whole text into one Static on every move."""
+
+    BINDINGS = [("j", "down")]
+
+    def __init__(self, text: str, out: list[float]) -> None:
+        super().__init__()
+        self.text, self.out, self.cursor = text, out, 0
+        self.sentences = shown_sentences(text)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="scroll"):
+            yield Static(id="body")
+
+    def on_mount(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        self.query_one("#body", Static).update(render_body(self.text, self.sentences, self.cursor, set(), []))
+        start = self.sentences[self.cursor][0]
+        scroll = self.query_one("#scroll", VerticalScroll)
+        lines = Text(clean(self.text[:start])).wrap(self.console, max(1, scroll.scrollable_content_region.width))
+        y = max(0, len(lines) - 1)
+        if y < scroll.scroll_y or y >= scroll.scroll_y + scroll.scrollable_content_region.height - 1:
+            scroll.scroll_to(y=max(0, y - 2), animate=False)
+
+    def action_down(self) -> None:
+        t0 = time.perf_counter()
+        self.cursor = min(self.cursor + 1, len(self.sentences) - 1)
+        self._draw()
+        self.call_after_refresh(lambda: self.out.append((time.perf_counter() - t0) * 1000))
+
+
+async def measure_cursor(presses: int = 200) -> dict[str, list[float]]:
+    """j presses on a 20,000-character post: the coding app against the full re-render."""
+    text = long_post()
+    with tempfile.TemporaryDirectory() as d:
+        db = Path(d) / "long.db"
+        s = Store(db)
+        with s.db.conn:
+            s.db.conn.execute(
+                "INSERT INTO posts (platform, platform_id, label, title, text, tags, posted_at, text_hash)"
+                " VALUES ('xhs', 'n1', 'P-lng', 'long', ?, '[]', '', ?)", (text, text_hash("long", text)))
+        s.close()
+        old: list[float] = []
+        async with FullRender(text, old).run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            for _ in range(presses):
+                await pilot.press("j")
+            await pilot.pause()
+        LATENCIES.clear()
+        app = QualtuiApp(Store(db), load_codebook(bundled_codebook()), "alice", mode="screening",
+                         config=Config(wellbeing={"checkins": False}))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            for _ in range(presses):
+                await pilot.press("j")
+            await pilot.pause()
+        new = [ms for name, ms in LATENCIES if name == "noop"]
+        LATENCIES.clear()
+    return {"old": old, "new": new}
+
+
+def report_cursor(presses: int = 200) -> None:
+    """Measure and print the cursor figures."""
+    r = asyncio.run(measure_cursor(presses))
+
+    def fig(xs: list[float]) -> str:
+        xs = sorted(xs)
+        return f"median {statistics.median(xs):.2f} ms, p99 {xs[max(0, int(len(xs) * 0.99) - 1)]:.2f} ms"
+
+    print(f"sentence cursor, {len(long_post()):,}-character post, {presses} j presses:")
+    print(f"  full re-render of the text (the former view, baseline): {fig(r['old'])}")
+    print(f"  line-by-line view (the app):                            {fig(r['new'])}  "
+          f"{statistics.median(r['old']) / statistics.median(r['new']):.0f}x faster (goal < 5 ms)")
+    print(json.dumps({"cursor_median_ms": round(statistics.median(r["new"]), 2),
+                      "cursor_full_render_median_ms": round(statistics.median(r["old"]), 2)}))
+
+
 def main(n_posts: int = 100_000, n_events: int = 200_000, assigns: int = 1000) -> None:
     """Build the project, measure, print."""
     with tempfile.TemporaryDirectory() as d:
@@ -159,10 +265,13 @@ def main(n_posts: int = 100_000, n_events: int = 200_000, assigns: int = 1000) -
     print(json.dumps({"start_ms": round(start * 1000), "assign_median_ms": round(statistics.median(a), 1),
                       "assign_p99_ms": round(p99, 1), "next_median_ms": round(statistics.median(r["next"]), 1),
                       "rss_mb": round(r["rss"])}))
+    report_cursor()
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--build"]:
         build(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:2] == ["--cursor"]:
+        report_cursor(*(int(x) for x in sys.argv[2:3]))
     else:
         main(*(int(x) for x in sys.argv[1:4]))

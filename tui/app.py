@@ -102,7 +102,7 @@ class QualtuiApp(WellbeingApp):
         super().__init__(store, coder, config=config, clock=clock)
         self.codebook = codebook
         self.session = Session(store, codebook, coder)
-        self.start_mode = mode or self.config.mode
+        self.start_mode = mode or self.session.last_place()[1] or self.config.mode  # --mode, last mode, config
         self._exposure_at_start = 0.0
         self.prelabel_status = ""
 

@@ -12,9 +12,15 @@ from tui.commands import (
     wellbeing_cmds,
 )
 
+GLOBAL_OPTIONS = ("--db", "--codebook")
+"""Project options a user may also type after the subcommand (`qualtui import x.json --db p.db`)."""
 
 class QualtuiGroup(click.Group):
-    """The command group; SQLite's own errors (busy, read-only, disk full) become one sentence here."""
+    """The command group: project options after the subcommand too; SQLite's own errors as one sentence."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Move `--db`/`--codebook` given after the subcommand to just before it."""
+        return super().parse_args(ctx, hoist_global_options(args))
 
     def invoke(self, ctx: click.Context) -> Any:
         from tui.core.store import StoreError, describe_db_error
@@ -40,6 +46,32 @@ class QualtuiGroup(click.Group):
             if isinstance(ctx.obj, common.Project):
                 ctx.obj.discard_if_new()
             raise
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`args` with the project options that follow the subcommand name moved in front of it."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in GLOBAL_OPTIONS else 1
+    if i >= len(args):
+        return list(args)
+    head, rest, moved = list(args[:i]), [], []
+    j = i
+    while j < len(args):
+        arg = args[j]
+        if arg == "--":
+            rest.extend(args[j:])
+            break
+        if arg in GLOBAL_OPTIONS and j + 1 < len(args):
+            moved.extend(args[j:j + 2])
+            j += 2
+            continue
+        if arg.split("=", 1)[0] in GLOBAL_OPTIONS and "=" in arg:
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        j += 1
+    return head + moved + rest
 
 
 @click.group(cls=QualtuiGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -65,3 +65,15 @@ def test_search(snap_compare, db: Path) -> None:
 
 def test_small_terminal(snap_compare, db: Path) -> None:
     assert snap_compare(_app(db), press=["3", "f"], terminal_size=(80, 24))
+
+
+def test_80x24_screening(snap_compare, db: Path) -> None:
+    assert snap_compare(_app(db, "screening"), terminal_size=(80, 24))
+
+
+def test_80x24_coding_chinese_post(snap_compare, db: Path) -> None:
+    assert snap_compare(_app(db), press=["right", "4", "p", "b", "j"], terminal_size=(80, 24))
+
+
+def test_60x20(snap_compare, db: Path) -> None:
+    assert snap_compare(_app(db), press=["right"], terminal_size=(60, 20))

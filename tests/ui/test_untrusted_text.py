@@ -38,7 +38,7 @@ async def test_every_view_of_post_data_is_literal(tmp_path: Path, codebook: Code
             assert s in text, s
         assert "\x1b" not in text
         # Click actions in the text must not run, even when clicked.
-        await pilot.click("#post-body")
+        await pilot.click("#post")
         await pilot.press("j", "j")
         assert app.is_running
         # Memo with markup: edited literally, shown literally in the panel.

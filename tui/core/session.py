@@ -10,10 +10,12 @@ from typing import Any
 from tui.core import store as S
 from tui.core.codebook import Codebook
 from tui.core.queue import resume_index, work_list
-from tui.core.sentences import split_sentences
-from tui.core.store import Event, PostState, Store
+from tui.core.sentences import shown_sentences
+from tui.core.store import Event, PostState, Store, active_events
 
 RECENT = 5
+PLACE_KEY = "place."
+"""project_settings key prefix (+ coder name) for the post last viewed and the mode."""
 IDLE_GAP = 300.0
 """Seconds between two decisions beyond which the gap is not counted as coding time."""
 
@@ -45,13 +47,47 @@ class Session:
         self.posts = work_list(store, coder)
         self.has_queue = bool(store.queue(coder))
         self.finished = store.finished_posts(coder) & set(self.posts) if self.has_queue else store.finished_posts(coder)
-        self.index = resume_index(store, coder, self.posts)
+        self.index = self._resume_index()
         self.recent: list[str] = self._recent_codes()
         self.seconds_today, self._last_event_at = self._time_today()
         self.current: Current | None = None
         self.saved = 0  # decisions committed in this session (a screen tells a refused write by it)
+        self._saved_place: str | None = None
         if self.posts:
             self.load()
+
+    # ------------------------------------------------------------ where the coder was
+
+    def _place_key(self) -> str:
+        return PLACE_KEY + self.coder
+
+    def last_place(self) -> tuple[int | None, str | None]:
+        """The post this coder last viewed and the mode they were in, as saved in the project."""
+        raw = self.store.project_setting(self._place_key())
+        try:
+            data = json.loads(raw) if raw else {}
+            post = data.get("post")
+            mode = data.get("mode")
+        except (ValueError, AttributeError):
+            return None, None
+        return (post if isinstance(post, int) else None,
+                mode if mode in ("screening", "coding") else None)
+
+    def _resume_index(self) -> int:
+        """Reopen at the post last viewed; without one, where the coder last decided something."""
+        post, _ = self.last_place()
+        if post is not None and post in self.posts:
+            return self.posts.index(post)
+        return resume_index(self.store, self.coder, self.posts)
+
+    def save_place(self, mode: str) -> None:
+        """Remember the post on screen and the mode, so reopening comes back to them."""
+        if self.current is None:
+            return
+        value = json.dumps({"post": self.current.post["id"], "mode": mode})
+        if value != self._saved_place:
+            self.store.set_project_setting(self._place_key(), value)
+            self._saved_place = value
 
     # ------------------------------------------------------------ navigation
 
@@ -75,7 +111,7 @@ class Session:
             (pid,),
         ).fetchall()
         suggestions = [(k, c, s) for k, c, s, _ in rows if k == "relevance" or self.codebook.node(c) is not None]
-        self.current = Current(post, state, split_sentences(post["text"]), suggestions,
+        self.current = Current(post, state, shown_sentences(post["text"]), suggestions,
                                likely_codes(self.store, pid))
         return self.current
 
@@ -229,9 +265,10 @@ class Session:
         out = []
         for kind, code_id, score in self.current.suggestions:
             key = "relevance" if kind == "relevance" else code_id
-            if key in st.suggestions or (kind == "code" and code_id in st.codes):
+            if kind == "code" and code_id in st.codes or kind == "relevance" and st.relevance is not None:
                 continue
-            if kind == "relevance" and st.relevance is not None:
+            # An accepted suggestion whose code was taken back again (undo) is open again.
+            if st.suggestions.get(key) == "reject":
                 continue
             out.append((kind, code_id, score))
         return out
@@ -317,6 +354,18 @@ def likely_codes(store: Store, post_id: int) -> list[str]:
         (post_id,)).fetchall()
     learned = [c for c, score, src in rows if src == "learned" and score >= 0.5]
     return learned or [c for c, _, src in rows[:1] if src != "learned"]
+
+
+def relevance_by_post(store: Store, coder: str) -> dict[int, int]:
+    """The coder's standing relevance decision (0 or 1) on every post they screened."""
+    cols = ("id", "post_id", "kind", "value", "ref", "at")
+    rows = [dict(zip(cols, r, strict=True)) for r in store.db.conn.execute(
+        "SELECT id, post_id, kind, value, ref, at FROM events"
+        " WHERE coder = ? AND kind IN ('relevance', 'undo', 'redo')", (coder,))]
+    out: dict[int, int] = {}
+    for r in active_events(rows):
+        out[r["post_id"]] = int(r["value"] == "1")
+    return out
 
 
 def _parse(at: str) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,13 +18,13 @@ from textual.widgets import Footer, Static
 from tui.core.codebook import Code
 from tui.core.memo_drafts import discard_draft
 from tui.core.safe import clean
-from tui.core.session import Session
+from tui.core.session import Session, relevance_by_post
 from tui.core.store import READONLY_DECISIONS, WriteRefused
 from tui.screens.bindings import B
-from tui.widgets.code_panel import RECENT_KEYS, CodePanel, render_panel
+from tui.widgets.code_panel import RECENT_KEYS, CodePanel
 from tui.widgets.picker import CodePicker, render_choices
 from tui.widgets.post_view import PostView
-from tui.widgets.status_bar import StatusBar, render_status
+from tui.widgets.status_bar import Progress, StatusBar, render_status, short_prelabel
 
 if TYPE_CHECKING:
     from tui.app import QualtuiApp
@@ -50,10 +51,17 @@ def saving(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+SIDE_MIN_WIDTH = 70
+"""Narrower terminals give the post the whole width; `c` brings the panel back."""
+
+
 class CodingScreen(Screen[None]):
     """Screen and code posts; every decision is committed before the screen changes."""
 
     BINDINGS = [
+        # `?` and `q` come first: a narrow footer cuts keys from the right, and these two must stay.
+        B("question_mark", "help", "Keys", "help", "All keys"),
+        B("q", "app.quit", "Quit", "quit", "Quit (everything is already saved)"),
         B("1", "relevant", "Relevant", "screen.relevant", "Screening: mark relevant, go to the next post"),
         B("0", "irrelevant", "Not relevant", "screen.irrelevant", "Mark not relevant, go to the next post"),
         B("m", "toggle_mode", "Mode", "mode", "Switch between screening and coding"),
@@ -83,12 +91,13 @@ class CodingScreen(Screen[None]):
         B("R", "report", "Report", "report", "Frequencies, co-occurrence, saturation, quotes, screening",
           show=False),
         B("B", "take_break", "Break now", "break_now", "Start a short break now (asks first)", show=False),
-        B("question_mark", "help", "Keys", "help", "All keys"),
-        B("q", "app.quit", "Quit", "quit", "Quit (everything is already saved)"),
+        B("c", "toggle_side", "Panel", "side_panel", "Show or hide the side panel (codes, suggestions, quotes)",
+          show=False),
     ]
 
     mode: reactive[str] = reactive("screening", init=False)
     show_suggestions: reactive[bool] = reactive(True, init=False)
+    side_panel: reactive[bool | None] = reactive(None, init=False)  # None: shown when the terminal is wide
 
     def __init__(self, session: Session, *, mode: str = "screening", show_suggestions: bool = True) -> None:
         super().__init__()
@@ -101,6 +110,8 @@ class CodingScreen(Screen[None]):
         self.navigable = False  # while hidden: may the coder still move to another post?
         self.unsaved_post: int | None = None  # the post whose last decision the project refused
         self.unsaved_memo: tuple[int, str] | None = None  # a memo that could not be saved, kept to retry
+        self._relevance: dict[int, int] = {}  # post id -> this coder's relevance decision, for the counts
+        self._walk: set[int] = set()
 
     @property
     def qapp(self) -> QualtuiApp:
@@ -122,6 +133,8 @@ class CodingScreen(Screen[None]):
         self._header_widget = self.query_one("#post-header", Static)
         self.query_one(PostView).focus()
         self.query_one(CodePicker).display = False
+        self._relevance = relevance_by_post(self.session.store, self.session.coder)
+        self._fit_side()
         self.refresh_post()
 
     # ------------------------------------------------------------ rendering
@@ -129,7 +142,17 @@ class CodingScreen(Screen[None]):
     def watch_mode(self) -> None:
         self.set_class(self.mode == "coding", "coding")
         self.refresh_bindings()
+        self.refresh_panel()
         self.refresh_status()
+        self.session.save_place(self.mode)
+
+    def watch_side_panel(self) -> None:
+        self._fit_side()
+
+    def _fit_side(self) -> None:
+        """Below 70 columns the side panel folds away unless the coder opened it (c)."""
+        shown = self.side_panel if self.side_panel is not None else self.size.width >= SIDE_MIN_WIDTH
+        self.set_class(not shown, "-side-hidden")
 
     def watch_show_suggestions(self) -> None:
         self.refresh_panel()
@@ -155,6 +178,7 @@ class CodingScreen(Screen[None]):
             self.query_one("#post-header", Static).update(self._header())
         self.refresh_panel()
         self.refresh_status()
+        s.save_place(self.mode)
         self.qapp.exposure_update(s.current.post, hidden=bool(self.text_hidden))
 
     def refresh_decisions(self) -> None:
@@ -193,9 +217,8 @@ class CodingScreen(Screen[None]):
         if s.current is None:
             return
         panel = self._panel
-        panel.update(render_panel(s.codebook, s.current, s.pending_suggestions(), s.recent,
-                                  self.show_suggestions, max(20, panel.size.width - 6),
-                                  mask=self.qapp.masker(s.current.post["id"]), text_hidden=bool(self.text_hidden)))
+        panel.show(s.codebook, s.current, s.pending_suggestions(), s.recent, self.show_suggestions, mode=self.mode,
+                   mask=self.qapp.masker(s.current.post["id"]), text_hidden=bool(self.text_hidden))
 
     def refresh_status(self) -> None:
         """Redraw the status line."""
@@ -203,8 +226,48 @@ class CodingScreen(Screen[None]):
             return
         s = self.session
         self._status.update(render_status(
-            s.coder, s.n_finished, s.total, s.index + 1 if s.total else 0, self.mode, self.qapp.reading_seconds_today(),
-            self.qapp.wellbeing_status()))
+            s.coder, self._progress(), s.index + 1 if s.total else 0, s.total, self.mode, self.qapp.reading_seconds_today(),
+            self.qapp.wellbeing_status(), self._wellbeing_short(), self.size.width))
+
+    def _note_relevance(self) -> None:
+        """Keep the relevance tally of the counts in step with the post on screen."""
+        cur = self.session.current
+        if cur is not None:
+            if cur.state.relevance is None:
+                self._relevance.pop(cur.post["id"], None)
+            else:
+                self._relevance[cur.post["id"]] = cur.state.relevance
+
+    def _progress(self) -> Progress:
+        """Screening counts posts screened; coding counts posts marked done out of those not screened out."""
+        s = self.session
+        self._note_relevance()
+        relevance = self._relevance
+        if s.has_queue:  # only the posts of the coder's queue count
+            if len(self._walk) != len(s.posts):
+                self._walk = set(s.posts)
+            screened = [r for p, r in relevance.items() if p in self._walk]
+        else:
+            screened = list(relevance.values())
+        if self.mode == "screening":
+            return Progress(len(screened), s.total, "screened")
+        out = screened.count(0)
+        return Progress(max(0, s.n_finished - out), s.total - out, "coded")
+
+    def _wellbeing_short(self) -> str:
+        """The well-being figures in a few cells: next break, weighted minutes of today's limit."""
+        st = self.qapp.wb.tick(self.qapp.clock())
+        prelabel = short_prelabel(self.qapp.prelabel_status)
+        extra = f" · {prelabel}" if prelabel else ""
+        if st.mode == "capped":
+            return "limit reached" + extra
+        if st.postponed_until is not None:  # the postponed break comes back on the wall clock
+            back = max(1, math.ceil((st.postponed_until - self.qapp.clock()) / 60))
+            note = f"postponed {back}m · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f}m today"
+        else:
+            note = (f"break in {max(0.0, st.next_break_in):.0f}m · "
+                    f"{st.weighted_today:.0f}/{st.daily_cap_minutes:.0f}m today")
+        return ("break due · " if st.break_due else "") + note + extra
 
     def _show_picker(self) -> None:
         picker = self.query_one(CodePicker)
@@ -322,6 +385,7 @@ class CodingScreen(Screen[None]):
 
     def _advance(self) -> None:
         s = self.session
+        self._note_relevance()  # the decision just made, before the next post replaces it
         self.qapp.milder_first()
         if s.index + 1 < s.total:
             s.next()
@@ -353,8 +417,8 @@ class CodingScreen(Screen[None]):
             return
         if self.mode == "coding":
             if s.current.state.relevance is None and not s.current.state.codes:
-                self.notify("Screen the post (1 or 0) or give it a code before marking it done.", timeout=3,
-                            markup=False)
+                self.notify("Give the post a code (a category digit or /), or press 0 if it is not relevant, "
+                            "before marking it done.", timeout=3, markup=False)
                 return
             s.set_done(True)
         self._advance()
@@ -554,8 +618,15 @@ class CodingScreen(Screen[None]):
 
         self.app.push_screen(HelpScreen())
 
+    def action_toggle_side(self) -> None:
+        """Show or hide the side panel; the choice holds until the app closes."""
+        shown = not self.has_class("-side-hidden")
+        self.side_panel = not shown
+
     @on(events.Resize)
     def _resized(self) -> None:
+        self._fit_side()
+        self.refresh_status()
         if self.picker is not None:
             self._show_picker()
 

@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.keys import KEY_DISPLAY_ALIASES, format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -30,12 +31,29 @@ class HelpScreen(ModalScreen[None]):
         for b in below.BINDINGS:  # type: ignore[union-attr]
             if isinstance(b, Binding):
                 keys = keymap.get(b.id, b.key) if b.id else b.key
-                table.add_row(Text(keys), Text(b.tooltip or b.description), Text(b.id or ""))
+                table.add_row(Text(typed_keys(keys)), Text(b.tooltip or b.description), Text(b.id or ""))
         table.add_row(Text("1–9 (coding)"), Text("Open a category; then a code letter; then a sub-code letter"),
                       Text(""))
         table.add_row(Text("! @ # $ %"), Text("Assign one of the recently used codes"), Text(""))
         table.add_row(Text("ctrl+p"), Text("Command palette: codebook search, well-being, reports"), Text(""))
+        for b in self.app.BINDINGS:  # the app's own keys (pre-labelling in the background)
+            if isinstance(b, Binding) and b.id and b.id != "palette":
+                keys = keymap.get(b.id, b.key)
+                table.add_row(Text(typed_keys(keys)), Text(b.tooltip or b.description), Text(b.id))
         self.query_one("#help-table", Static).update(table)
 
     def action_close(self) -> None:
+        """Close the help."""
         self.dismiss(None)
+
+
+def typed_keys(keys: str) -> str:
+    """Binding keys as a coder types them: `slash,ctrl+z` -> `/, ctrl+z`."""
+    out = []
+    for key in keys.split(","):
+        key = key.strip()
+        modifiers, _, name = key.rpartition("+")
+        char = format_key(name) if len(name) > 1 and name not in KEY_DISPLAY_ALIASES else name
+        shown = char if len(char) == 1 and char.isprintable() and not char.isspace() else name
+        out.append(f"{modifiers}+{shown}" if modifiers else shown)
+    return ", ".join(out)

@@ -21,8 +21,9 @@ class SearchScreen(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Close", id="search.close", tooltip="Close the search"),
+        # Priority: the focused Input would otherwise take ctrl+d (delete right) and tab (focus).
         Binding("ctrl+d,tab", "define", "Definition", id="search.define",
-                tooltip="Show the full definition without assigning"),
+                tooltip="Show the full definition without assigning", priority=True),
         Binding("down", "cursor(1)", "Down", show=False, id="search.down", tooltip="Next result"),
         Binding("up", "cursor(-1)", "Up", show=False, id="search.up", tooltip="Previous result"),
     ]
