@@ -64,13 +64,18 @@ def _events(db: Path) -> list[tuple[str, str]]:
                                                          "ORDER BY rowid")]
 
 
+SEEN: dict[int, list[str]] = {}
+"""Everything each child drew, kept while the pty is drained, so a last traceback is never lost."""
+
+
 def _drain(child: object, seconds: float) -> None:
     """Read what the app draws for a while, so it never blocks on a full pty."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         wait = max(0.01, min(0.1, end - time.monotonic()))
         try:
-            child.read_nonblocking(65536, timeout=wait)  # type: ignore[attr-defined]
+            SEEN.setdefault(id(child), []).append(
+                child.read_nonblocking(65536, timeout=wait))  # type: ignore[attr-defined]
         except pexpect.TIMEOUT:
             pass
         except pexpect.EOF:  # the program ended; _finish collects its status
@@ -122,7 +127,7 @@ def _keys(child: object, *keys: str, gap: float = 0.3) -> None:
 def _finish(child: object) -> tuple[int | None, str]:
     """Wait for the program to end; its exit status and everything it drew."""
     child.expect(pexpect.EOF, timeout=30)  # type: ignore[attr-defined]
-    seen = str(child.before)  # type: ignore[attr-defined]
+    seen = "".join(SEEN.pop(id(child), [])) + str(child.before)  # type: ignore[attr-defined]
     child.close()  # type: ignore[attr-defined]
     return child.exitstatus, seen  # type: ignore[attr-defined]
 

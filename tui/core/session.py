@@ -85,8 +85,12 @@ class Session:
         if self.current is None:
             return
         value = json.dumps({"post": self.current.post["id"], "mode": mode})
-        if value != self._saved_place:
-            self.store.set_project_setting(self._place_key(), value)
+        if value != self._saved_place and not self.store.readonly:
+            try:
+                self.store.set_project_setting(self._place_key(), value)
+            except S.WriteRefused:
+                # The place is a convenience, not a decision: a busy project costs only where reopening lands.
+                return
             self._saved_place = value
 
     # ------------------------------------------------------------ navigation
