@@ -13,7 +13,7 @@ import xmlschema
 
 from tests.samples import ROOT
 from tui.core.codebook import Codebook, load_codebook, parse_codebook
-from tui.core.qdc import GUID_NAMESPACE, NS, QdcError, export_qdc, guid, import_qdc, slugify
+from tui.core.qdc import GUID_NAMESPACE, NS, QdcError, export_qdc, guid, import_qdc, parse_qdc, slugify
 from tui.core.report_export import codebook_latex, codebook_markdown
 
 XSD = ROOT / "tests" / "data" / "refi-qda" / "Codebook.xsd"
@@ -190,3 +190,10 @@ categories:
     assert r"Sub\_one & 50\% off \\" in tex
     assert r"A \& B: 100\% \_tests\_" in tex
     assert tex.count(r"\begin{longtable}") == 1
+
+
+def test_an_unknown_encoding_in_the_xml_declaration_is_one_sentence(tmp_path: Path) -> None:
+    # Found by the fuzz test: expat asks Python for the codec and Python raises LookupError.
+    raw = b'<?xml version="1.0" encoding="tf-8"?>\n<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/></CodeBook>\n'
+    with pytest.raises(QdcError, match="declares a text encoding that is not known"):
+        parse_qdc(raw, "odd.qdc")

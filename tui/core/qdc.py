@@ -115,6 +115,9 @@ def _refuse_declarations(raw: bytes, name: str) -> None:
     except expat.ExpatError as exc:
         raise QdcError(f"{name} is not well-formed XML ({expat.ErrorString(exc.code)}, line {exc.lineno}); "
                        "is it really a REFI-QDA .qdc file?") from None
+    except (LookupError, ValueError):
+        # An XML declaration naming an encoding Python does not know (`encoding="tf-8"`).
+        raise QdcError(f"{name} declares a text encoding that is not known; a REFI-QDA .qdc file is UTF-8.") from None
 
 
 def _local(tag: str) -> str:
