@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from functools import partial
 from pathlib import Path
@@ -181,9 +180,9 @@ class QualtuiApp(WellbeingApp):
             if self.config.llm_url:
                 backend = OpenAIBackend(self.config.llm_url)
             else:
-                # One core stays free for the interface: llama.cpp threads busy-wait.
-                backend = LlamaBackend(self.config.model or default_model_path(),
-                                       n_threads=max(1, (os.cpu_count() or 2) - 1))
+                # One core stays free for the interface, and cores busy with other work are left alone:
+                # llama.cpp threads busy-wait.
+                backend = LlamaBackend(self.config.model or default_model_path(), reserve_cores=1)
             summary = run_prelabel(
                 store, self.codebook, backend,
                 progress=lambda d, t, c: self.post_message(PrelabelProgress(d, t, c)),
