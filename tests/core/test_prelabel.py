@@ -211,20 +211,21 @@ def test_prefix_reuse_leaves_nothing_of_the_previous_post(codebook: Any) -> None
     try:
         b.probability(template, "x")  # load
         target = POSTS[3]
-        # Two different predecessors that are longer than the target, equally long in tokens, and part
-        # from the target at the same token: after either one llama.cpp evaluates the same shapes with
-        # the same kernels, so anything of the predecessor left in the KV cache would show as a
-        # difference, and none is allowed.
+        # Two different predecessors that are longer than the target, equally long in tokens, different
+        # from their first token on, and parting from the target at the same token: after either one
+        # llama.cpp evaluates the same shapes with the same kernels, so anything of the predecessor left
+        # in the KV cache would show as a difference, and none is allowed.
         first = POSTS[2]
-        swaps = [("Thailand", w) for w in ("Malaysia", "Cambodia", "Vietnam", "Laos", "Myanmar")]
-        swaps += [("beaten", w) for w in ("robbed", "starved", "hurt", "threatened")]
+        starts = ("Offered", "Lured by", "Given", "Sold", "Tricked by")
+        places = ("Thailand", "Malaysia", "Cambodia", "Vietnam", "Laos", "Myanmar")
         n_first, t_target = prompt_tokens(b, template, first), prompt_tokens(b, template, target)
-        second = next((first.replace(a, w) for a, w in swaps
-                       if len(prompt_tokens(b, template, first.replace(a, w))) == len(n_first)), None)
+        second = next((c for c in (first.replace("Promised", w).replace("Thailand", x) for w in starts for x in places)
+                       if len(prompt_tokens(b, template, c)) == len(n_first)), None)
         assert second is not None, "no same-length predecessor found for this model's tokenizer"
         t_second = prompt_tokens(b, template, second)
-        common = [next(i for i, (x, y) in enumerate(zip(t, t_target)) if x != y) for t in (n_first, t_second)]
-        assert common[0] == common[1] and len(n_first) > len(t_target)
+        common = [next(i for i, (x, y) in enumerate(zip(t, t_target, strict=False)) if x != y)
+                  for t in (n_first, t_second)]
+        assert common[0] == common[1] and len(n_first) > len(t_target) and n_first[common[0]] != t_second[common[0]]
 
         def after(predecessor: str) -> float:
             b._llm.reset()
@@ -250,7 +251,7 @@ def test_prefix_reuse_agrees_with_one_whole_evaluation(backend: LlamaBackend, co
     assert all(0.0 < p < 1.0 for p in in_sequence + alone)
     # Other batch shapes run other kernels: equal up to KERNEL_NOISE (see there for why that much), which
     # also keeps every decision whose score is further than that from the threshold.
-    assert max(abs(a - b) for a, b in zip(in_sequence, alone)) <= KERNEL_NOISE
+    assert max(abs(a - b) for a, b in zip(in_sequence, alone, strict=True)) <= KERNEL_NOISE
 
 
 @needs_model
@@ -463,7 +464,8 @@ def test_free_threads_leave_busy_cores_alone(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_core_meter_counts_other_programs_not_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
     now = {"t": 100.0, "busy": 1000.0, "own": 5.0}
-    monkeypatch.setattr(L, "time", SimpleNamespace(monotonic=lambda: now["t"], sleep=lambda s: now.update(t=now["t"] + s)))
+    fake_time = SimpleNamespace(monotonic=lambda: now["t"], sleep=lambda s: now.update(t=now["t"] + s))
+    monkeypatch.setattr(L, "time", fake_time)
     monkeypatch.setattr(L, "_machine_busy", lambda: now["busy"])
     monkeypatch.setattr(L, "_own_cpu", lambda: now["own"])
     meter = L.CoreMeter()

@@ -19,7 +19,9 @@ from tui.core.prelabel import run_prelabel
 from tui.core.store import CONSENSUS, Event, Store, text_hash
 
 MINI = Path(__file__).parent / "fixtures" / "prelabel_mini.yaml"
-SMS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "sms-spam-collection" / "SMSSpamCollection"
+_SMS_PATH = Path("shared") / "reference" / "sms-spam-collection" / "SMSSpamCollection"
+# The shared reference folder sits beside the checkout, wherever that checkout is (a clone, a worktree).
+SMS = next((p / _SMS_PATH for p in Path(__file__).resolve().parents if (p / _SMS_PATH).exists()), _SMS_PATH)
 
 
 @pytest.fixture

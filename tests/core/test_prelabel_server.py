@@ -190,8 +190,8 @@ def _add(store: Store, texts: list[str]) -> None:
         for t in texts:
             n = store.db.conn.execute("SELECT count(*) FROM posts").fetchone()[0]
             store.db.conn.execute(
-                "INSERT INTO posts (platform, platform_id, label, title, text, text_hash) VALUES ('xhs', ?, ?, '', ?, ?)",
-                (f"n{n}", f"P-{n}", t, text_hash("", t)))
+                "INSERT INTO posts (platform, platform_id, label, title, text, text_hash)"
+                " VALUES ('xhs', ?, ?, '', ?, ?)", (f"n{n}", f"P-{n}", t, text_hash("", t)))
 
 
 def _written(store: Store) -> dict[str, list[tuple[Any, ...]]]:

@@ -64,8 +64,16 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
     """
     if ctx.invoked_subcommand is not None:
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, \
-        TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from rich.text import Text
 
     from tui.core.llm import PrelabelError, check_url
@@ -123,7 +131,8 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
     out = console()
     rate = rate_text(summary.n_scored, summary.seconds)
     out.print(text(f"{summary.n_posts} posts: {summary.n_scored} scored, {summary.n_cached} from the cache"
-                   f"{', ' + rate if rate else ''}; {summary.n_relevant} at or above P(relevant) {summary.threshold:g}."))
+                   f"{', ' + rate if rate else ''}; {summary.n_relevant} at or above P(relevant) "
+                   f"{summary.threshold:g}."))
     n_threads = getattr(backend, "n_threads", None)
     threads_note = f", {n_threads} thread{'s' if n_threads != 1 else ''}" if summary.model_loaded and n_threads else ""
     out.print(text(f"model {summary.model} ({summary.model_hash[:12]}), prompt {summary.prompt_hash[:12]}{threads_note}"

@@ -6,12 +6,12 @@ prompt?" and "what is the embedding of this text?". Neither parses generated tex
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
 import math
 import os
-import base64
 import socket
 import threading
 import time
@@ -564,15 +564,16 @@ def public_url(url: str) -> str:
 def check_url(url: str) -> urllib.parse.SplitResult:
     """The parsed server URL if it is a usable http(s) URL with a host; PrelabelError (one sentence) otherwise."""
     shown = public_url(url)
+    example = "give one such as http://127.0.0.1:8080"
     try:
         parsed = urllib.parse.urlsplit(url.strip())
         host, _ = parsed.hostname, parsed.port  # both raise ValueError on a malformed host or port
     except ValueError as exc:
-        raise PrelabelError(f"The server URL {shown!r} is not a valid URL ({exc}); give one such as http://127.0.0.1:8080.") from None
+        raise PrelabelError(f"The server URL {shown!r} is not a valid URL ({exc}); {example}.") from None
     if parsed.scheme not in ("http", "https"):
-        raise PrelabelError(f"The server URL {shown!r} is not an http:// or https:// URL; give one such as http://127.0.0.1:8080.")
+        raise PrelabelError(f"The server URL {shown!r} is not an http:// or https:// URL; {example}.")
     if not host:
-        raise PrelabelError(f"The server URL {shown!r} has no host name; give one such as http://127.0.0.1:8080.")
+        raise PrelabelError(f"The server URL {shown!r} has no host name; {example}.")
     return parsed
 
 
