@@ -42,6 +42,7 @@ EMBED_CTX = 512
 EMBED_PROMPT = ('This post: "', '" means in one word:"')
 HEAD_SHARE = 2 / 3  # of a truncated post: the first two thirds of the budget, then the last third
 RECHECK_SECONDS = 20.0  # how often a run without --threads looks again at how many cores are free
+SHARED_CORE = 0.3  # a core that other programs use this much of is not given a llama.cpp thread
 
 
 class PrelabelError(Exception):
@@ -178,6 +179,11 @@ class CoreMeter:
         self._busy = _machine_busy()
         self._own = _own_cpu()
 
+    @property
+    def available(self) -> bool:
+        """False where the system does not say how busy it is (no /proc/stat)."""
+        return self._busy is not None
+
     def others(self) -> float | None:
         """Cores used by other processes since the last call (or since construction); None where unknown."""
         at, busy, own = time.monotonic(), _machine_busy(), _own_cpu()
@@ -188,30 +194,32 @@ class CoreMeter:
         return used
 
 
-def busy_cores(window: float = 0.25) -> float:
-    """Cores other work keeps busy now: the larger of the 1-minute load average and a short measurement.
+def busy_cores(window: float = 0.5) -> float:
+    """Cores other programs keep busy now: measured over `window` seconds, else the 1-minute load average.
 
-    The load average is smooth but lags a minute behind; the measurement over `window` seconds sees a
-    job that has just started. This process is not running the model yet, so it counts for little.
+    The measurement (Linux) sees a job that has just started and forgets one that has just ended,
+    including a previous run of this program; the load average (elsewhere) lags a minute behind.
     """
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        load = 0.0
     meter = CoreMeter()
+    if not meter.available:
+        try:
+            return os.getloadavg()[0]
+        except (OSError, AttributeError):
+            return 0.0
     time.sleep(window)
-    return max(load, meter.others() or 0.0)
+    return meter.others() or 0.0
 
 
 def free_threads(busy: float, reserve: int = 0) -> int:
     """Threads for llama.cpp: the cores that `busy` cores of other work (and `reserve`) leave free, at least 1.
 
     llama.cpp's threads spin while they wait for each other, so a thread that shares its core with
-    another busy program stalls all the others: on a busy machine fewer threads are several times
-    faster than one per core (see docs/prelabel.md).
+    another busy program holds up all the others: on a busy machine one thread per core is several
+    times slower than fewer (see docs/prelabel.md). A core counts as taken once other work uses 0.3
+    of it, because giving up a core costs at most its share while sharing one costs far more.
     """
     total = os.cpu_count() or 1
-    return max(1, min(usable_cores(), math.floor(total - busy - reserve + 0.5)))
+    return max(1, min(usable_cores(), math.floor(total - reserve - busy + SHARED_CORE)))
 
 
 # ---------------------------------------------------------------- prompts
