@@ -516,3 +516,21 @@ def test_rate_is_shown_once_a_post_is_done() -> None:
     assert rate_text(1, 374) == "0.2 posts/min"  # one slow post (model loading) is not "0 posts/min"
     assert rate_text(20, 404) == "3.0 posts/min"  # 20 posts in 6 min 44 s
     assert rate_text(281, 60) == "281 posts/min"
+
+
+def test_rate_counts_from_the_first_post(tmp_path: Path, codebook: Any) -> None:
+    import time
+
+    class SlowCodes(Fake):
+        """Embedding the code definitions (once, before any post) is slow, as with a real model."""
+
+        def embed(self, texts: Any) -> np.ndarray:
+            if len(texts) > 1:
+                time.sleep(0.3)
+            return super().embed(texts)
+
+    store = Store(tmp_path / "p.db")
+    add_posts(store, POSTS)
+    summary = run_prelabel(store, codebook, SlowCodes())
+    # The rate shown during and after the run is the scoring rate; the whole run's time is shown beside it.
+    assert 0 < summary.scoring_seconds < summary.seconds - 0.25

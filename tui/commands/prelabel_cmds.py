@@ -129,10 +129,11 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
         finally:
             backend.close()
     out = console()
-    rate = rate_text(summary.n_scored, summary.seconds)
+    # The same rate as the progress bar (from the first post on), and the whole run's time beside it.
+    rate = rate_text(summary.n_scored, summary.scoring_seconds)
     out.print(text(f"{summary.n_posts} posts: {summary.n_scored} scored, {summary.n_cached} from the cache"
-                   f"{', ' + rate if rate else ''}; {summary.n_relevant} at or above P(relevant) "
-                   f"{summary.threshold:g}."))
+                   f"{f', {rate}' if rate else ''} ({summary.seconds:.0f} s in all); {summary.n_relevant} at or above "
+                   f"P(relevant) {summary.threshold:g}."))
     n_threads = getattr(backend, "n_threads", None)
     threads_note = f", {n_threads} thread{'s' if n_threads != 1 else ''}" if summary.model_loaded and n_threads else ""
     out.print(text(f"model {summary.model} ({summary.model_hash[:12]}), prompt {summary.prompt_hash[:12]}{threads_note}"

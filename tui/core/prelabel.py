@@ -52,6 +52,7 @@ class RunSummary:
     model_loaded: bool
     seconds: float
     learned: LearnSummary | None = None
+    scoring_seconds: float = 0.0  # from the first post on: without embedding the codes, with loading the model
 
 
 def rate_text(n_scored: int, seconds: float) -> str:
@@ -322,6 +323,7 @@ def run_prelabel(
                 begin()
         if progress:
             progress(n_cached, len(posts), n_cached)
+        t_scoring = time.monotonic()
         for i, p in enumerate(todo, 1):
             if should_stop is not None and should_stop():
                 status = "stopped"
@@ -348,6 +350,7 @@ def run_prelabel(
             n_scored += 1
             if progress:
                 progress(n_cached + i, len(posts), n_cached)
+        scoring_seconds = time.monotonic() - t_scoring
         if run_id is None:  # stopped before the first post: still a run the user asked for
             with conn:
                 begin()
@@ -369,7 +372,7 @@ def run_prelabel(
     n_rel = conn.execute("SELECT count(*) FROM suggestions WHERE kind = 'relevance' AND score >= ? AND post_id IN"
                          " (SELECT id FROM posts" + (f" WHERE {where}" if where else "") + ")", (thr, *params)).fetchone()[0]
     return RunSummary(run_id, status, len(posts), n_scored, n_cached, n_rel, thr, backend.model_name, s.model_hash,
-                      s.prompt_hash, backend.loaded, time.monotonic() - t0, learned)
+                      s.prompt_hash, backend.loaded, time.monotonic() - t0, learned, scoring_seconds)
 
 
 def _finish(store: Store, run_id: int, status: str, n_scored: int) -> None:
