@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 from functools import partial
 from pathlib import Path
@@ -197,9 +196,9 @@ class QualtuiApp(WellbeingApp):
             if self.config.llm_url:
                 backend = OpenAIBackend(self.config.llm_url)
             else:
-                # One core stays free for the interface: llama.cpp threads busy-wait.
-                backend = LlamaBackend(self.config.model or default_model_path(),
-                                       n_threads=max(1, (os.cpu_count() or 2) - 1))
+                # One core stays free for the interface, and cores busy with other work are left alone:
+                # llama.cpp threads busy-wait.
+                backend = LlamaBackend(self.config.model or default_model_path(), reserve_cores=1)
             summary = run_prelabel(
                 store, self.codebook, backend,
                 progress=progress, should_stop=lambda: worker.is_cancelled)

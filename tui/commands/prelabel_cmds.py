@@ -41,7 +41,8 @@ def _check_where(project: Project, where: str) -> None:
 @click.option("--llm-url", default=None, help="An OpenAI-compatible server instead (llama.cpp, vLLM, Ollama).")
 @click.option("--llm-model", default=None, help="The model name to ask the server for.")
 @click.option("--api-key-env", default=None, help="Name of an environment variable holding the server's API key.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads [default: all cores].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads [default: the cores other work leaves free, looked at again during the run].")
 @click.option("--ctx", "n_ctx", type=click.IntRange(min=256), default=2048, show_default=True,
               help="Context size; longer posts are shortened in the middle.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many posts.")
@@ -63,12 +64,26 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
     """
     if ctx.invoked_subcommand is not None:
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-        TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
 
-    from tui.core.llm import PrelabelError
-    from tui.core.prelabel import run_prelabel
+    from tui.core.llm import PrelabelError, check_url
+    from tui.core.prelabel import rate_text, run_prelabel
 
+    if llm_url:
+        try:
+            check_url(llm_url)  # before anything is opened, so a typo costs nothing
+        except PrelabelError as exc:
+            fail(str(exc))
     project: Project = ctx.obj
     store = project.store()
     codebook = project.codebook()
@@ -80,17 +95,25 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
         fail("The project has no posts yet: run `qualtui import FILE` first.")
     backend = make_backend(model, llm_url, llm_model, api_key_env, threads, n_ctx)
     err = console(stderr=True)
-    started = time.monotonic()
-    with Progress(TextColumn("pre-labelling"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task("posts", total=None, rate="")
+
+    class RateColumn(ProgressColumn):
+        """Posts scored per minute since scoring began, worked out at every refresh (not only when a post ends)."""
+
+        def render(self, task: Task) -> Text:
+            scored, since = task.fields.get("scored", 0), task.fields.get("since")
+            if scored and since is not None:
+                return Text(rate_text(scored, time.monotonic() - since))
+            return Text("cached" if task.total and task.completed >= task.total else "")
+
+    with Progress(TextColumn("pre-labelling"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("posts", total=None, scored=0, since=None)
 
         def progress(done: int, total: int, cached: int) -> None:
-            scored = max(0, done - cached)
-            elapsed = max(1e-6, time.monotonic() - started)
-            bar.update(task, completed=done, total=total,
-                       rate=f"{scored / elapsed * 60:.0f} posts/min" if scored else "cached")
+            # Only posts the model scored count towards the rate: cached ones cost no model time.
+            since = bar.tasks[0].fields["since"]
+            bar.update(task, completed=done, total=total, scored=max(0, done - cached),
+                       since=time.monotonic() if since is None else since)
 
         try:
             summary = run_prelabel(store, codebook, backend, where=where or "", limit=limit, threshold=threshold,
@@ -106,11 +129,14 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
         finally:
             backend.close()
     out = console()
-    minutes = summary.seconds / 60
-    rate = f", {summary.n_scored / minutes:.0f} posts/min" if summary.n_scored and minutes > 0 else ""
+    # The same rate as the progress bar (from the first post on), and the whole run's time beside it.
+    rate = rate_text(summary.n_scored, summary.scoring_seconds)
     out.print(text(f"{summary.n_posts} posts: {summary.n_scored} scored, {summary.n_cached} from the cache"
-                   f"{rate}; {summary.n_relevant} at or above P(relevant) {summary.threshold:g}."))
-    out.print(text(f"model {summary.model} ({summary.model_hash[:12]}), prompt {summary.prompt_hash[:12]}"
+                   f"{f', {rate}' if rate else ''} ({summary.seconds:.0f} s in all); {summary.n_relevant} at or above "
+                   f"P(relevant) {summary.threshold:g}."))
+    n_threads = getattr(backend, "n_threads", None)
+    threads_note = f", {n_threads} thread{'s' if n_threads != 1 else ''}" if summary.model_loaded and n_threads else ""
+    out.print(text(f"model {summary.model} ({summary.model_hash[:12]}), prompt {summary.prompt_hash[:12]}{threads_note}"
                    + ("" if summary.model_loaded else "; the model was not loaded: everything was cached")))
     if summary.learned is not None and summary.learned.reason:
         out.print(text("Learning from the coders: " + summary.learned.reason, "dim"))

