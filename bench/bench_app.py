@@ -25,20 +25,19 @@ from rich.text import Text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import make_notes  # noqa: E402
-
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.containers import VerticalScroll  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
-from tui.app import QualtuiApp  # noqa: E402
-from tui.core.codebook import load_codebook  # noqa: E402
+from tui.core.codebook.model import load_codebook  # noqa: E402
+from tui.core.coding.sentences import shown_sentences  # noqa: E402
 from tui.core.config import Config  # noqa: E402
 from tui.core.paths import bundled_codebook  # noqa: E402
+from tui.core.project.store import Store, new_event_id, text_hash  # noqa: E402
 from tui.core.safe import clean  # noqa: E402
-from tui.core.sentences import shown_sentences  # noqa: E402
-from tui.core.store import Store, new_event_id, text_hash  # noqa: E402
-from tui.screens.coding import CodingScreen  # noqa: E402
-from tui.widgets.post_view import render_body  # noqa: E402
+from tui.ui.app import QualtuiApp  # noqa: E402
+from tui.ui.screens.coding import CodingScreen  # noqa: E402
+from tui.ui.widgets.post_view import render_body  # noqa: E402
 
 
 def build(db: Path, n_posts: int, n_events: int) -> None:

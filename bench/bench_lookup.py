@@ -10,15 +10,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BIN, median_wall  # noqa: E402
 
-
 QUERIES = ["ransom", "赎金", "torure", "money debt", "a", "fr", "passprot", "abuse threat family", "scm",
            "zzzz", "缅甸园区", "polic", "s", "gamble invest", "control/physical"]
 
 
 def search_per_query() -> None:
     """The app's `/` search on the study codebook, per query, beside a substring scan of every node."""
-    from tui.core.codebook import load_codebook
-    from tui.core.lookup import search
+    from tui.core.codebook.lookup import search
+    from tui.core.codebook.model import load_codebook
     from tui.core.paths import bundled_codebook
 
     book = load_codebook(bundled_codebook())

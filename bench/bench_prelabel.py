@@ -46,9 +46,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tui.core.codebook import load_codebook  # noqa: E402
-from tui.core.llm import LlamaBackend, default_model_path, split_template  # noqa: E402
-from tui.core.prelabel import post_text, screening_template  # noqa: E402
+from tui.core.codebook.model import load_codebook  # noqa: E402
+from tui.core.prelabel.backends import LlamaBackend, default_model_path, split_template  # noqa: E402
+from tui.core.prelabel.run import post_text, screening_template  # noqa: E402
 
 
 def sample_posts(n: int) -> list[str]:
@@ -136,7 +136,7 @@ def gold_events(store: Any, codebook: Any) -> int:
     import csv
     import re
 
-    from tui.core.store import CONSENSUS, Event
+    from tui.core.project.store import CONSENSUS, Event
 
     def slug(name: str) -> str:
         return re.sub(r"[^a-z0-9-]", "", re.sub(r"\s+", "-", name.lower()))
@@ -159,10 +159,10 @@ def learning(args: argparse.Namespace) -> None:
     """The sample corpus end to end: screen, suggest, learn from the gold labels, and a learning curve."""
     import numpy as np
 
-    from tui.core.ingest import import_file
-    from tui.core.learn import Logistic, _Project, dims_for, evaluate, relevance_features
-    from tui.core.prelabel import run_prelabel
-    from tui.core.store import Store
+    from tui.core.prelabel.learn import Logistic, _Project, dims_for, evaluate, relevance_features
+    from tui.core.prelabel.run import run_prelabel
+    from tui.core.project.ingest import import_file
+    from tui.core.project.store import Store
 
     cb = load_codebook(args.codebook)
     store = Store(args.db)
@@ -208,7 +208,7 @@ def learning(args: argparse.Namespace) -> None:
 
 def run_auto(model: str, template: str, posts: list[str], threads: int | None, n_ctx: int) -> dict[str, Any]:
     """Score posts as `qualtui prelabel` does: threads from the free cores unless given; load time excluded."""
-    from tui.core.llm import busy_cores
+    from tui.core.prelabel.backends import busy_cores
 
     others = busy_cores()  # what the backend sees when it chooses (it measures again itself)
     backend = LlamaBackend(model, n_ctx=n_ctx, n_threads=threads)

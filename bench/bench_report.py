@@ -12,10 +12,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tui.cli import cli
-from tui.core import report as R
-from tui.core.codebook import load_codebook
+from tui.core.codebook.model import load_codebook
 from tui.core.paths import bundled_codebook
-from tui.core.store import Event, Store
+from tui.core.project.store import Event, Store
+from tui.core.report import analyses as R
 
 GOAL_S = 5.0
 

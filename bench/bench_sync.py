@@ -18,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import BIN, make_notes, wall, write_json  # noqa: E402
 
-from tui.core.agreement_table import agreement_table  # noqa: E402
-from tui.core.codebook import load_codebook  # noqa: E402
-from tui.core.ingest import import_file  # noqa: E402
+from tui.core.codebook.model import load_codebook  # noqa: E402
 from tui.core.paths import bundled_codebook  # noqa: E402
-from tui.core.store import Event, Store  # noqa: E402
-from tui.core.merge import merge_files  # noqa: E402
-from tui.core.sync import export_events  # noqa: E402
+from tui.core.project.ingest import import_file  # noqa: E402
+from tui.core.project.store import Event, Store  # noqa: E402
+from tui.core.sync.exchange import export_events  # noqa: E402
+from tui.core.sync.merge import merge_files  # noqa: E402
+from tui.core.sync.tables import agreement_table  # noqa: E402
 
 
 def _code(store: Store, coder: str, n_events: int, seed: int, code_ids: list[str], cb_hash: str) -> None:

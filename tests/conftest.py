@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.store import Store
-
 from tests.samples import xhs_note
+from tui.core.project.store import Store
 
 
 @pytest.fixture

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 from click.testing import CliRunner, Result
 
 from tests.samples import CODEBOOK, SAMPLE
 from tests.sync_helpers import counts, derived, snapshot
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp
 from tui.cli import cli
-from tui.core.codebook import load_codebook
+from tui.core.codebook.model import load_codebook
 from tui.core.config import Config
-from tui.core.consensus import disagreements
-from tui.core.store import CONSENSUS, Store
-from tui.reconcile_app import ReconcileApp
-from tui.screens.break_screen import BreakScreen
-from tui.screens.reconcile import DecisionTypeScreen, ReconcileScreen
+from tui.core.project.store import CONSENSUS, Store
+from tui.core.sync.consensus import disagreements
+from tui.ui.app import QualtuiApp
+from tui.ui.reconcile_app import ReconcileApp
+from tui.ui.screens.break_screen import BreakScreen
+from tui.ui.screens.reconcile import DecisionTypeScreen, ReconcileScreen
 
 CB = load_codebook(CODEBOOK)
 SIZE = (120, 40)

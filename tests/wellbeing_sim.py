@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from tui.core.wellbeing import Status, Wellbeing
-from tui.core.wellbeing_settings import WellbeingSettings
+from tui.core.wellbeing.policy import Status, Wellbeing
+from tui.core.wellbeing.settings import WellbeingSettings
 
 TZ = timezone(timedelta(hours=8))
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=TZ).timestamp()

@@ -76,7 +76,7 @@ def test_bad_key_remapping_stops_the_app_with_one_sentence(tmp_path: Path, keys:
 
 
 def test_good_key_remapping_is_written_the_way_the_app_matches_keys(tmp_path: Path) -> None:
-    from tui.keymap import check_keymap
+    from tui.ui.keymap import check_keymap
 
     path = tmp_path / "config.yaml"
     # Swapping two keys, a key another screen also uses, and "?" as typed.
@@ -93,12 +93,12 @@ def test_every_screen_with_bindings_can_be_remapped() -> None:
 
     from textual.screen import Screen
 
-    import tui.screens
-    from tui.keymap import screens
+    import tui.ui.screens
+    from tui.ui.keymap import screens
 
     covered = set(screens())
-    for mod in pkgutil.iter_modules(tui.screens.__path__):
-        module = importlib.import_module(f"tui.screens.{mod.name}")
+    for mod in pkgutil.iter_modules(tui.ui.screens.__path__):
+        module = importlib.import_module(f"tui.ui.screens.{mod.name}")
         for obj in vars(module).values():
             if (isinstance(obj, type) and issubclass(obj, Screen) and obj.__module__ == module.__name__
                     and obj.__dict__.get("BINDINGS")):
@@ -187,7 +187,7 @@ def damaged_config(draw: st.DrawFn) -> bytes:
 
 
 def test_valid_fuzz_seed_loads() -> None:
-    from tui.keymap import check_keymap
+    from tui.ui.keymap import check_keymap
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config.yaml"
@@ -201,7 +201,7 @@ def test_valid_fuzz_seed_loads() -> None:
           suppress_health_check=[HealthCheck.too_slow])
 @given(content=damaged_config())
 def test_fuzz_config_is_a_valid_config_or_one_sentence(content: bytes) -> None:
-    from tui.keymap import check_keymap
+    from tui.ui.keymap import check_keymap
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config.yaml"

@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 
 from tests.samples import SAMPLE, xhs_note
 from tui.cli import cli
-from tui.core import store as S
-from tui.core.store import Store
+from tui.core.project import store as S
+from tui.core.project.store import Store
 
 
 def run(*args: str) -> Result:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from tests.core.test_prelabel_server import FakeServer, free_port
+
 from tests.samples import SAMPLE
 from tui.cli import cli
-from tui.core.store import Store
+from tui.core.project.store import Store
 
 
 def _project(tmp_path: Path, n: int = 4) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.samples import CODEBOOK, SAMPLE
-from tui.cli import cli, hoist_global_options
-from tui.core.store import Store
+from tui.cli.main import cli, hoist_global_options
+from tui.core.project.store import Store
 
 
 def run(*args: str) -> object:

@@ -10,10 +10,20 @@ from click.testing import CliRunner, Result
 
 from tests.samples import CODEBOOK
 from tests.sync_helpers import (
-    ADULT, DEBT, FIRST, SCREEN_DISAGREE, SCREENED, TEEN, code, pid, project, screen, screening_plans,
+    ADULT,
+    DEBT,
+    FIRST,
+    SCREEN_DISAGREE,
+    SCREENED,
+    TEEN,
+    code,
+    pid,
+    project,
+    screen,
+    screening_plans,
 )
-from tui.core.store import FLAG, Event
 from tui.cli import cli
+from tui.core.project.store import FLAG, Event
 
 
 def run(db: Path, *args: str, config: Path | None = None) -> Result:
@@ -39,7 +49,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def fake(db: Path, codebook: object, coder: str, config: object, *, coders: Any = None, sort: str = "count") -> None:
         calls.append({"db": db, "coder": coder, "coders": coders, "sort": sort})
 
-    monkeypatch.setattr("tui.reconcile_app.run_reconcile", fake)
+    monkeypatch.setattr("tui.ui.reconcile_app.run_reconcile", fake)
     return calls
 
 

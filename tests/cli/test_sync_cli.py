@@ -13,13 +13,28 @@ from click.testing import CliRunner, Result
 
 from tests.samples import CODEBOOK, HOSTILE
 from tests.sync_helpers import (
-    ADULT, AGE, CB, DEBT, DOCS, FIRST, SCREEN_DISAGREE, SCREENED, TEEN, code, counts, pid, project, rewrite, screen,
-    screening_plans, snapshot,
+    ADULT,
+    AGE,
+    CB,
+    DEBT,
+    DOCS,
+    FIRST,
+    SCREEN_DISAGREE,
+    SCREENED,
+    TEEN,
+    code,
+    counts,
+    pid,
+    project,
+    rewrite,
+    screen,
+    screening_plans,
+    snapshot,
 )
 from tui.cli import cli
-from tui.core.consensus import KEEP, Choice, apply_choice
-from tui.core.store import Store
-from tui.core.sync import read_export
+from tui.core.project.store import Store
+from tui.core.sync.consensus import KEEP, Choice, apply_choice
+from tui.core.sync.exchange import read_export
 
 
 def run(db: Path, *args: str, codebook: Path = CODEBOOK) -> Result:

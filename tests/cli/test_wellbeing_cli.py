@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from tui.cli import cli
-from tui.core import wellbeing_store as ws
-from tui.core.store import Store
-from tui.core.wellbeing import day_of
+from tui.core.project.store import Store
+from tui.core.wellbeing import storage as ws
+from tui.core.wellbeing.policy import day_of
 
 
 def run(db: Path, config: Path, *args: str, input: str | None = None) -> object:
@@ -187,7 +187,7 @@ def test_a_bad_ceiling_typed_into_the_project_can_be_cleared(db: Path, config: P
 
 def test_history_shows_the_limits_frozen_for_today(db: Path, config: Path) -> None:
     """After a limit is reached, the history gives today's frozen cap, not a cap raised since."""
-    from tui.core.wellbeing import Wellbeing
+    from tui.core.wellbeing.policy import Wellbeing
 
     store = Store(db)
     wb = Wellbeing()

@@ -11,9 +11,9 @@ import pytest
 from textual.app import App
 
 from tests.samples import CODEBOOK, SAMPLE
-from tui.core.codebook import Codebook, load_codebook
-from tui.core.ingest import import_file
-from tui.core.store import Store
+from tui.core.codebook.model import Codebook, load_codebook
+from tui.core.project.ingest import import_file
+from tui.core.project.store import Store
 
 _TEMPLATE: dict[str, Path] = {}
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp
-from tui.core.codebook import Codebook
+from tui.core.codebook.model import Codebook
 from tui.core.config import Config
-from tui.core.store import Store
-from tui.screens.break_screen import BreakScreen
-from tui.screens.checkin import AdviceScreen, CheckinScreen
+from tui.core.project.store import Store
+from tui.ui.app import QualtuiApp
+from tui.ui.screens.break_screen import BreakScreen
+from tui.ui.screens.checkin import AdviceScreen, CheckinScreen
 
 SIZE = (120, 40)
 

@@ -7,16 +7,16 @@ from pathlib import Path
 
 from tests.samples import CODEBOOK, xhs_note
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp
-from tui.core.codebook import Codebook, load_codebook
+from tui.core.codebook.model import Codebook, load_codebook
+from tui.core.coding.sentences import NO_START
 from tui.core.config import Config
-from tui.core.ingest import import_file
-from tui.core.sentences import NO_START
-from tui.core.store import Store
-from tui.screens.coding import CodingScreen
-from tui.screens.help import HelpScreen
-from tui.screens.search import SearchScreen
-from tui.widgets.post_view import PostView
+from tui.core.project.ingest import import_file
+from tui.core.project.store import Store
+from tui.ui.app import QualtuiApp
+from tui.ui.screens.coding import CodingScreen
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.search import SearchScreen
+from tui.ui.widgets.post_view import PostView
 
 CFG = {"checkins": False}
 
@@ -282,3 +282,4 @@ def test_screening_labels_have_their_own_definitions() -> None:
     labels = load_codebook(CODEBOOK).screening.labels  # type: ignore[union-attr]
     assert labels["0"].definition != labels["1"].definition
     assert "no specific information" in labels["0"].definition
+    assert "concrete information" in labels["1"].definition  # what makes a post relevant, not a code's text

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp
-from tui.core import store as S
-from tui.core.codebook import Codebook
+from tui.core.codebook.model import Codebook
 from tui.core.config import Config
-from tui.core.store import Store
-from tui.screens.coding import CodingScreen
+from tui.core.project import store as S
+from tui.core.project.store import Store
+from tui.ui.app import QualtuiApp
+from tui.ui.screens.coding import CodingScreen
 
 SIZE = (120, 40)
 

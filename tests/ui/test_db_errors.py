@@ -6,10 +6,10 @@ import sqlite3
 from pathlib import Path
 
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp
-from tui.core.codebook import Codebook
+from tui.core.codebook.model import Codebook
 from tui.core.config import Config
-from tui.core.store import Store
+from tui.core.project.store import Store
+from tui.ui.app import QualtuiApp
 
 SIZE = (120, 40)
 CONFIG = Config(wellbeing={"checkins": False})
@@ -148,8 +148,8 @@ async def test_deleting_wellbeing_history_on_read_only_project_is_refused(projec
 
 
 async def test_memo_draft_refused_by_a_busy_project_keeps_the_editor_open(project: Path, codebook: Codebook) -> None:
-    from tui.core.memo_drafts import load_draft
-    from tui.screens.memo import MemoScreen
+    from tui.core.coding.memo_drafts import load_draft
+    from tui.ui.screens.memo import MemoScreen
 
     app = QualtuiApp(Store(project, busy_timeout=0.2), codebook, "alice", mode="coding", config=CONFIG)
     async with app.run_test(size=SIZE, notifications=True) as pilot:

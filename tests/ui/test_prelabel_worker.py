@@ -10,11 +10,11 @@ import pytest
 
 from tests.samples import SAMPLE
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp
-from tui.core.codebook import Codebook
+from tui.core.codebook.model import Codebook
 from tui.core.config import Config
-from tui.core.ingest import import_file
-from tui.core.store import Store
+from tui.core.project.ingest import import_file
+from tui.core.project.store import Store
+from tui.ui.app import QualtuiApp
 
 
 def _smollm() -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.samples import SAMPLE
-from tui.core.store import Store
+from tui.core.project.store import Store
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -176,7 +176,7 @@ def test_typing_a_word_after_quit_exits_cleanly(db: Path, spawn: Callable[..., o
 CRASHING = """
 import sys
 from tui.cli import main
-from tui.screens.coding import CodingScreen
+from tui.ui.screens.coding import CodingScreen
 
 def broken(self):
     raise RuntimeError("a bug in a key handler")

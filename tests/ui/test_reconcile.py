@@ -15,11 +15,11 @@ from tests.samples import xhs_note
 from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, code, pid, project
 from tests.ui.conftest import screen_text
 from tui.core.config import Config
-from tui.core.ingest import import_file
-from tui.core.store import CONSENSUS, QUOTE_ADD, RECONCILE, Event, Store
-from tui.reconcile_app import ReconcileApp
-from tui.screens.break_screen import BreakScreen
-from tui.screens.reconcile import DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen, ReconcileScreen
+from tui.core.project.ingest import import_file
+from tui.core.project.store import CONSENSUS, QUOTE_ADD, RECONCILE, Event, Store
+from tui.ui.reconcile_app import ReconcileApp
+from tui.ui.screens.break_screen import BreakScreen
+from tui.ui.screens.reconcile import DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen, ReconcileScreen
 
 SIZE = (120, 40)
 PLAN_A = {0: (1, [TEEN, FIRST]), 1: (1, [DEBT]), 2: (0, []), 3: (1, [DOCS, NEWS]), 4: (1, [DEBT, NEWS])}

@@ -9,9 +9,9 @@ from textual.app import App
 
 import tui
 from tests.sync_helpers import CB, SCREEN_DISAGREE, SCREENED, project, screen, screening_plans
-from tui.core.consensus import RELEVANCE_ITEM
-from tui.core.store import CONSENSUS, Store
-from tui.screens.reconcile import DecisionTypeScreen, ReconcileScreen
+from tui.core.project.store import CONSENSUS, Store
+from tui.core.sync.consensus import RELEVANCE_ITEM
+from tui.ui.screens.reconcile import DecisionTypeScreen, ReconcileScreen
 
 
 class Host(App[None]):

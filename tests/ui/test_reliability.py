@@ -17,16 +17,16 @@ from tests.samples import CODEBOOK
 from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, code
 from tests.sync_helpers import project as sync_project
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp, run_app
 from tui.cli import cli
-from tui.core import llm
-from tui.core.codebook import Codebook, parse_codebook
+from tui.core.codebook.model import Codebook, parse_codebook
 from tui.core.config import Config
-from tui.core.consensus import ConsensusError
-from tui.core.store import Store
-from tui.reconcile_app import ReconcileApp
-from tui.screens.coding import CodingScreen
-from tui.screens.reconcile import ReconcileScreen
+from tui.core.prelabel import backends as llm
+from tui.core.project.store import Store
+from tui.core.sync.consensus import ConsensusError
+from tui.ui.app import QualtuiApp, run_app
+from tui.ui.reconcile_app import ReconcileApp
+from tui.ui.screens.coding import CodingScreen
+from tui.ui.screens.reconcile import ReconcileScreen
 
 SIZE = (120, 40)
 TORTURE = "control/physical-abuse/torture"
@@ -103,7 +103,7 @@ async def test_a_refused_reconciliation_is_a_toast_not_a_crash(tmp_path: Path, m
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise ConsensusError("Code [b]bold[/b] \x1b[31mis not in the codebook.")
 
-    monkeypatch.setattr("tui.screens.reconcile.apply_choice", refuse)
+    monkeypatch.setattr("tui.ui.screens.reconcile.apply_choice", refuse)
     app = ReconcileApp(Store(db), CB, "lead", config=Config(wellbeing={"checkins": False}))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("a", "m", "enter")

@@ -12,10 +12,10 @@ from textual.widgets import DataTable, TabbedContent
 
 from tests.samples import HOSTILE
 from tests.ui.conftest import screen_text
-from tui.core.codebook import Codebook
-from tui.core.store import Event, Store
-from tui.screens import report as report_screen
-from tui.screens.report import ReportScreen
+from tui.core.codebook.model import Codebook
+from tui.core.project.store import Event, Store
+from tui.ui.screens import report as report_screen
+from tui.ui.screens.report import ReportScreen
 
 SIZE, SMALL = (120, 40), (80, 24)
 RANSOM, TORTURE, DRUGS = "targeting/financial-instability/ransom", "control/physical-abuse/torture", "control/drugs"

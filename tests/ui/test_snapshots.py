@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.samples import CODEBOOK
-from tui.app import QualtuiApp
-from tui.core.codebook import load_codebook
+from tui.core.codebook.model import load_codebook
 from tui.core.config import Config
-from tui.core.store import Store, text_hash
+from tui.core.project.store import Store, text_hash
+from tui.ui.app import QualtuiApp
 
 POSTS = [
     ("P-e8Y", "Offer in Bangkok turned into a compound",

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from tests.samples import HOSTILE, xhs_note
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp
-from tui.core.codebook import Codebook
+from tui.core.codebook.model import Codebook
 from tui.core.config import Config
-from tui.core.ingest import import_file
-from tui.core.store import Store
-from tui.screens.memo import MemoScreen
+from tui.core.project.ingest import import_file
+from tui.core.project.store import Store
+from tui.ui.app import QualtuiApp
+from tui.ui.screens.memo import MemoScreen
 
 VISIBLE = ["[@click=app.quit]x", "[/]", "[B]bold", "[$accent]x", "[link=https://x.invalid]l[/link]"]
 

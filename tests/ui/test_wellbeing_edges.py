@@ -14,17 +14,17 @@ import pytest
 import tui
 from tests.samples import CODEBOOK
 from tests.ui.conftest import screen_text
-from tui.app import QualtuiApp
-from tui.core import session as session_module
-from tui.core.codebook import Codebook
+from tui.core.codebook.model import Codebook
+from tui.core.coding import session as session_module
 from tui.core.config import Config
-from tui.core.store import Store
-from tui.screens.break_screen import BreakScreen
-from tui.screens.checkin import CheckinScreen
-from tui.screens.coding import CodingScreen
-from tui.screens.memo import MemoScreen
-from tui.screens.report import ReportScreen
-from tui.screens.wellbeing import ConfirmScreen
+from tui.core.project.store import Store
+from tui.ui.app import QualtuiApp
+from tui.ui.screens.break_screen import BreakScreen
+from tui.ui.screens.checkin import CheckinScreen
+from tui.ui.screens.coding import CodingScreen
+from tui.ui.screens.memo import MemoScreen
+from tui.ui.screens.report import ReportScreen
+from tui.ui.screens.wellbeing import ConfirmScreen
 
 SIZE = (120, 40)
 WINDOW = 12
@@ -320,7 +320,7 @@ async def test_break_now_asks_first_and_a_self_started_break_can_be_ended(projec
 
 async def test_escape_keeps_a_memo_draft_and_only_an_explicit_discard_drops_it(
         project: Path, codebook: Codebook, tmp_path: Path) -> None:
-    from tui.core.memo_drafts import load_draft
+    from tui.core.coding.memo_drafts import load_draft
 
     clock = Clock()
     app = _app(project, codebook, clock)
@@ -341,7 +341,7 @@ async def test_escape_keeps_a_memo_draft_and_only_an_explicit_discard_drops_it(
         assert app.screen.query_one("#memo-text").text == "half a thought"
         # Drafts stay out of exports.
         app.session.toggle_flag()
-        from tui.core.sync import export_events
+        from tui.core.sync.exchange import export_events
         out = tmp_path / "alice.jsonl"
         export_events(app.store, out, coder="alice", codebook_hash=codebook.hash if hasattr(codebook, "hash")
                       else "", with_text=True, with_wellbeing=True)

@@ -11,11 +11,11 @@ from textual.widgets import DataTable
 from textual_plotext import PlotextPlot
 
 from tests.ui.conftest import screen_text
-from tui.core import wellbeing_store as ws
-from tui.core.store import Store
-from tui.core.wellbeing import Wellbeing, day_of
-from tui.core.wellbeing_settings import WellbeingSettings
-from tui.screens.wellbeing import ConfirmScreen, WellbeingScreen
+from tui.core.project.store import Store
+from tui.core.wellbeing import storage as ws
+from tui.core.wellbeing.policy import Wellbeing, day_of
+from tui.core.wellbeing.settings import WellbeingSettings
+from tui.ui.screens.wellbeing import ConfirmScreen, WellbeingScreen
 
 SMALL, BIG = (80, 24), (120, 40)
 HOSTILE_NAMES = ["[@click=app.quit]x", "[B]", "[$accent]x", "\x1b[31mred\x1b[0m"]

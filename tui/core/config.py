@@ -88,7 +88,7 @@ def load_config(path: Path) -> Config:
     wb = data.get("wellbeing") or {}
     if not isinstance(wb, dict):
         raise ConfigError(f"{path}: 'wellbeing' must be a mapping of settings.")
-    from tui.core.wellbeing_settings import SettingsError, settings_from_dict
+    from tui.core.wellbeing.settings import SettingsError, settings_from_dict
 
     try:
         settings_from_dict(wb)  # every field, and the whole (a cap shorter than a break interval...)

@@ -1,0 +1,128 @@
+"""`qualtui lookup` and `qualtui codebook …`: the codebook from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tui.cli.common import Project, console, fail, load_codebook_or_exit, text
+
+
+@click.command("lookup")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--plain", is_flag=True, help="Tab-separated lines: id, keys, path (for scripts).")
+@click.pass_obj
+def lookup_cmd(project: Project, query: tuple[str, ...], limit: int, plain: bool) -> None:
+    """Find codes and sub-codes by name, definition, alias or id (English or Chinese, typos forgiven)."""
+    from tui.core.codebook.lookup import search
+
+    cb = project.codebook()
+    q = " ".join(query)
+    hits = search(cb, q, limit=limit)
+    if not hits:
+        click.echo(f"No code matches {q!r}.", err=True)
+        raise SystemExit(1)
+    if plain:
+        from tui.core.safe import clean
+
+        for h in hits:
+            # YAML escapes such as "\e" can put control characters in a codebook: never print them.
+            fields = (h.node.id, cb.keys(h.node.id), cb.path_str(h.node.id))
+            click.echo("\t".join(clean(f, oneline=True) for f in fields))
+        return
+    from rich.text import Text
+
+    out = console()
+    for h in hits:
+        node = h.node
+        line = Text()
+        line.append(f"{cb.keys(node.id):>4}  ", style="bold cyan")
+        line.append_text(text(cb.path_str(node.id), "bold"))
+        line.append(f"  ({node.id})", style="dim")
+        out.print(line)
+        definition = getattr(node, "definition", "") or getattr(node, "description", "")
+        if definition:
+            out.print(text("      " + definition))
+
+
+@click.group("codebook")
+def codebook_group() -> None:
+    """Check, show and export the codebook."""
+
+
+@codebook_group.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.pass_obj
+def check_cmd(project: Project, file: Path | None) -> None:
+    """Validate a codebook; exit 2 with file:line and a reason for each problem."""
+    path = file or project.codebook_file()
+    if not path.exists():
+        fail(f"{path}: no such file.", exit_code=2)
+    cb = load_codebook_or_exit(path)
+    cats, codes, subs = cb.counts()
+    console().print(text(f"{path}: OK — {cats} categories, {codes} codes, {subs} sub-codes; "
+                         f"version {cb.version}, hash {cb.hash}"))
+
+
+@codebook_group.command("show")
+@click.option("--counts/--no-counts", default=True, help="Posts coded with each code (all coders).")
+@click.option("--definitions", is_flag=True, help="Show every definition.")
+@click.pass_obj
+def show_cmd(project: Project, counts: bool, definitions: bool) -> None:
+    """The tree: categories → codes → sub-codes, with their keys and how often each is used."""
+    from rich.tree import Tree
+
+    cb = project.codebook()
+    used: dict[str, int] = {}
+    if counts and Path(project.db_path).exists():
+        used = coded_counts(project)
+    cats, codes, subs = cb.counts()
+    root = Tree(text(f"{cb.name} — version {cb.version} — {cats} categories, {codes} codes, "
+                     f"{subs} sub-codes — hash {cb.hash}", "bold"))
+
+    def label(node: object, style: str = "") -> object:
+        from rich.text import Text
+
+        t = Text()
+        t.append(f"[{cb.keys(node.id)}] ", style="bold cyan")  # type: ignore[attr-defined]
+        t.append_text(text(node.name, style))  # type: ignore[attr-defined]
+        n = used.get(node.id, 0)  # type: ignore[attr-defined]
+        if counts and n:
+            t.append(f"  {n}", style="green")
+        if definitions and getattr(node, "definition", ""):
+            t.append("\n")
+            t.append_text(text(node.definition, "dim"))  # type: ignore[attr-defined]
+        return t
+
+    for cat in cb.categories:
+        branch = root.add(label(cat, f"bold {cat.colour}"))
+        for code in cat.codes:
+            sub = branch.add(label(code))
+            for leaf in code.subcodes:
+                sub.add(label(leaf))
+    console().print(root)
+
+
+def coded_counts(project: Project) -> dict[str, int]:
+    """Posts per code id over every coder's current decisions (a category counts its codes' posts)."""
+    store = project.store()
+    cb = project.codebook()
+    posts: dict[str, set[int]] = {}
+    for coder in store.coders():
+        for pid, st in store.states(coder).items():
+            for cid in st.codes:
+                current = cb.resolve(cid) or cid
+                node = cb.node(current)
+                while node is not None:
+                    posts.setdefault(node.id, set()).add(pid)
+                    parent = getattr(node, "parent_id", None) or getattr(node, "category_id", None)
+                    node = cb.node(parent) if parent and parent != node.id else None
+    return {k: len(v) for k, v in posts.items()}
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands."""
+    cli.add_command(lookup_cmd)
+    cli.add_command(codebook_group)

@@ -1,0 +1,118 @@
+"""What every command needs: the project, the codebook, a console, and clean failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tui.core.codebook.model import Codebook
+    from tui.core.project.store import Store
+
+
+class UserError(click.ClickException):
+    """An error the user caused: one sentence, no traceback."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        from tui.core.safe import clean
+
+        click.echo(f"Error: {clean(self.format_message())}", err=True)
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    """Stop the command with a clear message and a non-zero exit."""
+    raise UserError(message, exit_code)
+
+
+def coder_name(name: str, option: str = "--coder") -> str:
+    """`name` if it can be a coder name; else stop with one sentence saying why."""
+    from tui.core.project.events import MAX_CODER_CHARS, coder_problem
+
+    problem = coder_problem(name)
+    if problem:
+        fail(f"{option} cannot be used: {problem} (a coder name has at most {MAX_CODER_CHARS} characters and no "
+             "line breaks or control characters).")
+    return name
+
+
+@dataclass
+class Project:
+    """The paths given on the command line, opened on demand."""
+
+    db_path: str
+    codebook_path: str | None
+    _store: Any = field(default=None, repr=False)
+    _codebook: Any = field(default=None, repr=False)
+
+    def store(self, *, create: bool = False) -> Store:
+        """The project database (an error if it does not exist and `create` is False)."""
+        if self._store is None:
+            from tui.core.project.store import Store, StoreError
+
+            try:
+                self._store = Store(self.db_path, create=create)
+            except StoreError as exc:
+                fail(str(exc))
+        return self._store
+
+    def discard_if_new(self) -> None:
+        """After a failed command: remove the project file if this command created it and it holds nothing."""
+        store, self._store = self._store, None
+        if store is None or not store.created:
+            return
+        from tui.core.project.store import remove_project_file
+
+        try:
+            empty = store.is_empty()
+        except Exception:  # noqa: BLE001 - unsure whether it holds anything: keep it
+            empty = False
+        store.close()
+        if empty:
+            remove_project_file(store.path)
+
+    def codebook_file(self) -> Path:
+        """The codebook path in force."""
+        from tui.core.paths import default_codebook
+
+        return Path(self.codebook_path) if self.codebook_path else default_codebook()
+
+    def codebook(self) -> Codebook:
+        """The codebook, validated (exit 2 with file:line messages if it is broken)."""
+        if self._codebook is None:
+            self._codebook = load_codebook_or_exit(self.codebook_file())
+        return self._codebook
+
+
+def load_codebook_or_exit(path: Path) -> Codebook:
+    """Load a codebook or exit 2 listing every problem with file and line."""
+    from tui.core.codebook.model import CodebookError, load_codebook
+
+    try:
+        return load_codebook(path)
+    except CodebookError as exc:
+        fail(str(exc), exit_code=2)
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console that never interprets data as markup."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False)
+
+
+def text(value: str, style: str = "", *, oneline: bool = False) -> Any:
+    """Untrusted text as a rich Text: no markup, no control sequences."""
+    from rich.text import Text
+
+    from tui.core.safe import clean
+
+    return Text(clean(value or "", oneline=oneline), style=style)

@@ -1,0 +1,400 @@
+"""`qualtui report …` and `qualtui codebook export|import`: findings, appendix and exchange files."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import click
+
+from tui.cli.common import Project, console, fail, text
+
+if TYPE_CHECKING:
+    from tui.core.report.analyses import ReportData
+    from tui.core.report.writers import Table
+
+FORMATS = ("table", "md", "csv", "json", "latex")
+_EXT = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".tex": "latex", ".qdc": "qdc"}
+
+
+@dataclass
+class Section:
+    """One report section in every shape it can be written in."""
+
+    title: str
+    tables: list[Table]
+    data: Any
+    csv: Table | None = None
+    markdown: str | None = None  # a body that is better than the tables (quotes)
+    chart: str = ""
+
+
+def _format(fmt: str | None, output: Path | None, default_file: str = "md") -> str:
+    if fmt:
+        return fmt
+    if output is None:
+        return "table"
+    return _EXT.get(output.suffix.lower(), default_file)
+
+
+def _write(content: str, output: Path | None) -> None:
+    """Print, or write the whole file at once (nothing is written if anything failed before)."""
+    from tui.core.files import FileRefused, atomic_write
+
+    if output is None:
+        click.echo(content, nl=not content.endswith("\n"))
+        return
+    try:
+        # A temporary file and a rename: a symlink, FIFO or device at the path is refused, not replaced.
+        with atomic_write(output, newline="\n") as fh:
+            fh.write(content)
+    except FileRefused as exc:
+        fail(str(exc))
+    console(stderr=True).print(text(f"Wrote {output}"))
+
+
+def _target(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Refuse an -o path that is not a regular file or a new path before any work is done."""
+    from tui.core.files import FileRefused, check_writable_target
+
+    if value is not None:
+        try:
+            check_writable_target(value)
+        except FileRefused as exc:
+            fail(str(exc))
+    return value
+
+
+def _rich(t: Table) -> Any:
+    from rich.table import Table as RichTable
+
+    from tui.core.report.writers import fmt_number
+
+    out = RichTable(title=text(t.title, "bold"), title_justify="left", caption=text(t.note) if t.note else None,
+                    caption_justify="left")
+    numeric = [all(isinstance(r[i], (int, float)) or r[i] is None for r in t.rows) and bool(t.rows)
+               for i in range(len(t.headers))]
+    for h, num in zip(t.headers, numeric):
+        out.add_column(text(h), justify="right" if num else "left", overflow="fold")
+    for row in t.rows:
+        out.add_row(*(text(fmt_number(c), oneline=True) for c in row))
+    return out
+
+
+def _render(sections: list[Section], fmt: str, output: Path | None) -> None:
+    from tui.core.report.writers import to_csv, to_json, to_latex, to_markdown
+    from tui.core.safe import clean
+
+    if fmt == "table" and output is None:
+        out = console()
+        for s in sections:
+            for t in s.tables:
+                out.print(_rich(t))
+            if s.chart:
+                out.print(text(s.chart))
+        return
+    if fmt == "json":
+        body = to_json(sections[0].data if len(sections) == 1 else {s.title.lower(): s.data for s in sections})
+    elif fmt == "csv":
+        if len(sections) != 1 or sections[0].csv is None:
+            fail("CSV holds one table; export one section at a time (or use --format md or json).")
+        body = to_csv(sections[0].csv)
+    elif fmt == "latex":
+        body = "\n".join(to_latex(s.tables, label=f"tab:{s.title.lower()}") for s in sections)
+    else:
+        parts = []
+        for s in sections:
+            parts.append(f"## {s.title}\n")
+            if s.chart:
+                parts.append("```text\n" + clean(s.chart).rstrip("\n") + "\n```\n")
+            parts.append(s.markdown if s.markdown is not None else to_markdown(s.tables))
+        body = "\n".join(parts)
+    _write(body, output)
+
+
+def _data(project: Project) -> ReportData:
+    from tui.core.report.data import ALL, ReportData, ReportError
+
+    try:
+        data = ReportData.load(project.store(), project.codebook())
+        data.require(ALL)
+    except ReportError as exc:
+        fail(str(exc))
+    return data
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    from tui.core.report.analyses import ReportError
+
+    try:
+        return fn()
+    except ReportError as exc:
+        fail(str(exc))
+
+
+# ---------------------------------------------------------------- sections
+
+
+def frequencies_section(data: ReportData, coder: str | None, zeros: bool = False) -> Section:
+    """Frequencies per coder and for the consensus."""
+    from tui.core.report.analyses import frequencies
+    from tui.core.report.export import frequency_records, frequency_table
+    from tui.core.report.writers import Table
+
+    rows = frequencies(data, data.codebook, coder)
+    records = frequency_records(rows)
+    long = Table("frequencies", list(records[0]) if records else [], [list(r.values()) for r in records])
+    return Section("Frequencies", [frequency_table(rows, zeros)], {"rows": records}, long)
+
+
+def cooccurrence_section(data: ReportData, coder: str | None, top: int, matrix: bool = False) -> Section:
+    """Code pairs on the same post."""
+    from tui.core.report.analyses import cooccurrence
+    from tui.core.report.export import cooccurrence_table, matrix_table
+
+    co = cooccurrence(data, data.codebook, coder)
+    table = matrix_table(co) if matrix else cooccurrence_table(co, data.codebook, top or None)
+    flat = table if matrix else cooccurrence_table(co, data.codebook, top or None, ids=True)
+    payload = {"coder": co.coder, "n_posts": co.n_posts, "counts": co.counts,
+               "pairs": [asdict(p) for p in (co.pairs[:top] if top else co.pairs)]}
+    if matrix:
+        payload["matrix"] = {"codes": table.headers[1:], "rows": [r[1:] for r in table.rows]}
+    return Section("Co-occurrence", [table], payload, flat)
+
+
+def saturation_section(data: ReportData, coder: str | None, run: int, level: str, per_post: bool = True,
+                       colour: bool = False) -> Section:
+    """The saturation curve, its summary and the chart."""
+    from tui.core.report.analyses import saturation
+    from tui.core.report.export import saturation_chart, saturation_summary, saturation_table
+    from tui.core.report.writers import Table
+
+    sat = saturation(data, data.codebook, coder, run=run, level=level)
+    width = max(40, min(100, shutil.get_terminal_size((100, 24)).columns - 2))
+    table = saturation_table(sat)
+    summary = Table("Saturation", ["Coder", "Posts", "Distinct", "Run", "Saturated at"],
+                    [[sat.coder, len(sat.points), sat.total, sat.run, sat.saturated_at]],
+                    note=saturation_summary(sat))
+    payload = {"coder": sat.coder, "level": sat.level, "run": sat.run, "saturated_at": sat.saturated_at,
+               "total": sat.total, "summary": saturation_summary(sat), "points": [asdict(p) for p in sat.points]}
+    return Section("Saturation", [summary, table] if per_post else [summary], payload, table,
+                   chart=saturation_chart(sat, width=width, height=18, colour=colour))
+
+
+def quotes_section(data: ReportData, coder: str | None, code: str | None) -> Section:
+    """Quotes per code under post labels, masked."""
+    from tui.core.report.analyses import quotes
+    from tui.core.report.export import quotes_markdown, quotes_table
+
+    rows = quotes(data, data.codebook, coder, code)
+    return Section("Quotes", [quotes_table(rows)], [asdict(r) for r in rows], quotes_table(rows, ids=True),
+                   markdown=quotes_markdown(rows))
+
+
+def screening_section(project: Project, data: ReportData, coder: str | None, threshold: float | None) -> Section:
+    """The model-vs-human screening scorecard."""
+    from tui.core.report.analyses import screening
+    from tui.core.report.export import screening_tables
+
+    s = screening(data, data.codebook, project.store(), coder, threshold)
+    payload = {"coder": s.coder, "threshold": s.threshold, "n_scored": s.n_scored, "n_decided": s.n_decided,
+               "n_compared": s.n_compared, **asdict(s.scores)}
+    tables = screening_tables(s)
+    return Section("Screening", tables, payload, tables[1])
+
+
+# ---------------------------------------------------------------- commands
+
+_coder = click.option("--coder", default=None, help="Whose decisions (default: consensus if any, else all coders).")
+_fmt = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                    help="Output format [default: table on the terminal, else from the -o extension].")
+_out = click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=_target,
+                    help="Write to this file instead of the terminal (a regular file or a new path).")
+
+
+@click.group("report")
+def report_group() -> None:
+    """Findings for the write-up: frequencies, co-occurrence, saturation, quotes, screening scorecard."""
+
+
+@report_group.command("frequencies")
+@_coder
+@click.option("--zeros", is_flag=True, help="Also list codes nobody used.")
+@_fmt
+@_out
+@click.pass_obj
+def frequencies_cmd(project: Project, coder: str | None, zeros: bool, fmt: str | None, output: Path | None) -> None:
+    """Posts per category, code and sub-code, for each coder and the consensus."""
+    data = _data(project)
+    _render([_guard(lambda: frequencies_section(data, coder, zeros))], _format(fmt, output), output)
+
+
+@report_group.command("cooccurrence")
+@_coder
+@click.option("--top", default=20, show_default=True, type=click.IntRange(min=0), help="Pairs to list (0: all).")
+@click.option("--matrix", is_flag=True, help="The full code × code matrix instead of the pairs.")
+@_fmt
+@_out
+@click.pass_obj
+def cooccurrence_cmd(project: Project, coder: str | None, top: int, matrix: bool, fmt: str | None,
+                     output: Path | None) -> None:
+    """Which codes appear together on the same post, with counts and Jaccard similarity."""
+    data = _data(project)
+    _render([_guard(lambda: cooccurrence_section(data, coder, top, matrix))], _format(fmt, output), output)
+
+
+@report_group.command("saturation")
+@_coder
+@click.option("--run", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Posts in a row without a new code that count as saturation.")
+@click.option("--level", type=click.Choice(["all", "code"]), default="all", show_default=True,
+              help="Count codes and sub-codes, or codes only.")
+@_fmt
+@_out
+@click.pass_obj
+def saturation_cmd(project: Project, coder: str | None, run: int, level: str, fmt: str | None,
+                   output: Path | None) -> None:
+    """New codes per post in coding order, the cumulative curve, and where saturation was reached."""
+    data = _data(project)
+    chosen = _format(fmt, output)
+    colour = chosen == "table" and output is None and sys.stdout.isatty()
+    section = _guard(lambda: saturation_section(data, coder, run, level, per_post=chosen != "table", colour=colour))
+    _render([section], chosen, output)
+
+
+@report_group.command("quotes")
+@_coder
+@click.option("--code", default=None, help="Only this code id (its sub-codes included).")
+@_fmt
+@_out
+@click.pass_obj
+def quotes_cmd(project: Project, coder: str | None, code: str | None, fmt: str | None, output: Path | None) -> None:
+    """Quoted sentences per code, with pseudonymous post labels; handles and contacts masked."""
+    data = _data(project)
+    if code and data.codebook.node(code) is None:
+        fail(f"No code with id {code!r} in the codebook (try `qualtui lookup`).")
+    _render([_guard(lambda: quotes_section(data, coder, code))], _format(fmt, output), output)
+
+
+@report_group.command("screening")
+@click.option("--coder", default=None, help="Compare with this coder's decisions (default: the consensus).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="P(relevant) at or above this counts as relevant [default: the codebook's].")
+@_fmt
+@_out
+@click.pass_obj
+def screening_cmd(project: Project, coder: str | None, threshold: float | None, fmt: str | None,
+                  output: Path | None) -> None:
+    """The LLM screen against human relevance decisions: confusion matrix, accuracy, FNR, kappa."""
+    data = _data(project)
+    _render([_guard(lambda: screening_section(project, data, coder, threshold))], _format(fmt, output), output)
+
+
+@report_group.command("codings")
+@click.option("--coder", "coders", multiple=True, help="Only these coders (repeatable; default all).")
+@click.option("--wide", is_flag=True, help="One row per post and coder, one 0/1 column per code.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None, help="[default: csv]")
+@_out
+@click.pass_obj
+def codings_cmd(project: Project, coders: tuple[str, ...], wide: bool, fmt: str | None, output: Path | None) -> None:
+    """Codings per post for R or pandas: post label, coder, code id and path, category, relevance."""
+    from tui.core.report.export import codings_long, codings_wide
+    from tui.core.report.writers import to_csv, to_json
+
+    data = _data(project)
+    table = _guard(lambda: (codings_wide if wide else codings_long)(data, list(coders) or None))
+    chosen = fmt or (_EXT.get(output.suffix.lower()) if output else None) or "csv"
+    _write(to_json(table.records()) if chosen == "json" else to_csv(table), output)
+
+
+@report_group.command("all")
+@_coder
+@click.option("--run", default=10, show_default=True, type=click.IntRange(min=1), help="Saturation run.")
+@click.option("--top", default=20, show_default=True, type=click.IntRange(min=0), help="Co-occurring pairs.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Screening threshold.")
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "json", "latex"]), default=None,
+              help="[default: table on the terminal, else from the -o extension]")
+@_out
+@click.pass_obj
+def all_cmd(project: Project, coder: str | None, run: int, top: int, threshold: float | None, fmt: str | None,
+            output: Path | None) -> None:
+    """Every section in one document, with the codebook as an appendix (Markdown, JSON or LaTeX)."""
+    from tui.core.report.analyses import ReportError
+    from tui.core.report.export import codebook_tables
+
+    data = _data(project)
+    chosen = _format(fmt, output)
+    sections = _guard(lambda: [
+        frequencies_section(data, None),
+        cooccurrence_section(data, coder, top),
+        saturation_section(data, coder, run, "all", per_post=False, colour=False),
+        quotes_section(data, coder, None),
+    ])
+    try:
+        sections.append(screening_section(project, data, coder, threshold))
+    except ReportError as exc:
+        from tui.core.report.writers import Table
+
+        sections.append(Section("Screening", [Table("Screening", ["Note"], [[str(exc)]])], {"note": str(exc)}))
+    if chosen != "table":
+        cb = data.codebook
+        sections.append(Section("Codebook", codebook_tables(cb), {"name": cb.name, "version": cb.version,
+                                                                 "hash": cb.hash}))
+    _render(sections, chosen, output)
+
+
+# ---------------------------------------------------------------- codebook export / import
+
+
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(["md", "latex", "qdc"]), default=None,
+              help="[default: from the -o extension, else md]")
+@_out
+@click.pass_obj
+def export_cmd(project: Project, fmt: str | None, output: Path | None) -> None:
+    """The codebook as an appendix (Markdown, LaTeX) or as a REFI-QDA .qdc file for other QDA tools."""
+    from tui.core.codebook.qdc import export_qdc
+    from tui.core.report.export import codebook_latex, codebook_markdown
+
+    chosen = fmt or (_EXT.get(output.suffix.lower()) if output else None) or "md"
+    cb = project.codebook()
+    writer = {"md": codebook_markdown, "latex": codebook_latex, "qdc": export_qdc}[chosen]
+    _write(writer(cb), output)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=_target,
+              help="The YAML codebook to write (default: print it).")
+@click.option("--name", default=None, help="The codebook's name [default: the file name].")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+def import_cmd(file: Path, output: Path | None, name: str | None, force: bool) -> None:
+    """Convert a REFI-QDA .qdc codebook (QualCoder, NVivo, ATLAS.ti, MAXQDA) to a qualtui codebook."""
+    from tui.core.codebook.qdc import QdcError, import_qdc
+
+    if not file.exists():
+        fail(f"{file}: no such file.")
+    if output is not None and output.exists() and not force:
+        fail(f"{output} already exists; pass --force to overwrite it.")
+    try:
+        result = import_qdc(file, name)
+    except QdcError as exc:
+        fail(f"{exc} Nothing was written.")
+    _write(result.yaml_text, output)
+    err = console(stderr=True)
+    cats, codes, subs = result.codebook.counts()
+    err.print(text(f"{file.name}: {cats} categories, {codes} codes, {subs} sub-codes"))
+    for note in result.notes:
+        err.print(text(f"  note: {note}"))
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands (and `codebook export|import` to the codebook group)."""
+    from tui.cli.codebook import codebook_group
+
+    cli.add_command(report_group)
+    codebook_group.add_command(export_cmd)
+    codebook_group.add_command(import_cmd)

@@ -1,0 +1,643 @@
+"""The project database: schema, migrations, posts and the append-only event log."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+# The event vocabulary lives in tui.core.project.events; it is re-exported here, where callers look for it.
+from tui.core.project.events import (
+    CODE_ADD,
+    CODE_REMOVE,
+    CONSENSUS,
+    DEFER,
+    DONE,
+    EVENT_KINDS,
+    FLAG,
+    MEMO,
+    QUOTE_ADD,
+    QUOTE_REMOVE,
+    RECONCILE,
+    REDO,
+    RELEVANCE,
+    SKIP,
+    SUGGESTION_ACCEPT,
+    SUGGESTION_REJECT,
+    UNDO,
+    UNDOABLE,
+    Event,
+    PostState,
+    Quote,
+    active_events,
+    derive_state,
+    new_event_id,
+    utcnow,
+)
+from tui.core.safe import clean
+
+DEFAULT_DB = "qualtui.db"
+BUSY_TIMEOUT = 10.0
+"""Seconds a write waits for another qualtui command to finish writing before it gives up."""
+INTERACTIVE_BUSY_TIMEOUT = 3.0
+"""The same wait inside the app, where a longer one would freeze the screen."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+"""Label characters; 0/O, 1/l/I are left out so a label read aloud or from print is unambiguous."""
+
+__all__ = [
+    "CODE_ADD", "CODE_REMOVE", "CONSENSUS", "DEFER", "DONE", "EVENT_KINDS", "FLAG", "MEMO", "QUOTE_ADD",
+    "QUOTE_REMOVE", "RECONCILE", "REDO", "RELEVANCE", "SKIP", "SUGGESTION_ACCEPT", "SUGGESTION_REJECT", "UNDO",
+    "UNDOABLE", "Event", "PostState", "Quote", "Store", "StoreError", "WriteRefused", "active_events",
+    "db_error_kind", "db_error_sentence", "derive_state", "describe_db_error", "new_event_id", "pseudonym",
+    "text_hash", "utcnow",
+]
+
+
+class StoreError(Exception):
+    """A problem with the project database a user can act on."""
+
+
+class WriteRefused(StoreError):
+    """A write the project did not take (busy, read-only, disk full); nothing of it was written.
+
+    `kind` is what `db_error_kind` says ("busy", "readonly", "full", "io", ...).
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# SQLite's primary result codes (the low byte of an extended code) that a user can act on.
+_KINDS = {5: "busy", 6: "busy", 8: "readonly", 13: "full", 10: "io", 14: "cantopen", 11: "corrupt", 26: "notadb"}
+_MESSAGES = (  # for errors raised without a code (older Pythons, wrapped errors)
+    ("database is locked", "busy"), ("database table is locked", "busy"), ("busy", "busy"),
+    ("readonly database", "readonly"), ("disk is full", "full"), ("disk i/o error", "io"),
+    ("unable to open database file", "cantopen"), ("malformed", "corrupt"), ("file is not a database", "notadb"),
+)
+
+
+def db_error_kind(exc: BaseException) -> str | None:
+    """What kind of SQLite failure `exc` is: busy, readonly, full, io, cantopen, corrupt, notadb, or None."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _KINDS:
+        return _KINDS[code & 0xFF]
+    text = str(exc).lower()
+    return next((kind for needle, kind in _MESSAGES if needle in text), None)
+
+
+def describe_db_error(exc: BaseException, path: str | os.PathLike[str]) -> str | None:
+    """One sentence for a SQLite failure a user can act on (None for any other error, which is a bug)."""
+    kind = db_error_kind(exc)
+    return db_error_sentence(kind, path) if kind else None
+
+
+def db_error_sentence(kind: str, path: str | os.PathLike[str]) -> str:
+    """The sentence for a kind of SQLite failure (see `db_error_kind`) on the project at `path`."""
+    name = clean(os.fspath(path), oneline=True)
+    return {
+        "busy": f"The project {name} is busy: another qualtui command is writing to it; "
+                "try again when it finishes.",
+        "readonly": f"The project {name} is read-only: nothing was written.",
+        "full": f"The disk is full: nothing was written to {name}.",
+        "io": f"The disk reported an error while writing {name}: nothing was written; check the disk and try again.",
+        "cantopen": f"The project {name} cannot be opened: check that its folder exists and that you may write there.",
+        "corrupt": f"The project {name} is damaged (SQLite reports a malformed database); "
+                   "restore it from a copy or an export.",
+        "notadb": f"{name} is not a qualtui project (it is not an SQLite database); nothing was changed.",
+    }[kind]
+
+
+READONLY_DECISIONS = "This project is open read-only: decisions cannot be saved."
+
+
+def text_hash(title: str, text: str) -> str:
+    """The hash that identifies a post's content across projects and caches."""
+    h = hashlib.sha256()
+    h.update(title.encode("utf-8", "surrogatepass"))
+    h.update(b"\x00")
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=65536)
+def pseudonym(salt: str, raw: str) -> str:
+    """A salted, one-way author pseudonym such as `A-k3Xp9` (empty for no author)."""
+    if not raw:
+        return ""
+    digest = hashlib.sha256((salt + "\x00" + raw).encode("utf-8", "surrogatepass")).digest()
+    num = int.from_bytes(digest[:8], "big")
+    chars = []
+    for _ in range(5):
+        num, r = divmod(num, len(LABEL_ALPHABET))
+        chars.append(LABEL_ALPHABET[r])
+    return "A-" + "".join(chars)
+
+
+# ---------------------------------------------------------------- schema
+
+
+def _m1_core(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY, path TEXT, file_sha256 TEXT, format TEXT, platform TEXT,
+            started_at TEXT, finished_at TEXT, n_read INTEGER DEFAULT 0, n_imported INTEGER DEFAULT 0,
+            n_duplicates INTEGER DEFAULT 0, n_filtered INTEGER DEFAULT 0, n_rejected INTEGER DEFAULT 0,
+            filters TEXT
+        );
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY, platform TEXT NOT NULL, platform_id TEXT NOT NULL,
+            label TEXT NOT NULL UNIQUE, title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]', author TEXT NOT NULL DEFAULT '', posted_at TEXT,
+            url TEXT NOT NULL DEFAULT '', source_keyword TEXT NOT NULL DEFAULT '',
+            text_hash TEXT NOT NULL, import_id INTEGER REFERENCES imports(id),
+            UNIQUE (platform, platform_id)
+        );
+        CREATE INDEX posts_text_hash ON posts(text_hash);
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, coder TEXT NOT NULL,
+            post_id INTEGER NOT NULL REFERENCES posts(id), kind TEXT NOT NULL,
+            code_id TEXT NOT NULL DEFAULT '', value TEXT NOT NULL DEFAULT '', ref TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL, codebook_hash TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL DEFAULT 'local'
+        );
+        CREATE INDEX events_coder_post ON events(coder, post_id);
+        CREATE INDEX events_post ON events(post_id);
+        CREATE TABLE queue (
+            coder TEXT NOT NULL, position INTEGER NOT NULL, post_id INTEGER NOT NULL REFERENCES posts(id),
+            created_at TEXT, seed INTEGER, PRIMARY KEY (coder, position)
+        );
+        CREATE INDEX queue_coder_post ON queue(coder, post_id);
+        CREATE TABLE prelabel_cache (
+            text_hash TEXT NOT NULL, model_hash TEXT NOT NULL, prompt_hash TEXT NOT NULL,
+            kind TEXT NOT NULL, code_id TEXT NOT NULL DEFAULT '', score REAL NOT NULL, created_at TEXT,
+            PRIMARY KEY (text_hash, model_hash, prompt_hash, kind, code_id)
+        );
+        CREATE TABLE embeddings (
+            text_hash TEXT NOT NULL, model_hash TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+            PRIMARY KEY (text_hash, model_hash)
+        );
+        CREATE TABLE suggestions (
+            post_id INTEGER NOT NULL REFERENCES posts(id), kind TEXT NOT NULL, code_id TEXT NOT NULL DEFAULT '',
+            score REAL NOT NULL, source TEXT NOT NULL DEFAULT 'llm', model_hash TEXT, prompt_hash TEXT,
+            created_at TEXT, PRIMARY KEY (post_id, kind, code_id)
+        );
+        CREATE TABLE prelabel_runs (
+            id INTEGER PRIMARY KEY, model TEXT, model_hash TEXT, prompt_hash TEXT, backend TEXT,
+            threshold REAL, started_at TEXT, finished_at TEXT, n_posts INTEGER DEFAULT 0,
+            n_scored INTEGER DEFAULT 0, n_cached INTEGER DEFAULT 0, status TEXT
+        );
+        CREATE TABLE wb_state (coder TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT);
+        CREATE TABLE wb_log (
+            id INTEGER PRIMARY KEY, coder TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+            day TEXT NOT NULL, minutes REAL NOT NULL DEFAULT 0, weighted REAL NOT NULL DEFAULT 0,
+            value REAL, detail TEXT
+        );
+        CREATE INDEX wb_log_coder_day ON wb_log(coder, day);
+        CREATE TABLE project_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )
+
+
+MIGRATIONS: list[tuple[int, str, Any]] = [
+    (1, "core schema", _m1_core),
+]
+
+
+class Store:
+    """A qualtui project: one SQLite file opened through sqlite-utils.
+
+    A Store is bound to the thread that opened it (SQLite's rule); workers open their own.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True,
+                 readonly: bool = False, busy_timeout: float | None = None) -> None:
+        self.path = Path(path)
+        shown = clean(os.fspath(path), oneline=True)
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise StoreError(f"The project {shown} cannot be opened ({exc.strerror}).") from None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise StoreError(f"{shown} is a directory, not a qualtui project file.")
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise StoreError(f"{shown} is not a regular file, so not a qualtui project; nothing was changed.")
+        if st is None and not create:
+            raise StoreError(f"No project at {shown}: run `qualtui import FILE` first, or pass --db.")
+        if st is None and readonly:
+            raise StoreError(f"No project at {shown} to open read-only.")
+        if st is not None and st.st_size > 0:
+            _check_header(self.path, shown)
+        # A file this user may not write is opened read-only, so browsing works and nothing is attempted.
+        self.readonly = readonly or (st is not None and not os.access(self.path, os.W_OK))
+        self.created = st is None  # this Store makes the file: a command that then fails may remove it
+        timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        self.busy_timeout = timeout
+        existing = st is not None and st.st_size > 0
+        try:
+            # An existing file is first looked at through a read-only connection: a file that is not a
+            # qualtui project is refused before anything could be written (not even a WAL checkpoint).
+            conn = self._connect(timeout, readonly=existing or self.readonly)
+            try:
+                _check_is_project(conn, shown, self.readonly)
+                if existing and not self.readonly:
+                    conn.close()
+                    conn = self._connect(timeout, readonly=False)
+            except BaseException:
+                conn.close()
+                raise
+            self.db = sqlite_utils.Database(conn)
+            try:
+                if not self.readonly:
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                    # WAL + NORMAL survives a killed process; only power loss could drop the last commits.
+                    self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self.migrate()
+            except BaseException:
+                self.close()
+                raise
+        except StoreError:
+            self._discard_new()
+            raise
+        except sqlite3.Error as exc:
+            self._discard_new()
+            message = describe_db_error(exc, path)
+            raise StoreError(message or f"{shown} is not a qualtui project file ({exc}).") from None
+
+    def _connect(self, timeout: float, *, readonly: bool) -> sqlite3.Connection:
+        if not readonly:
+            return sqlite3.connect(str(self.path), timeout=timeout)
+        uri = "file:" + _uri_path(self.path) + "?mode=ro"
+        wal = Path(f"{self.path}-wal")
+        if not (wal.exists() and wal.stat().st_size > 0):
+            # Everything is in the main file, so it is read as an unchanging file: SQLite then makes no
+            # -shm file, which in a folder others share would belong to this user and could stop the
+            # owner's next write, and which a read-only folder would not allow at all.
+            uri += "&immutable=1"
+        return sqlite3.connect(uri, uri=True, timeout=timeout)
+
+    def _discard_new(self) -> None:
+        """Remove the file (and its WAL companions) if this Store created it and failed to set it up."""
+        if self.created:
+            remove_project_file(self.path)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def migrate(self) -> None:
+        """Apply every migration not yet applied, each in its own transaction."""
+        conn = self.db.conn
+        if self.readonly:
+            return  # _check_is_project refused a read-only project that needs one
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "migrations" in tables and "meta" in tables:
+            done = {r[0] for r in conn.execute("SELECT version FROM migrations")}
+            if all(v in done for v, _, _ in MIGRATIONS) and self.meta("project_id") is not None:
+                return  # nothing to do: opening a project takes no write lock
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)"
+        )
+        done = {r[0] for r in conn.execute("SELECT version FROM migrations")}
+        for version, name, fn in MIGRATIONS:
+            if version in done:
+                continue
+            with conn:
+                fn(self.db)
+                conn.execute(
+                    "INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, utcnow()),
+                )
+        with conn:
+            if self.meta("project_id") is None:
+                self.set_meta("project_id", secrets.token_hex(8))
+                self.set_meta("salt", secrets.token_hex(16))
+                self.set_meta("created_at", utcnow())
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    def is_empty(self) -> bool:
+        """True when the project holds no posts and no events (nothing a user made would be lost)."""
+        conn = self.db.conn
+        return not any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in ("posts", "events"))
+
+    @contextmanager
+    def patience(self, seconds: float) -> Iterator[None]:
+        """Writes inside wait at most `seconds` for another writer (for saves that will simply retry)."""
+        conn = self.db.conn
+        conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, all or nothing.
+
+        The write lock is taken first (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another
+        command to finish; a busy, read-only or full project raises `WriteRefused` with one sentence.
+        """
+        if self.readonly:
+            raise WriteRefused(db_error_sentence("readonly", self.path), "readonly")
+        conn = self.db.conn
+        try:
+            if not conn.in_transaction:  # else a caller's open transaction: join it and commit, as before
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                # SQLite rolls back by itself on some errors (a full disk); a second rollback would fail.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            kind, message = db_error_kind(exc), describe_db_error(exc, self.path)
+            if kind is None or message is None:
+                raise
+            raise WriteRefused(message, kind) from exc
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def meta(self, key: str) -> str | None:
+        """A project-level value (project id, pseudonym salt...)."""
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a project-level value (caller commits)."""
+        self.db.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------ posts
+
+    def pseudonym(self, raw: str) -> str:
+        """A stable per-project pseudonym for an author id; the raw id is never stored."""
+        return pseudonym(self.meta("salt") or "", raw)
+
+    def existing_labels(self) -> set[str]:
+        """Every post label in use."""
+        return {r[0] for r in self.db.conn.execute("SELECT label FROM posts")}
+
+    @staticmethod
+    def new_label(taken: set[str]) -> str:
+        """A fresh random label `P-xxx`, longer once the three-character space fills up."""
+        length = 3
+        while len(taken) > (len(LABEL_ALPHABET) ** length) // 4:
+            length += 1
+        while True:
+            label = "P-" + "".join(secrets.choice(LABEL_ALPHABET) for _ in range(length))
+            if label not in taken:
+                taken.add(label)
+                return label
+
+    def count_posts(self, where: str = "", params: Sequence[Any] = ()) -> int:
+        """How many posts match."""
+        sql = "SELECT count(*) FROM posts" + (f" WHERE {where}" if where else "")
+        return self.db.conn.execute(sql, params).fetchone()[0]
+
+    def post(self, post_id: int) -> dict[str, Any] | None:
+        """One post by its row id."""
+        cur = self.db.conn.execute("SELECT * FROM posts WHERE id = ?", (post_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return _post_row(cur.description, row)
+
+    def post_by_label(self, label: str) -> dict[str, Any] | None:
+        """One post by its pseudonymous label."""
+        row = self.db.conn.execute("SELECT id FROM posts WHERE label = ?", (label,)).fetchone()
+        return self.post(row[0]) if row else None
+
+    def posts(self, *, limit: int | None = None, offset: int = 0, where: str = "",
+              params: Sequence[Any] = (), order: str = "label") -> list[dict[str, Any]]:
+        """Posts in label order (or `order`), for listings."""
+        sql = "SELECT * FROM posts" + (f" WHERE {where}" if where else "") + f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        cur = self.db.conn.execute(sql, params)
+        return [_post_row(cur.description, r) for r in cur.fetchall()]
+
+    def post_ids(self, where: str = "", params: Sequence[Any] = (), order: str = "label") -> list[int]:
+        """Row ids of posts, ordered."""
+        sql = "SELECT id FROM posts" + (f" WHERE {where}" if where else "") + f" ORDER BY {order}"
+        return [r[0] for r in self.db.conn.execute(sql, params)]
+
+    # ------------------------------------------------------------ events
+
+    def record(self, event: Event) -> Event:
+        """Append one event and commit it before returning (nothing shown as done is lost)."""
+        if event.kind not in EVENT_KINDS:
+            raise StoreError(f"Unknown event kind {event.kind!r}.")
+        with self.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash)"
+                " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash)",
+                event.row(),
+            )
+        return Event(**{**event.__dict__, "seq": cur.lastrowid})
+
+    def record_many(self, events: Iterable[Event]) -> int:
+        """Append events in one transaction; all or nothing."""
+        rows = [e.row() for e in events]
+        with self.write() as conn:
+            conn.executemany(
+                "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash)"
+                " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash)",
+                rows,
+            )
+        return len(rows)
+
+    def events(self, *, coder: str | None = None, post_id: int | None = None) -> list[dict[str, Any]]:
+        """Raw event rows, in insertion order."""
+        clauses, params = [], []
+        if coder is not None:
+            clauses.append("coder = ?")
+            params.append(coder)
+        if post_id is not None:
+            clauses.append("post_id = ?")
+            params.append(post_id)
+        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY seq"
+        cur = self.db.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def state(self, coder: str, post_id: int) -> PostState:
+        """One coder's current decisions on one post."""
+        return derive_state(self.events(coder=coder, post_id=post_id))
+
+    def states(self, coder: str) -> dict[int, PostState]:
+        """One coder's current decisions on every post they touched."""
+        by_post: dict[int, list[dict[str, Any]]] = {}
+        for r in self.events(coder=coder):
+            by_post.setdefault(r["post_id"], []).append(r)
+        return {pid: derive_state(rows) for pid, rows in by_post.items()}
+
+    def coders(self) -> list[str]:
+        """Every coder with at least one event."""
+        return [r[0] for r in self.db.conn.execute("SELECT DISTINCT coder FROM events ORDER BY coder")]
+
+    def undo_target(self, coder: str, session_start: str = "") -> dict[str, Any] | None:
+        """The coder's most recent decision that still stands (what `undo` would take back)."""
+        for r in self._standing(coder, session_start):
+            return r
+        return None
+
+    def redo_target(self, coder: str) -> dict[str, Any] | None:
+        """The most recent undo not yet redone, while the coder has done nothing else since."""
+        redone: set[str] = set()
+        for kind, ref in self.db.conn.execute(
+            "SELECT kind, ref FROM events WHERE coder = ? ORDER BY seq DESC", (coder,)
+        ):
+            if kind == REDO:
+                redone.add(ref)
+            elif kind == UNDO and ref in redone:
+                redone.discard(ref)
+            elif kind == UNDO:
+                return self.event(ref)
+            else:
+                return None
+        return None
+
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        """One event row by id."""
+        cur = self.db.conn.execute("SELECT * FROM events WHERE id = ?", (event_id,))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+    def _standing(self, coder: str, since: str) -> Iterator[dict[str, Any]]:
+        conn = self.db.conn
+        cur = conn.execute(
+            "SELECT * FROM events WHERE coder = ? AND at >= ? ORDER BY seq DESC", (coder, since)
+        )
+        cols = [d[0] for d in cur.description]
+        balance: dict[str, int] = {}
+        for raw in cur:
+            r = dict(zip(cols, raw))
+            if r["kind"] == UNDO:
+                balance[r["ref"]] = balance.get(r["ref"], 0) + 1
+            elif r["kind"] == REDO:
+                balance[r["ref"]] = balance.get(r["ref"], 0) - 1
+            elif r["kind"] in UNDOABLE and r["kind"] != DEFER and balance.get(r["id"], 0) <= 0:
+                yield r
+
+    # ------------------------------------------------------------ queue
+
+    def queue(self, coder: str) -> list[int]:
+        """The coder's queue of post ids in order (empty: no queue)."""
+        return [r[0] for r in self.db.conn.execute(
+            "SELECT post_id FROM queue WHERE coder = ? ORDER BY position", (coder,))]
+
+    def set_queue(self, coder: str, post_ids: Sequence[int], seed: int | None = None) -> None:
+        """Replace the coder's queue."""
+        now = utcnow()
+        with self.write() as conn:
+            conn.execute("DELETE FROM queue WHERE coder = ?", (coder,))
+            conn.executemany(
+                "INSERT INTO queue (coder, position, post_id, created_at, seed) VALUES (?, ?, ?, ?, ?)",
+                [(coder, i, pid, now, seed) for i, pid in enumerate(post_ids)],
+            )
+
+    def finished_posts(self, coder: str) -> set[int]:
+        """Posts the coder has finished (screened out, or coded and marked done).
+
+        Reads only the events that decide it, so it stays quick on a large log.
+        """
+        cur = self.db.conn.execute(
+            "SELECT id, post_id, kind, value, ref, at FROM events WHERE coder = ?"
+            " AND kind IN ('relevance', 'done', 'undo', 'redo')", (coder,))
+        rows = [dict(zip(("id", "post_id", "kind", "value", "ref", "at"), r)) for r in cur]
+        relevance: dict[int, str] = {}
+        done: dict[int, str] = {}
+        for r in active_events(rows):
+            (relevance if r["kind"] == RELEVANCE else done)[r["post_id"]] = r["value"]
+        return {p for p, v in relevance.items() if v == "0"} | {p for p, v in done.items() if v != "0"}
+
+    # ------------------------------------------------------------ settings
+
+    def project_setting(self, key: str) -> str | None:
+        """A team-wide setting (e.g. a lead's well-being ceiling)."""
+        row = self.db.conn.execute("SELECT value FROM project_settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_project_setting(self, key: str, value: str) -> None:
+        """Set a team-wide setting and commit."""
+        with self.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO project_settings (key, value) VALUES (?, ?)", (key, value))
+
+
+def remove_project_file(path: Path) -> None:
+    """Delete a project file and its WAL companions (only for a file a failed command just created)."""
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _check_is_project(conn: sqlite3.Connection, shown: str, readonly: bool) -> None:
+    """Refuse another program's SQLite database, or a project from a newer qualtui, only reading."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        if readonly:
+            raise StoreError(f"{shown} is an empty SQLite database, not a qualtui project; nothing was changed.")
+        return  # a new (or empty) file: ours to set up
+    if not {"migrations", "meta"} <= tables:
+        raise StoreError(f"{shown} is an SQLite database but not a qualtui project; nothing was changed.")
+    newest = conn.execute("SELECT max(version) FROM migrations").fetchone()[0] or 0
+    known = max(v for v, _, _ in MIGRATIONS)
+    if newest > known:
+        raise StoreError(f"{shown} was made by a newer qualtui (schema {newest}); "
+                         "update qualtui to open it. Nothing was changed.")
+    if readonly and newest < known:
+        raise StoreError(f"The project {shown} is read-only and needs an upgrade that writes to it; "
+                         "open it once with write access.")
+
+
+def _check_header(path: Path, shown: str) -> None:
+    """Refuse a file that is not an SQLite database, reading only its first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"The project {shown} cannot be read ({exc.strerror}).") from None
+    if head != SQLITE_HEADER:
+        raise StoreError(f"{shown} is not a qualtui project (it is not an SQLite database); nothing was changed.")
+
+
+def _uri_path(path: Path) -> str:
+    """A path quoted for an SQLite `file:` URI (`?` and `#` in a name would otherwise end it)."""
+    from urllib.parse import quote
+
+    return quote(str(path.absolute()), safe="/")
+
+
+def _post_row(description: Any, row: Sequence[Any]) -> dict[str, Any]:
+    d = dict(zip([c[0] for c in description], row))
+    try:
+        d["tags"] = json.loads(d.get("tags") or "[]")
+    except ValueError:
+        d["tags"] = []
+    return d

@@ -1,0 +1,317 @@
+"""The qualtui Textual app: wires the coding screen to a project, a codebook and a coder."""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui.core.codebook.lookup import search
+from tui.core.codebook.model import Category, Codebook
+from tui.core.coding.session import Session, likely_codes
+from tui.core.config import Config
+from tui.core.project.store import INTERACTIVE_BUSY_TIMEOUT, Store
+from tui.core.safe import clean
+from tui.core.wellbeing.masking import severity_label
+from tui.core.wellbeing.policy import SEVERE_WEIGHT
+from tui.core.wellbeing.state import Status
+from tui.ui.screens.checkin import CheckinScreen
+from tui.ui.screens.coding import CodingScreen
+from tui.ui.wellbeing_app import WellbeingApp
+
+SEVERE_HIDDEN = ("Today's limit on severe posts is reached, so this post stays hidden. "
+                 "Press → or g for the next post; milder posts are still open today.")
+END_CHECKIN_AFTER = 600.0
+"""Ask the end-of-session check-in only after this many seconds of reading in the session."""
+
+
+class CodebookCommands(Provider):
+    """Command palette: search the codebook and assign (the same search as `qualtui lookup`)."""
+
+    async def discover(self) -> Hits:
+        app: QualtuiApp = self.app  # type: ignore[assignment]
+        for code_id in app.session.recent:
+            node = app.codebook.node(code_id)
+            if node is not None:
+                yield DiscoveryHit(Text(clean(app.codebook.path_str(code_id), oneline=True)),
+                                   partial(app.assign_from_palette, code_id), help="recently used")
+
+    async def search(self, query: str) -> Hits:
+        app: QualtuiApp = self.app  # type: ignore[assignment]
+        matcher = self.matcher(query)
+        for hit in search(app.codebook, query, limit=15):
+            if isinstance(hit.node, Category):
+                continue
+            path = clean(app.codebook.path_str(hit.node.id), oneline=True)
+            score = max(matcher.match(path), 0.3 + min(hit.score, 100) / 200)
+            yield Hit(score, Text(path), partial(app.assign_from_palette, hit.node.id),
+                      help=app.masker()(clean(hit.node.definition, oneline=True))[:100])
+
+
+class PrelabelProgress(Message):
+    """Pre-labelling moved on (bursts collapse into the latest)."""
+
+    def __init__(self, done: int, total: int, cached: int) -> None:
+        super().__init__()
+        self.done, self.total, self.cached = done, total, cached
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PrelabelProgress)
+
+
+class PrelabelFinished(Message):
+    """Pre-labelling ended: a one-line summary, or the error a user can act on."""
+
+    def __init__(self, summary: str, error: bool) -> None:
+        super().__init__()
+        self.summary, self.error = summary, error
+
+
+def prelabel_failure(error: BaseException | None) -> str:
+    """One plain sentence for a pre-labelling failure nobody planned for."""
+    what = clean(f"{type(error).__name__}: {error}", oneline=True)[:200] if error is not None else "unknown error"
+    return f"Pre-labelling stopped on an unexpected error ({what}). Your coding is saved; press P to try again."
+
+
+class QualtuiApp(WellbeingApp):
+    """One coder coding one project."""
+
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute, so subclasses elsewhere find it
+    TITLE = "qualtui"
+    COMMANDS = App.COMMANDS | {CodebookCommands}
+    BINDINGS = [
+        Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette",
+                tooltip="Command palette: codebook search and more"),
+        Binding("P", "prelabel", "Pre-label", show=False, id="prelabel",
+                tooltip="Pre-label posts with the local model in the background (again: stop)"),
+    ]
+
+    def __init__(self, store: Store, codebook: Codebook, coder: str, *, config: Config | None = None,
+                 mode: str | None = None, clock: Any = time.time) -> None:
+        super().__init__(store, coder, config=config, clock=clock)
+        self.codebook = codebook
+        self.session = Session(store, codebook, coder)
+        self.start_mode = mode or self.session.last_place()[1] or self.config.mode  # --mode, last mode, config
+        self._exposure_at_start = 0.0
+        self.prelabel_status = ""
+
+    def on_mount(self) -> None:
+        status = self.start_wellbeing()
+        self._exposure_at_start = status.raw_today
+        self.push_screen(CodingScreen(self.session, mode=self.start_mode,
+                                      show_suggestions=self.config.show_suggestions))
+        self._apply(status)
+        if status.checkin_due == "session_start" and self.wb.settings.checkins and self._break is None:
+            self.push_screen(CheckinScreen("session_start"), partial(self._checked_in, "session_start"))
+
+    def text_screen(self) -> CodingScreen | None:
+        """The coding screen, which shows the post."""
+        return self.first_screen(CodingScreen)
+
+    def _apply(self, status: Status) -> None:
+        """The shared policy, plus the limit on severe posts, which hides only severe ones."""
+        coding = self.text_screen()
+        full_cap = status.mode == "capped" and status.weighted_today >= status.daily_cap_minutes - 1e-6
+        current = self.session.current.post if self.session.current else None
+        if status.mode == "capped" and not full_cap or (status.mode == "working" and current is not None
+                                                        and self.severe_blocked(current)):
+            # Only severe posts are over for today: hide this one, let the coder move to a milder one.
+            self._report_hidden()
+            if coding is not None:
+                coding.set_text_hidden(SEVERE_HIDDEN, navigable=True)
+                coding.refresh_status()
+            return
+        super()._apply(status)
+        if coding is not None:
+            coding.refresh_status()
+
+    def severe_blocked(self, post: dict[str, Any]) -> bool:
+        """True when today's limit on severe posts is reached and this post is severe."""
+        return self.wb.severe_capped and self.post_weight(post) >= SEVERE_WEIGHT
+
+    def exposure_update(self, post: dict[str, Any] | None, hidden: bool) -> None:
+        """Tell the exposure clock which post is on screen, and how heavy it is."""
+        if post is None or hidden:
+            self._report_hidden()
+            return
+        if self.severe_blocked(post):
+            self._apply(self.wb.tick(self.clock()))
+            return
+        self.report_shown(post["id"], self.post_weight(post))
+
+    def milder_first(self) -> None:
+        """After several severe posts in a row, serve a milder one next when the queue has one."""
+        if self.wb.tick(self.clock()).needs_milder or self.wb.severe_capped:
+            self.session.promote_milder(self.suggested_weight, SEVERE_WEIGHT)
+
+    def suggested_weight(self, post_id: int) -> float:
+        """A post's weight before this coder coded it: from the model's code suggestions."""
+        codes = likely_codes(self.store, post_id)
+        weights = [self.codebook.severity(c) for c in codes if self.codebook.node(c) is not None]
+        return max(weights, default=1.0)
+
+    # ------------------------------------------------------------ pre-labels in the background
+
+    def action_prelabel(self) -> None:
+        """Start pre-labelling in a worker thread, or stop the one running."""
+        running = [w for w in self.workers if w.group == "prelabel" and w.is_running]
+        if running:
+            for w in running:
+                w.cancel()
+            self.notify("Stopping pre-labelling after the current post…", timeout=3, markup=False)
+            return
+        if self.store.readonly:
+            self.notify("This project is open read-only: pre-labels cannot be saved.", severity="error",
+                        timeout=6, markup=False)
+            return
+        self.prelabel_status = "pre-labelling: loading the model"
+        self.notify("Pre-labelling in the background; keep working.", timeout=3, markup=False)
+        self._prelabel_worker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prelabel")
+    def _prelabel_worker(self) -> None:
+        # Never touches widgets: it opens its own Store (SQLite objects belong to their thread)
+        # and reports by messages. One worker, one model: a Llama is not thread-safe.
+        from tui.core.prelabel.backends import Backend, LlamaBackend, OpenAIBackend, PrelabelError, default_model_path
+        from tui.core.prelabel.run import run_prelabel
+
+        worker = get_current_worker()
+        store = Store(self.store.path)
+        backend: Backend | None = None
+
+        def progress(done: int, total: int, cached: int) -> None:
+            self.post_message(PrelabelProgress(done, total, cached))
+
+        try:
+            if self.config.llm_url:
+                backend = OpenAIBackend(self.config.llm_url)
+            else:
+                # One core stays free for the interface, and cores busy with other work are left alone:
+                # llama.cpp threads busy-wait.
+                backend = LlamaBackend(self.config.model or default_model_path(), reserve_cores=1)
+            summary = run_prelabel(
+                store, self.codebook, backend,
+                progress=progress, should_stop=lambda: worker.is_cancelled)
+            self.post_message(PrelabelFinished(
+                f"Pre-labels: {summary.n_scored} scored, {summary.n_cached} cached, "
+                f"{summary.n_relevant} likely relevant ({summary.status}).", False))
+        except PrelabelError as exc:
+            self.post_message(PrelabelFinished(str(exc), True))
+        except Exception as exc:
+            if not worker.is_cancelled:
+                raise  # reported by _prelabel_state
+            # A cancelled thread's result is awaited by nobody: report its failure here.
+            self.post_message(PrelabelFinished(prelabel_failure(exc), True))
+        finally:
+            if backend is not None:
+                backend.close()
+            store.close()
+
+    @on(Worker.StateChanged)
+    def _prelabel_state(self, event: Worker.StateChanged) -> None:
+        """A worker that failed unexpectedly: tell the coder and leave the loading state."""
+        if event.worker.group == "prelabel" and event.state == WorkerState.ERROR:
+            self.post_message(PrelabelFinished(prelabel_failure(event.worker.error), True))
+
+    @on(PrelabelProgress)
+    def _prelabel_progress(self, message: PrelabelProgress) -> None:
+        self.prelabel_status = f"pre-labelling {message.done}/{message.total}"
+        self.refresh(repaint=True)  # the model's loader may have silenced the terminal for a moment
+        coding = self.text_screen()
+        if coding is not None:
+            coding.refresh_status()
+
+    @on(PrelabelFinished)
+    def _prelabel_finished(self, message: PrelabelFinished) -> None:
+        self.prelabel_status = ""
+        self.notify(message.summary, severity="error" if message.error else "information", timeout=8,
+                    markup=False)
+        coding = self.text_screen()
+        if coding is not None and self.session.current is not None:
+            self.session.load()  # new suggestions for the post on screen
+            coding.refresh_post(keep_cursor=True)
+
+    def on_wellbeing_screen_history_deleted(self, event: Any) -> None:
+        """The coder deleted their history: forget the ratings kept in memory too."""
+        self.wb.forget_checkins()
+        self._save(force=True)
+
+    async def action_quit(self) -> None:
+        """Quit; everything is already saved. Offers the optional end-of-session check-in."""
+        now = self.clock()
+        read = self.wb.tick(now).raw_today - self._exposure_at_start
+        if self.wb.settings.checkins and read * 60 >= END_CHECKIN_AFTER and not isinstance(self.screen, CheckinScreen):
+            def done(rating: int | None) -> None:
+                self._checked_in("session_end", rating)
+                self._finish()
+            self.push_screen(CheckinScreen("session_end"), done)
+            return
+        self._finish()
+
+    def _finish(self) -> None:
+        self.end_session()
+
+    # ------------------------------------------------------------ hooks used by the screens
+
+    def post_weight(self, post: dict[str, Any]) -> float:
+        """Exposure weight: the highest severity among the coder's codes and the model's suggestions."""
+        cur = self.session.current
+        ids: list[str] = []
+        if cur is not None and cur.post["id"] == post["id"]:
+            ids = list(cur.state.codes) + cur.likely_codes
+        weights = [self.codebook.severity(i) for i in ids if self.codebook.node(i) is not None]
+        return max(weights, default=1.0)
+
+    def severity_label(self, post: dict[str, Any]) -> str | None:
+        """A short header label for severe posts (not a blocking warning)."""
+        return severity_label(self.post_weight(post))
+
+    def wellbeing_status(self) -> str:
+        """A short well-being note for the status bar."""
+        st = self.wb.tick(self.clock())
+        extra = f" · {self.prelabel_status}" if self.prelabel_status else ""
+        if st.mode == "capped":
+            return "daily limit reached" + extra
+        note = f"next break in {max(0.0, st.next_break_in):.0f} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
+        if st.postponed_until is not None:  # the postponed break comes back on the wall clock
+            back = max(1, math.ceil((st.postponed_until - self.clock()) / 60))
+            note = f"break postponed: back in {back} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
+        return (("break due · " + note) if st.break_due else note) + extra
+
+    def post_changed(self) -> None:
+        """Called after the coding screen moved to another post."""
+        self.revealed = None
+        coding = self.text_screen()
+        current = self.session.current.post if self.session.current else None
+        if coding is not None and coding.navigable and coding.text_hidden and current is not None \
+                and not self.severe_blocked(current):
+            coding.text_hidden, coding.navigable = None, False  # a milder post: refresh_post shows it
+
+    def assign_from_palette(self, code_id: str) -> None:
+        """Assign a code chosen in the command palette."""
+        screen = self.screen
+        if isinstance(screen, CodingScreen) and not screen.text_hidden and self.session.current is not None:
+            if screen.mode != "coding":
+                screen.mode = "coding"
+            screen._assign(code_id)
+
+
+def run_app(db: Path, codebook: Codebook, coder: str, config: Config, mode: str | None = None) -> int:
+    """Open the project and run the app until the coder quits; the app's exit status (1 after a crash)."""
+    store = Store(db, create=False, busy_timeout=INTERACTIVE_BUSY_TIMEOUT)
+    try:
+        app = QualtuiApp(store, codebook, coder, config=config, mode=mode)
+        app.run()
+    finally:
+        store.close()
+    return app.return_code or 0

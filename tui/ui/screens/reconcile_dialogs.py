@@ -1,0 +1,150 @@
+"""The small dialogs of the reconciliation screen: why coders disagreed, a reconciled set, the keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from tui.core.safe import clean
+from tui.core.sync.consensus import DISAGREEMENT_TYPES
+from tui.ui.screens.bindings import B
+from tui.ui.screens.help import HelpScreen
+
+TYPE_KEYS = dict(zip("mwuo", DISAGREEMENT_TYPES))
+"""One key per disagreement type: missed code, wrong sub-code, unclear definition, other."""
+SET_KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
+"""The keys that toggle the codes listed in the reconciled-set picker, in order."""
+
+
+class DecisionTypeScreen(ModalScreen[tuple[str, str] | None]):
+    """Why the coders disagreed (one key) and an optional note; Enter confirms, Escape cancels the decision."""
+
+    BINDINGS = [
+        B("enter", "confirm", "Confirm", "decision.confirm", "Record the decision", show=False),
+        B("escape", "cancel", "Cancel", "decision.cancel", "Cancel the whole decision"),
+    ]
+
+    def __init__(self, what: Text) -> None:
+        super().__init__()
+        self.what = what
+        self.kind: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="decision-box"):
+            yield Static(self.what, id="decision-what")
+            yield Static(self._types(), id="decision-types")
+            yield Input(placeholder="Optional one-line note · Enter confirms · Escape cancels",
+                        id="decision-note", disabled=True)
+
+    def _types(self) -> Text:
+        out = Text("Why did the coders disagree?  ")
+        for key, name in TYPE_KEYS.items():
+            chosen = name == self.kind
+            out.append(key, style="bold reverse" if chosen else "bold cyan")
+            out.append(" " + name + ("  ✓" if chosen else "") + "   ", style="bold" if chosen else "")
+        return out
+
+    async def on_key(self, event: events.Key) -> None:
+        if self.kind is None and event.character in TYPE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.kind = TYPE_KEYS[event.character]  # type: ignore[index]
+            self.query_one("#decision-types", Static).update(self._types())
+            note = self.query_one(Input)
+            note.disabled = False
+            note.focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        if self.kind is None:
+            self.app.bell()
+            self.notify("First press m, w, u or o: why did the coders disagree?", timeout=3, markup=False)
+            return
+        self.dismiss((self.kind, self.query_one(Input).value.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReconciledSetScreen(ModalScreen[frozenset[str] | None]):
+    """Every code the coders used, numbered; keys toggle them, Enter confirms the set, Escape cancels."""
+
+    BINDINGS = [
+        B("enter", "confirm", "Confirm", "set.confirm", "Use the ticked codes as the consensus"),
+        B("escape", "cancel", "Cancel", "set.cancel", "Back without deciding"),
+    ]
+
+    def __init__(self, label: str, items: Sequence[tuple[str, str, str]], chosen: set[str]) -> None:
+        super().__init__()
+        self.label = label
+        self.items = list(items)[:len(SET_KEYS)]  # (code id, name, who chose it)
+        self.chosen = set(chosen)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="set-box"):
+            yield Static(Text("Reconciled codes for " + clean(self.label, oneline=True)
+                              + ": press a key to tick or untick, Enter confirms (nothing ticked: not relevant)",
+                              style="bold"), id="set-title")
+            yield Static(self._rows(), id="set-list")
+
+    def _rows(self) -> Text:
+        out = Text()
+        for key, (code_id, name, who) in zip(SET_KEYS, self.items):
+            ticked = code_id in self.chosen
+            out.append(f" {key} ", style="bold cyan")
+            out.append("☑ " if ticked else "☐ ", style="bold green" if ticked else "dim")
+            out.append(clean(name, oneline=True), style="bold" if ticked else "")
+            out.append("  " + clean(who, oneline=True) + "\n", style="dim")
+        return out
+
+    async def on_key(self, event: events.Key) -> None:
+        char = event.character
+        if not char or char not in SET_KEYS:
+            return
+        event.stop()
+        event.prevent_default()
+        i = SET_KEYS.index(char)
+        if i >= len(self.items):
+            self.app.bell()
+            return
+        self.chosen ^= {self.items[i][0]}
+        self.query_one("#set-list", Static).update(self._rows())
+
+    def action_confirm(self) -> None:
+        self.dismiss(frozenset(self.chosen))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReconcileHelpScreen(HelpScreen):
+    """The reconciliation keys (the coding screen's extra rows do not apply here)."""
+
+    def on_mount(self, event: events.Mount) -> None:
+        event.prevent_default()  # the coding screen's help rows do not apply here
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
+        table = Table(title="Reconciliation keys (remap them in the config file by id)", expand=True)
+        for col, style in (("keys", "bold cyan"), ("does", ""), ("id", "dim")):
+            table.add_column(col, style=style)
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        for b in below.BINDINGS:
+            if isinstance(b, Binding) and not (b.id or "").rstrip("123456789").endswith("keep_"):
+                table.add_row(Text(keymap.get(b.id, b.key) if b.id else b.key), Text(b.tooltip or b.description),
+                              Text(b.id or ""))
+        table.add_row(Text("1–9"), Text("Keep coder N's decisions (columns are numbered)"),
+                      Text("reconcile.keep_1 … keep_9"))
+        table.add_row(Text("then m w u o"), Text("Why they disagreed: missed code, wrong sub-code, unclear "
+                                                 "definition, other; then an optional note and Enter"), Text(""))
+        self.query_one("#help-table", Static).update(table)
