@@ -329,8 +329,8 @@ def main() -> None:
     ours, naive = results["ours"], results["naive"]
     n = args.posts
     ours_labels = [int(p >= 0.5) for p in ours["probs"]]
-    agree = sum(a == b for a, b in zip(ours_labels, naive["labels"]))
-    both = [(a, b) for a, b in zip(ours["probs"], naive["probs"]) if b is not None]
+    agree = sum(a == b for a, b in zip(ours_labels, naive["labels"], strict=False))
+    both = [(a, b) for a, b in zip(ours["probs"], naive["probs"], strict=False) if b is not None]
     max_diff = max((abs(a - b) for a, b in both), default=float("nan"))
     ppm_ours, ppm_naive = 60 * n / ours["seconds"], 60 * n / naive["seconds"]
     print(f"model        {Path(args.model).name}, {args.threads} threads, n_ctx {args.n_ctx}, {n} posts")

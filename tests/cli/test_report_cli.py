@@ -36,7 +36,7 @@ def project(tmp_path: Path) -> Path:
     store = Store(db)
     ids = store.post_ids(order="id")
     plan = [(RANSOM, TORTURE), (TORTURE,), (DRUGS, TORTURE), (), (RANSOM,)]
-    for i, (pid, codes) in enumerate(zip(ids, plan)):
+    for i, (pid, codes) in enumerate(zip(ids, plan, strict=False)):
         for coder in ("alice", "bob"):
             at = f"2025-01-01T10:{i:02d}:00.000Z"
             store.record(Event(coder, pid, "relevance", value="1" if codes else "0", at=at))

@@ -15,7 +15,7 @@ from tui.core.wellbeing import storage as ws
 from tui.core.wellbeing.policy import day_of
 
 
-def run(db: Path, config: Path, *args: str, input: str | None = None) -> object:
+def run(db: Path, config: Path, *args: str, input: str | None = None) -> object:  # noqa: A002 (click's name)
     env = {"COLUMNS": "200", "QUALTUI_CONFIG": str(config)}
     return CliRunner(env=env).invoke(cli, ["--db", str(db), *args], input=input)
 

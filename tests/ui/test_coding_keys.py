@@ -7,7 +7,6 @@ from pathlib import Path
 from tests.ui.conftest import screen_text
 from tui.core.codebook.model import Codebook
 from tui.core.config import Config
-from tui.core.project import store as S
 from tui.core.project.store import Store
 from tui.ui.app import QualtuiApp
 from tui.ui.screens.coding import CodingScreen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def code_five_posts(store: Store, scores: bool = True, coders: tuple[str, ...] =
     """Two coders agree on five posts; the model scored them; alice quoted hostile text."""
     ids = store.post_ids(order="id")[:5]
     plan = [(RANSOM, TORTURE), (TORTURE,), (DRUGS, TORTURE), (), (RANSOM,)]
-    for i, (pid, codes) in enumerate(zip(ids, plan)):
+    for i, (pid, codes) in enumerate(zip(ids, plan, strict=False)):
         at = f"2025-01-01T10:{i:02d}:00.000Z"
         for coder in coders:
             store.record(Event(coder, pid, "relevance", value="1" if codes else "0", at=at))
@@ -81,7 +82,7 @@ async def test_every_tab_from_a_worker_with_its_own_connection(project: Path, co
         screen = await loaded(app, pilot)
         # The worker opened its own connection, in its own thread, and closed it.
         assert len(opened) == 1 and opened[0][0] != threading.get_ident()
-        with pytest.raises(Exception):
+        with pytest.raises(sqlite3.ProgrammingError):  # closed
             opened[0][1].db.conn.execute("SELECT 1")
         assert not screen.query_one(TabbedContent).loading
         text = screen_text(app)

@@ -69,7 +69,7 @@ def import_cmd(project: Project, files: tuple[Path, ...], platform: str, id_col:
             task = bar.add_task(f"importing {f.name}", total=sizes[f])
             try:
                 report = import_file(store, f, mapping=mapping, filters=filters,
-                                     progress=lambda done, total: bar.update(task, completed=done))
+                                     progress=lambda done, total, task=task: bar.update(task, completed=done))
             except ImportError_ as exc:
                 err.print(text(f"Error: {exc}", oneline=True), soft_wrap=True)
                 failed = True

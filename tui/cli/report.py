@@ -77,7 +77,7 @@ def _rich(t: Table) -> Any:
                     caption_justify="left")
     numeric = [all(isinstance(r[i], (int, float)) or r[i] is None for r in t.rows) and bool(t.rows)
                for i in range(len(t.headers))]
-    for h, num in zip(t.headers, numeric):
+    for h, num in zip(t.headers, numeric, strict=False):
         out.add_column(text(h), justify="right" if num else "left", overflow="fold")
     for row in t.rows:
         out.add_row(*(text(fmt_number(c), oneline=True) for c in row))

@@ -192,7 +192,7 @@ def test_error_text_is_file_line_message() -> None:
 
 
 BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=False))
 
 
 def test_billion_laughs_is_refused_quickly_without_expanding() -> None:

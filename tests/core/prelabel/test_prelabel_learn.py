@@ -128,7 +128,7 @@ def test_scorecard_matches_the_study_figures(tmp_path: Path, codebook: Any) -> N
     store = Store(tmp_path / "p.db")
     cells = [(1, 0.9)] * 31 + [(0, 0.7)] * 13 + [(1, 0.2)] * 3 + [(0, 0.1)] * 53
     ids = add_posts(store, [f"post {i}" for i in range(len(cells))])
-    store.record_many(relevance(CONSENSUS, pid, truth) for pid, (truth, _) in zip(ids, cells))
+    store.record_many(relevance(CONSENSUS, pid, truth) for pid, (truth, _) in zip(ids, cells, strict=False))
     with store.db.conn as conn:
         for i, (_, score) in enumerate(cells):
             conn.execute("INSERT INTO prelabel_cache (text_hash, model_hash, prompt_hash, kind, code_id, score)"
@@ -206,7 +206,7 @@ def test_learns_spam_from_a_coder_on_real_sms(tmp_path: Path, codebook: Any) -> 
     rng.shuffle(data)
     store = Store(tmp_path / "p.db")
     ids = add_posts(store, [text for _, text in data])
-    truth = {pid: int(label == "spam") for pid, (label, _) in zip(ids, data)}
+    truth = {pid: int(label == "spam") for pid, (label, _) in zip(ids, data, strict=False)}
     coded, held_out = ids[:90], ids[90:]
     store.record_many(relevance("ann", pid, truth[pid]) for pid in coded)
     backend = NoOpinion(LlamaBackend(model, n_threads=1))

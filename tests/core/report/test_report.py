@@ -283,8 +283,8 @@ def test_screening_matches_the_study_figures(tmp_path: Path, cb: Codebook) -> No
     cells = [(1, 0.9)] * 31 + [(0, 0.8)] * 13 + [(1, 0.1)] * 3 + [(0, 0.2)] * 53  # TP, FP, FN, TN
     with store.db.conn:
         store.db.conn.executemany(SCORE_SQL,
-                                  [(pid, score) for pid, (_, score) in zip(ids, cells)])
-    store.record_many(Event("alice", pid, "relevance", value=str(truth)) for pid, (truth, _) in zip(ids, cells))
+                                  [(pid, score) for pid, (_, score) in zip(ids, cells, strict=False)])
+    store.record_many(Event("alice", pid, "relevance", value=str(truth)) for pid, (truth, _) in zip(ids, cells, strict=False))
     s = R.screening(store, cb)
     b = s.scores
     assert (b.tp, b.fp, b.fn, b.tn) == (31, 13, 3, 53)

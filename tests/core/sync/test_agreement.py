@@ -109,10 +109,10 @@ def test_cohen_kappa_matches_sklearn_on_random_data() -> None:
         a = [rng.choice(alphabet) if rng.random() > 0.1 else None for _ in range(n)]
         # Correlated second coder so kappa spans its range, not only values near 0.
         b = [x if x is not None and rng.random() < 0.6 else rng.choice(alphabet) for x in a]
-        pairs = [(x, y) for x, y in zip(a, b) if x is not None]
+        pairs = [(x, y) for x, y in zip(a, b, strict=False) if x is not None]
         if not pairs:
             continue
-        xs, ys = zip(*pairs)
+        xs, ys = zip(*pairs, strict=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn warns before returning nan
             expected = sklearn_metrics.cohen_kappa_score(list(xs), list(ys))
@@ -335,8 +335,8 @@ def test_code_agreement_two_coders_counts_and_measures() -> None:
     a, b = _wikipedia_kappa_example()
     posts = [f"P-{i:02d}" for i in range(50)]
     codings = {
-        "ana": {p: ({"c1"} if x == "yes" else set()) for p, x in zip(posts, a)},
-        "ben": {p: ({"c1"} if y == "yes" else set()) for p, y in zip(posts, b)},
+        "ana": {p: ({"c1"} if x == "yes" else set()) for p, x in zip(posts, a, strict=False)},
+        "ben": {p: ({"c1"} if y == "yes" else set()) for p, y in zip(posts, b, strict=False)},
     }
     [result] = code_agreement(codings)
     assert (result.code_id, result.n_posts) == ("c1", 50)
@@ -432,16 +432,16 @@ def test_code_agreement_closed_forms_equal_general_functions(coders: int) -> Non
         for result in results:
             rows = [_presence(codings, c, posts, result.code_id) for c in names]
             assert result.n_posts == len(posts)
-            assert result.both == sum(all(col) for col in zip(*rows))
-            assert result.neither == sum(not any(col) for col in zip(*rows))
+            assert result.both == sum(all(col) for col in zip(*rows, strict=False))
+            assert result.neither == sum(not any(col) for col in zip(*rows, strict=False))
             assert result.percent == pytest.approx(
-                sum(len(set(col)) == 1 for col in zip(*rows)) / len(posts), abs=1e-15
+                sum(len(set(col)) == 1 for col in zip(*rows, strict=False)) / len(posts), abs=1e-15
             )
             assert result.alpha == pytest.approx(krippendorff_alpha(rows), abs=1e-12)
             if coders == 2:
                 assert result.percent == pytest.approx(percent_agreement(*rows), abs=1e-15)
                 assert result.kappa == pytest.approx(cohen_kappa(*rows), abs=1e-12)
-            for name, row in zip(names, rows):
+            for name, row in zip(names, rows, strict=False):
                 alone = sum(
                     1 for i, v in enumerate(row) if v and sum(r[i] for r in rows) == 1
                 )

@@ -151,19 +151,19 @@ class Codebook:
     def __hash__(self) -> int:
         return hash(self.hash)
 
-    def resolve(self, id: str) -> str | None:
+    def resolve(self, node_id: str) -> str | None:
         """The current id for an id or former id; None if unknown."""
-        return id if id in self._nodes else self._former.get(id)
+        return node_id if node_id in self._nodes else self._former.get(node_id)
 
-    def node(self, id: str) -> CodebookNode | None:
+    def node(self, node_id: str) -> CodebookNode | None:
         """The category or code with this id (or former id); None if unknown."""
-        current = self.resolve(id)
+        current = self.resolve(node_id)
         return None if current is None else self._nodes[current]
 
-    def _get(self, id: str) -> CodebookNode:
-        found = self.node(id)
+    def _get(self, node_id: str) -> CodebookNode:
+        found = self.node(node_id)
         if found is None:
-            raise KeyError(id)
+            raise KeyError(node_id)
         return found
 
     def codes(self) -> Iterator[Code]:
@@ -177,36 +177,36 @@ class Codebook:
             yield cat
             yield from _walk(cat.codes)
 
-    def children(self, id: str | None = None) -> tuple[CodebookNode, ...]:
-        """The categories (id None), a category's codes, or a code's sub-codes."""
-        if id is None:
+    def children(self, node_id: str | None = None) -> tuple[CodebookNode, ...]:
+        """The categories (no id), a category's codes, or a code's sub-codes."""
+        if node_id is None:
             return self.categories
-        found = self._get(id)
+        found = self._get(node_id)
         return found.codes if isinstance(found, Category) else found.subcodes
 
-    def parent(self, id: str) -> CodebookNode | None:
+    def parent(self, node_id: str) -> CodebookNode | None:
         """The category or code above this node; None for a category."""
-        found = self._get(id)
+        found = self._get(node_id)
         return None if isinstance(found, Category) else self._nodes[found.parent_id]
 
-    def lineage(self, id: str) -> list[CodebookNode]:
+    def lineage(self, node_id: str) -> list[CodebookNode]:
         """The nodes from the category down to this one."""
-        chain = [self._get(id)]
+        chain = [self._get(node_id)]
         while (up := self.parent(chain[-1].id)) is not None:
             chain.append(up)
         return chain[::-1]
 
-    def path(self, id: str) -> list[str]:
+    def path(self, node_id: str) -> list[str]:
         """Names from the category down to this node; KeyError if unknown."""
-        return [n.name for n in self.lineage(id)]
+        return [n.name for n in self.lineage(node_id)]
 
-    def path_str(self, id: str) -> str:
+    def path_str(self, node_id: str) -> str:
         """The path as one string: 'Recruitment — Targeting › Financial instability › Ransom'."""
-        return " › ".join(self.path(id))
+        return " › ".join(self.path(node_id))
 
-    def keys(self, id: str) -> str:
+    def keys(self, node_id: str) -> str:
         """The keystrokes that reach this node from the top, e.g. '14r'."""
-        return "".join(n.key for n in self.lineage(id))
+        return "".join(n.key for n in self.lineage(node_id))
 
     def by_keys(self, seq: str) -> CodebookNode | None:
         """The node reached by a key sequence such as '14r'; None if no node has it."""
@@ -219,9 +219,9 @@ class Codebook:
             level = found.codes if isinstance(found, Category) else found.subcodes
         return found
 
-    def severity(self, id: str) -> float:
+    def severity(self, node_id: str) -> float:
         """The effective severity (exposure weight) of a node."""
-        return self._get(id).severity
+        return self._get(node_id).severity
 
     def counts(self) -> tuple[int, int, int]:
         """(categories, codes, sub-codes)."""

@@ -191,7 +191,7 @@ def _code_dict(node: QNode, parent: str, key: str, taken: set[str], index: int) 
     d: dict[str, Any] = {"id": cid, "name": node.name, "key": key, "definition": node.description or NO_DEFINITION}
     if node.children:
         keys = _keys([c.name for c in node.children], LOWER_KEYS, f"the code '{node.name}'")
-        d["subcodes"] = [_code_dict(c, cid, k, taken, i) for i, (c, k) in enumerate(zip(node.children, keys), 1)]
+        d["subcodes"] = [_code_dict(c, cid, k, taken, i) for i, (c, k) in enumerate(zip(node.children, keys, strict=False), 1)]
     return d
 
 
@@ -220,14 +220,14 @@ def convert(top: list[QNode], origin: str, name: str) -> tuple[dict[str, Any], l
     ids: set[str] = set()
     cat_keys = _keys([g.name for g in grouped], TOP_KEYS, "the top level")
     cats = []
-    for i, (g, key) in enumerate(zip(grouped, cat_keys), 1):
+    for i, (g, key) in enumerate(zip(grouped, cat_keys, strict=False), 1):
         cid = _unique(slugify(g.name, f"category-{i}"), ids)
         code_keys = _keys([c.name for c in g.children], LOWER_KEYS, f"the category '{g.name}'")
         cat: dict[str, Any] = {"id": cid, "name": g.name, "key": key,
                                "colour": _expand(g.colour) or PALETTE[(i - 1) % len(PALETTE)]}
         if g.description:
             cat["description"] = g.description
-        cat["codes"] = [_code_dict(c, cid, k, ids, j) for j, (c, k) in enumerate(zip(g.children, code_keys), 1)]
+        cat["codes"] = [_code_dict(c, cid, k, ids, j) for j, (c, k) in enumerate(zip(g.children, code_keys, strict=False), 1)]
         cats.append(cat)
     missing = sum(1 for c in _all(top) if not c.description)
     if missing:

@@ -470,7 +470,7 @@ def learn(store: Store, codebook: Any, *, coder: str | None = None, threshold: f
                 rel = float(rel_final[i]) if rel_final is not None else proj.llm_p[i]
                 if np.isnan(rel):
                     continue
-                scores = (dict(zip([c.id for c in proj.codes], codes_final[i].tolist()))
+                scores = (dict(zip([c.id for c in proj.codes], codes_final[i].tolist(), strict=False))
                           if codes_final is not None else proj.zero_shot(i))
                 summ.n_written += pl.write_suggestions(
                     conn, pid, rel, "learned" if rel_final is not None else "llm", scores,
@@ -505,7 +505,7 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
         idx, y = proj.relevance_set()
         if min(int(y.sum()), int(len(y) - y.sum())) >= 2:
             oof = proj.oof_relevance(idx, y, min(folds, int(y.sum()), int(len(y) - y.sum())), seed)
-            scores = {proj.ids[int(i)]: float(p) for i, p in zip(idx, oof)}
+            scores = {proj.ids[int(i)]: float(p) for i, p in zip(idx, oof, strict=False)}
     pids = sorted(p for p in labels.relevance if p in scores)
     truth = [labels.relevance[p] for p in pids]
     probs = [scores[p] for p in pids]

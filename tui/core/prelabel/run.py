@@ -285,7 +285,7 @@ def run_prelabel(
         if s.method == "embed" and len(code_vecs) < len(s.code_hashes):
             missing = [cid for cid, h in s.code_hashes.items() if h not in code_vecs]
             got = backend.embed([s.code_texts[c] for c in missing])
-            for cid, v in zip(missing, got):
+            for cid, v in zip(missing, got, strict=False):
                 pending_codes[cid] = code_vecs[s.code_hashes[cid]] = np.asarray(v, dtype=np.float32)
         code_ids = [c.id for c in s.codes]
         cmat = np.array([code_vecs[s.code_hashes[c]] for c in code_ids]) if s.method == "embed" and code_ids else None
@@ -295,7 +295,7 @@ def run_prelabel(
                 return yes.get(th)
             if cmat is None or th not in vecs:
                 return None
-            return dict(zip(code_ids, ((similarity(vecs[th], cmat)[0] + 1) / 2).tolist()))
+            return dict(zip(code_ids, ((similarity(vecs[th], cmat)[0] + 1) / 2).tolist(), strict=False))
 
         def suggest(p: dict[str, Any]) -> None:
             th = p["text_hash"]

@@ -481,7 +481,7 @@ class Store:
         sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY seq"
         cur = self.db.conn.execute(sql, params)
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        return [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
 
     def state(self, coder: str, post_id: int) -> PostState:
         """One coder's current decisions on one post."""
@@ -524,7 +524,7 @@ class Store:
         """One event row by id."""
         cur = self.db.conn.execute("SELECT * FROM events WHERE id = ?", (event_id,))
         row = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], row)) if row else None
+        return dict(zip([d[0] for d in cur.description], row, strict=False)) if row else None
 
     def _standing(self, coder: str, since: str) -> Iterator[dict[str, Any]]:
         conn = self.db.conn
@@ -534,7 +534,7 @@ class Store:
         cols = [d[0] for d in cur.description]
         balance: dict[str, int] = {}
         for raw in cur:
-            r = dict(zip(cols, raw))
+            r = dict(zip(cols, raw, strict=False))
             if r["kind"] == UNDO:
                 balance[r["ref"]] = balance.get(r["ref"], 0) + 1
             elif r["kind"] == REDO:
@@ -567,7 +567,7 @@ class Store:
         cur = self.db.conn.execute(
             "SELECT id, post_id, kind, value, ref, at FROM events WHERE coder = ?"
             " AND kind IN ('relevance', 'done', 'undo', 'redo')", (coder,))
-        rows = [dict(zip(("id", "post_id", "kind", "value", "ref", "at"), r)) for r in cur]
+        rows = [dict(zip(("id", "post_id", "kind", "value", "ref", "at"), r, strict=False)) for r in cur]
         relevance: dict[int, str] = {}
         done: dict[int, str] = {}
         for r in active_events(rows):
@@ -635,7 +635,7 @@ def _uri_path(path: Path) -> str:
 
 
 def _post_row(description: Any, row: Sequence[Any]) -> dict[str, Any]:
-    d = dict(zip([c[0] for c in description], row))
+    d = dict(zip([c[0] for c in description], row, strict=False))
     try:
         d["tags"] = json.loads(d.get("tags") or "[]")
     except ValueError:

@@ -70,7 +70,7 @@ def matrix_table(co: Cooccurrence) -> Table:
     """The full code × code count matrix (diagonal: posts with the code)."""
     ids, grid = co.matrix()
     return Table(f"Co-occurrence matrix ({co.coder})", ["code"] + ids,
-                 [[a] + row for a, row in zip(ids, grid)])
+                 [[a] + row for a, row in zip(ids, grid, strict=False)])
 
 
 def saturation_table(sat: Saturation) -> Table:

@@ -45,7 +45,7 @@ class Table:
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as dicts keyed by header."""
-        return [dict(zip(self.headers, row)) for row in self.rows]
+        return [dict(zip(self.headers, row, strict=False)) for row in self.rows]
 
 
 def fmt_number(value: Any, digits: int = 3) -> str:

@@ -46,7 +46,7 @@ def _pairs(a: Sequence[Hashable | None], b: Sequence[Hashable | None]) -> list[t
             f"The two codings have different lengths ({len(a)} and {len(b)}); "
             "they must list the same items in the same order."
         )
-    return [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    return [(x, y) for x, y in zip(a, b, strict=False) if x is not None and y is not None]
 
 
 def _require_pairs(pairs: list[tuple[Hashable, Hashable]]) -> None:
@@ -119,7 +119,7 @@ def krippendorff_alpha(data: Sequence[Sequence[Hashable | None]]) -> float:
     # keeps the arithmetic exact.
     off_diagonal_by_m: dict[int, int] = defaultdict(int)
     value_totals: Counter[Hashable] = Counter()
-    for unit in zip(*data):
+    for unit in zip(*data, strict=False):
         values = [value for value in unit if value is not None]
         m = len(values)
         if m < 2:
@@ -178,7 +178,7 @@ def binary_scores(truth: Sequence[Hashable | None], pred: Sequence[Hashable | No
             "they must list the same items in the same order."
         )
     tp = fp = fn = tn = 0
-    for position, (t, p) in enumerate(zip(truth, pred)):
+    for position, (t, p) in enumerate(zip(truth, pred, strict=False)):
         if t is None or p is None:
             continue
         actual, predicted = _as_bit(t, "truth", position), _as_bit(p, "pred", position)
@@ -310,7 +310,7 @@ def code_agreement(
             disagree = len(per_post) - both
             only = {
                 coder: sum(1 for post_id in posts_marked if per_post[post_id] == 1)
-                for coder, posts_marked in zip(coders, marked)
+                for coder, posts_marked in zip(coders, marked, strict=False)
             }
             present = sum(per_post.values())
             split_sum = sum(p * (m - p) for p in per_post.values())

@@ -67,7 +67,7 @@ def load_states(store: Store, coders: Iterable[str], post_ids: Iterable[int] | N
         params += ids
     keys = ("id", "kind", "code_id", "value", "ref", "at")
     for eid, coder, pid, *rest in store.db.conn.execute(sql, params):
-        by_key.setdefault((coder, pid), []).append(dict(zip(keys, (eid, *rest))))
+        by_key.setdefault((coder, pid), []).append(dict(zip(keys, (eid, *rest), strict=False)))
     out: dict[str, dict[int, PostState]] = {c: {} for c in coders}
     for (coder, pid), rows in by_key.items():
         out[coder][pid] = derive_state(rows)

@@ -118,7 +118,7 @@ def export_events(store: Store, path: str | os.PathLike[str], *, coder: str, cod
             lines.append(_dump({"type": "wb_state", "coder": coder, "state": state, "updated_at": updated_at}))
         cols = ", ".join(WB_LOG_FIELDS)
         for row in conn.execute(f"SELECT {cols} FROM wb_log WHERE coder = ? ORDER BY id", (coder,)):
-            lines.append(_dump({"type": "wb_log", "coder": coder, **dict(zip(WB_LOG_FIELDS, row))}))
+            lines.append(_dump({"type": "wb_log", "coder": coder, **dict(zip(WB_LOG_FIELDS, row, strict=False))}))
     n_wb = len(lines) - n_posts
     lines.extend(events)
     # Should a lone surrogate ever reach a string, it is written as its JSON escape: the file stays

@@ -70,7 +70,7 @@ def revision_notes(store: Store, codebook: Codebook) -> dict[str, list[RevisionN
     cur = conn.execute("SELECT e.*, p.label FROM events e JOIN posts p ON p.id = e.post_id "
                        "WHERE e.kind IN (?, 'undo', 'redo')", (RECONCILE,))
     cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+    rows = [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
     groups: dict[str, list[RevisionNote]] = {}
     for r in active_events(rows):
         try:

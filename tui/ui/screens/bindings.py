@@ -5,6 +5,6 @@ from __future__ import annotations
 from textual.binding import Binding
 
 
-def B(key: str, action: str, description: str, id: str, tooltip: str, show: bool = True) -> Binding:
+def B(key: str, action: str, description: str, binding_id: str, tooltip: str, show: bool = True) -> Binding:
     """A binding with an id (remappable from the config file) and a tooltip."""
-    return Binding(key, action, description, show=show, id=id, tooltip=tooltip)
+    return Binding(key, action, description, show=show, id=binding_id, tooltip=tooltip)

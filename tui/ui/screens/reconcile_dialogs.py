@@ -18,7 +18,7 @@ from tui.core.sync.consensus import DISAGREEMENT_TYPES
 from tui.ui.screens.bindings import B
 from tui.ui.screens.help import HelpScreen
 
-TYPE_KEYS = dict(zip("mwuo", DISAGREEMENT_TYPES))
+TYPE_KEYS = dict(zip("mwuo", DISAGREEMENT_TYPES, strict=False))
 """One key per disagreement type: missed code, wrong sub-code, unclear definition, other."""
 SET_KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
 """The keys that toggle the codes listed in the reconciled-set picker, in order."""
@@ -101,7 +101,7 @@ class ReconciledSetScreen(ModalScreen[frozenset[str] | None]):
 
     def _rows(self) -> Text:
         out = Text()
-        for key, (code_id, name, who) in zip(SET_KEYS, self.items):
+        for key, (code_id, name, who) in zip(SET_KEYS, self.items, strict=False):
             ticked = code_id in self.chosen
             out.append(f" {key} ", style="bold cyan")
             out.append("☑ " if ticked else "☐ ", style="bold green" if ticked else "dim")

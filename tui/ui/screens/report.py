@@ -121,7 +121,7 @@ def fill_table(widget: DataTable[Text], table: Table) -> None:
         widget.add_column(Text(clean(header, oneline=True)))
     for row in table.rows:
         widget.add_row(*(Text(clean(fmt_number(c), oneline=True), justify="right" if num else "left")
-                         for c, num in zip(row, numeric)))
+                         for c, num in zip(row, numeric, strict=False)))
 
 
 def _same(text: str) -> str:

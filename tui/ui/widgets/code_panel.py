@@ -97,7 +97,7 @@ def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, 
     if recent:
         out.append("\nRecent", style="bold")
         out.append("  (one key)\n", style="dim")
-        for key, code_id in zip(RECENT_KEYS, recent):
+        for key, code_id in zip(RECENT_KEYS, recent, strict=False):
             node = codebook.node(code_id)
             if node is not None:
                 out.append(f" {key} ", style="bold cyan")

@@ -31,7 +31,7 @@ def render_body(text: str, sentences: list[tuple[int, int]], cursor: int, quoted
     points = sorted(c for c in cuts if 0 <= c <= len(text))
     cur = sentences[cursor] if 0 <= cursor < len(sentences) else None
     out = Text()
-    for a, b in zip(points, points[1:]):
+    for a, b in zip(points, points[1:], strict=False):
         piece = text[a:b]
         style = ""
         span = next(((s, e) for s, e in sentences if s <= a and b <= e), None)
