@@ -30,7 +30,7 @@ PLAN_B = {0: (1, [ADULT, FIRST]), 1: (1, [DEBT, DOCS]), 2: (1, [AGE]), 3: (1, [D
 class Host(App[None]):
     """The smallest app around the screen: no well-being hooks, no masking."""
 
-    CSS_PATH = Path(tui.__file__).parent / "app.tcss"
+    CSS_PATH = Path(tui.__file__).parent / "ui" / "app.tcss"
 
     def __init__(self, store: Store, **kwargs: Any) -> None:
         super().__init__()

@@ -17,7 +17,7 @@ from tui.ui.screens.reconcile import DecisionTypeScreen, ReconcileScreen
 class Host(App[None]):
     """The smallest app around the screen: no well-being hooks, no masking."""
 
-    CSS_PATH = Path(tui.__file__).parent / "app.tcss"
+    CSS_PATH = Path(tui.__file__).parent / "ui" / "app.tcss"
 
     def __init__(self, store: Store) -> None:
         super().__init__()
