@@ -220,3 +220,14 @@ def test_same_seed_same_posts_across_projects(tmp_path: Path) -> None:
         picked.append([s.post(pid)["platform_id"] for pid in s.queue("x")])
         s.close()
     assert picked[0] == picked[1] and len(picked[0]) == 12
+
+
+def test_sample_relevant_with_a_codebook_without_screening(tmp_path: Path) -> None:
+    # A codebook with no `screening:` section used to crash `sample --where relevant` with a traceback.
+    db = tmp_path / "q.db"
+    run("--db", str(db), "import", str(SAMPLE))
+    lookup = Path(__file__).parent.parent / "core" / "fixtures" / "lookup.yaml"
+    res = CliRunner().invoke(cli, ["--db", str(db), "--codebook", str(lookup), "sample", "--where", "relevant",
+                                   "--coder", "a"])
+    assert res.exit_code == 1 and "prelabel" in res.output and "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)

@@ -20,7 +20,8 @@ class UserError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code on the class; each error sets its own (2 for a broken codebook).
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         from tui.core.safe import clean
@@ -50,8 +51,8 @@ class Project:
 
     db_path: str
     codebook_path: str | None
-    _store: Any = field(default=None, repr=False)
-    _codebook: Any = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+    _codebook: Codebook | None = field(default=None, repr=False)
 
     def store(self, *, create: bool = False) -> Store:
         """The project database (an error if it does not exist and `create` is False)."""

@@ -148,7 +148,7 @@ def _print_learned(ls: Any) -> None:
     out = console()
     llm, learned = ls.llm or {}, ls.learned or {}
 
-    def f(d: dict, k: str) -> str:
+    def f(d: dict[str, Any], k: str) -> str:
         v = d.get(k)
         return "—" if v is None else f"{v:.2f}"
 

@@ -284,7 +284,8 @@ def test_screening_matches_the_study_figures(tmp_path: Path, cb: Codebook) -> No
     with store.db.conn:
         store.db.conn.executemany(SCORE_SQL,
                                   [(pid, score) for pid, (_, score) in zip(ids, cells, strict=False)])
-    store.record_many(Event("alice", pid, "relevance", value=str(truth)) for pid, (truth, _) in zip(ids, cells, strict=False))
+    store.record_many(Event("alice", pid, "relevance", value=str(truth))
+                      for pid, (truth, _) in zip(ids, cells, strict=False))
     s = R.screening(store, cb)
     b = s.scores
     assert (b.tp, b.fp, b.fn, b.tn) == (31, 13, 3, 53)

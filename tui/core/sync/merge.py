@@ -199,6 +199,7 @@ def _insert_posts(store: Store, new_posts: dict[tuple[str, str], dict[str, Any]]
             " text_hash, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (key[0], key[1], Store.new_label(taken), p["title"], p["text"], json.dumps(p["tags"], ensure_ascii=False),
              p.get("posted_at"), p["url"], p["keyword"], text_hash(p["title"], p["text"]), import_id))
+        assert cur.lastrowid is not None  # always set after an INSERT; for the type checker
         ids[key] = cur.lastrowid
     for row in rows:
         if isinstance(row[2], tuple):

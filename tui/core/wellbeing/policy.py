@@ -248,7 +248,8 @@ class Wellbeing(ExposureClock):
             mode = PAUSE if b.kind == PAUSE else "break"
         else:
             mode = "capped" if cap_reason and not gentle else "working"
-        refusal = self._refusal(now) if b is not None else ("" if gentle and s.due else "There is no break to postpone.")
+        no_break = "" if gentle and s.due else "There is no break to postpone."
+        refusal = self._refusal(now) if b is not None else no_break
         to_short = cfg.short_break_after_minutes - s.since_short
         to_long = cfg.long_break_after_minutes - s.since_long
         warn = (s.weighted_today >= cfg.cap_warn_fraction * self.cap_minutes
