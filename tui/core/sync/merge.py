@@ -11,7 +11,8 @@ from typing import Any
 from tui.core.project.events import MAX_CODER_CHARS, coder_problem
 from tui.core.project.store import CONSENSUS, Store, text_hash, utcnow
 from tui.core.safe import clean
-from tui.core.sync.exchange import CODE_KINDS, FORMAT, WB_LOG_FIELDS, ExportFile, SyncError, read_export
+from tui.core.sync.exchange import CODE_KINDS, FORMAT, WB_LOG_FIELDS, ExportFile, SyncError
+from tui.core.sync.exchange_read import read_export
 
 NOTHING = "Nothing was merged."
 
