@@ -95,7 +95,8 @@ class Project:
 
 def load_codebook_or_exit(path: Path) -> Codebook:
     """Load a codebook or exit 2 listing every problem with file and line."""
-    from tui.core.codebook.model import CodebookError, load_codebook
+    from tui.core.codebook.loading import load_codebook
+    from tui.core.codebook.model import CodebookError
 
     try:
         return load_codebook(path)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.samples import xhs_note
-from tui.core.codebook.model import Codebook, parse_codebook
+from tui.core.codebook.loading import parse_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.project.ingest import import_file
 from tui.core.project.store import CONSENSUS, Event, Store
 from tui.core.report import analyses as R

@@ -18,7 +18,8 @@ from xml.parsers import expat
 
 import yaml
 
-from tui.core.codebook.model import Code, Codebook, CodebookError, parse_codebook
+from tui.core.codebook.loading import parse_codebook
+from tui.core.codebook.model import Code, Codebook, CodebookError
 from tui.core.files import MAX_CODEBOOK_BYTES, FileRefused, read_bytes
 from tui.core.safe import clean
 
