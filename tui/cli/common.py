@@ -65,6 +65,12 @@ class Project:
                 fail(str(exc))
         return self._store
 
+    def close_store(self) -> None:
+        """Close the project database, so that the app about to run opens its own connection."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     def discard_if_new(self) -> None:
         """After a failed command: remove the project file if this command created it and it holds nothing."""
         store, self._store = self._store, None

@@ -70,6 +70,10 @@ class Wellbeing(ExposureClock):
         out, self._log = self._log, []
         return out
 
+    def restore_log(self, rows: list[LogEntry]) -> None:
+        """Put rows from `drain_log()` back in front (saving them failed), so the next drain returns them."""
+        self._log[:0] = rows
+
     # ------------------------------------------------------------ events
 
     def session_started(self, now: float) -> None:

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from tui.core.project.store import Store, utcnow
-from tui.core.wellbeing.policy import SEVERE_WEIGHT, Wellbeing, day_of
+from tui.core.wellbeing.policy import SEVERE_WEIGHT, LogEntry, Wellbeing, day_of
 from tui.core.wellbeing.settings import (
     CEILING_PREFIX,
     WellbeingSettings,
@@ -69,12 +69,12 @@ def save(store: Store, coder: str, wb: Wellbeing) -> int:
 
 
 @contextmanager
-def _kept_on_failure(wb: Wellbeing, rows: list[Any]) -> Iterator[None]:
+def _kept_on_failure(wb: Wellbeing, rows: list[LogEntry]) -> Iterator[None]:
     """Put drained log rows back if the write fails (a busy or full project), so the next save has them."""
     try:
         yield
     except BaseException:
-        wb._log[:0] = rows
+        wb.restore_log(rows)
         raise
 
 
