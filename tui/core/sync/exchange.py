@@ -12,6 +12,7 @@ from typing import Any
 
 from tui.core.files import FileRefused, atomic_write
 from tui.core.project.store import Store, utcnow
+from tui.core.wellbeing.storage import exported_rows
 
 FORMAT = "qualtui-events"
 VERSION = 1
@@ -19,7 +20,6 @@ SUFFIX = ".qualtui.jsonl"
 EVENT_FIELDS = ("id", "coder", "kind", "code_id", "value", "ref", "at", "codebook_hash", "origin")
 POST_FIELDS = ("title", "text", "tags", "posted_at", "url", "keyword")
 """Post fields an export may carry with --with-text; never the author or any user name."""
-WB_LOG_FIELDS = ("kind", "at", "day", "minutes", "weighted", "value", "detail")
 CODE_KINDS = frozenset({"code_add", "code_remove", "quote_add", "suggestion_accept", "suggestion_reject",
                         "reconcile"})
 """Event kinds whose code_id names a codebook code (when not empty or 'relevance')."""
@@ -86,11 +86,7 @@ def export_events(store: Store, path: str | os.PathLike[str], *, coder: str, cod
             }))
     n_posts = len(lines)
     if with_wellbeing:
-        for state, updated_at in conn.execute("SELECT state, updated_at FROM wb_state WHERE coder = ?", (coder,)):
-            lines.append(_dump({"type": "wb_state", "coder": coder, "state": state, "updated_at": updated_at}))
-        cols = ", ".join(WB_LOG_FIELDS)
-        for row in conn.execute(f"SELECT {cols} FROM wb_log WHERE coder = ? ORDER BY id", (coder,)):
-            lines.append(_dump({"type": "wb_log", "coder": coder, **dict(zip(WB_LOG_FIELDS, row, strict=False))}))
+        lines.extend(_dump(row) for row in exported_rows(store, coder))
     n_wb = len(lines) - n_posts
     lines.extend(events)
     # Should a lone surrogate ever reach a string, it is written as its JSON escape: the file stays
