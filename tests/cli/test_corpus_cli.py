@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
@@ -18,18 +17,6 @@ from tui.core.project.store import Store
 
 def run(*args: str) -> object:
     return CliRunner(env={"COLUMNS": "200"}).invoke(cli, list(args), catch_exceptions=False)
-
-
-def test_every_command_has_help() -> None:
-    def walk(group: click.Group, prefix: list[str]) -> None:
-        for name, cmd in group.commands.items():
-            result = run(*prefix, name, "--help")
-            assert result.exit_code == 0, (name, result.output)
-            assert (cmd.help or "").strip(), f"{' '.join(prefix + [name])} has no help text"
-            if isinstance(cmd, click.Group):
-                walk(cmd, prefix + [name])
-
-    walk(cli, [])
 
 
 def test_import_sample_then_posts_table(tmp_path: Path) -> None:
