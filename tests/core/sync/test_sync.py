@@ -503,3 +503,17 @@ def test_exchange_file_carries_no_terminal_control_and_merges_back_unchanged(tmp
     _merge(lead, path)
     memos = [e["value"] for e in lead.events(coder="alice") if e["kind"] == "memo"]
     assert hostile in memos  # the data itself is unchanged: escaped in the file, decoded on merge
+
+
+def test_export_never_replaces_a_symlink_and_needs_an_existing_folder(team: dict, tmp_path: Path) -> None:
+    # The core refuses what the CLI refuses: the link stays a link and its target is untouched.
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "link.qualtui.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(SyncError, match="symbolic link"):
+        export_events(team["a"], link, coder="alice", codebook_hash=CB.hash)
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "keep me"
+    with pytest.raises(SyncError, match="folder does not exist"):
+        export_events(team["a"], tmp_path / "missing" / "a.qualtui.jsonl", coder="alice", codebook_hash=CB.hash)
+    assert not (tmp_path / "missing").exists()
