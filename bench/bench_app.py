@@ -29,7 +29,7 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.containers import VerticalScroll  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
-from tui.core.codebook.model import load_codebook  # noqa: E402
+from tui.core.codebook.loading import load_codebook  # noqa: E402
 from tui.core.coding.sentences import shown_sentences  # noqa: E402
 from tui.core.config import Config  # noqa: E402
 from tui.core.paths import bundled_codebook  # noqa: E402

@@ -16,8 +16,8 @@ QUERIES = ["ransom", "赎金", "torure", "money debt", "a", "fr", "passprot", "a
 
 def search_per_query() -> None:
     """The app's `/` search on the study codebook, per query, beside a substring scan of every node."""
+    from tui.core.codebook.loading import load_codebook
     from tui.core.codebook.lookup import search
-    from tui.core.codebook.model import load_codebook
     from tui.core.paths import bundled_codebook
 
     book = load_codebook(bundled_codebook())

@@ -46,7 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tui.core.codebook.model import load_codebook  # noqa: E402
+from tui.core.codebook.loading import load_codebook  # noqa: E402
 from tui.core.prelabel.backends import LlamaBackend, default_model_path, split_template  # noqa: E402
 from tui.core.prelabel.run import post_text, screening_template  # noqa: E402
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tui.cli import cli
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.paths import bundled_codebook
 from tui.core.project.store import Event, Store
 from tui.core.report import analyses as R

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import BIN, make_notes, wall, write_json  # noqa: E402
 
-from tui.core.codebook.model import load_codebook  # noqa: E402
+from tui.core.codebook.loading import load_codebook  # noqa: E402
 from tui.core.paths import bundled_codebook  # noqa: E402
 from tui.core.project.ingest import import_file  # noqa: E402
 from tui.core.project.store import Event, Store  # noqa: E402

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-WORDS_ZH = "缅北 电诈 园区 高薪 招聘 护照 被扣 逃出来 家人 报警 大使馆 解救 骗局 注意 安全 美食 旅行 日常 分享 推荐".split()
+WORDS_ZH = ("缅北 电诈 园区 高薪 招聘 护照 被扣 逃出来 家人 报警 大使馆 解救 骗局 "
+            "注意 安全 美食 旅行 日常 分享 推荐").split()
 WORDS_EN = "job offer overseas passport scam compound rescue family police embassy travel food daily share".split()
 
 

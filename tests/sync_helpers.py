@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.samples import CODEBOOK, xhs_note
-from tui.core.codebook.model import Codebook, load_codebook, parse_codebook
+from tui.core.codebook.loading import load_codebook, parse_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.project.ingest import import_file
 from tui.core.project.store import CODE_ADD, DONE, MEMO, QUOTE_ADD, RELEVANCE, Event, Store
 

@@ -11,7 +11,7 @@ from tests.samples import CODEBOOK, SAMPLE
 from tests.sync_helpers import counts, derived, snapshot
 from tests.ui.conftest import screen_text
 from tui.cli import cli
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.config import Config
 from tui.core.project.store import CONSENSUS, Store
 from tui.core.sync.consensus import disagreements

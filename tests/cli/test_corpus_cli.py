@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
@@ -18,18 +17,6 @@ from tui.core.project.store import Store
 
 def run(*args: str) -> object:
     return CliRunner(env={"COLUMNS": "200"}).invoke(cli, list(args), catch_exceptions=False)
-
-
-def test_every_command_has_help() -> None:
-    def walk(group: click.Group, prefix: list[str]) -> None:
-        for name, cmd in group.commands.items():
-            result = run(*prefix, name, "--help")
-            assert result.exit_code == 0, (name, result.output)
-            assert (cmd.help or "").strip(), f"{' '.join(prefix + [name])} has no help text"
-            if isinstance(cmd, click.Group):
-                walk(cmd, prefix + [name])
-
-    walk(cli, [])
 
 
 def test_import_sample_then_posts_table(tmp_path: Path) -> None:
@@ -220,3 +207,14 @@ def test_same_seed_same_posts_across_projects(tmp_path: Path) -> None:
         picked.append([s.post(pid)["platform_id"] for pid in s.queue("x")])
         s.close()
     assert picked[0] == picked[1] and len(picked[0]) == 12
+
+
+def test_sample_relevant_with_a_codebook_without_screening(tmp_path: Path) -> None:
+    # A codebook with no `screening:` section used to crash `sample --where relevant` with a traceback.
+    db = tmp_path / "q.db"
+    run("--db", str(db), "import", str(SAMPLE))
+    lookup = Path(__file__).parent.parent / "core" / "fixtures" / "lookup.yaml"
+    res = CliRunner().invoke(cli, ["--db", str(db), "--codebook", str(lookup), "sample", "--where", "relevant",
+                                   "--coder", "a"])
+    assert res.exit_code == 1 and "prelabel" in res.output and "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)

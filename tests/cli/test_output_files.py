@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tests.samples import ROOT, xhs_note
 from tui.cli import cli
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.codebook.qdc import export_qdc
 from tui.core.files import FileRefused, atomic_write
 from tui.core.project.store import Event, Store

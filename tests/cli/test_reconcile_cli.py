@@ -46,7 +46,8 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Calls that would have opened the app, recorded instead."""
     calls: list[dict[str, Any]] = []
 
-    def fake(db: Path, codebook: object, coder: str, config: object, *, coders: Any = None, sort: str = "count") -> None:
+    def fake(db: Path, codebook: object, coder: str, config: object, *, coders: Any = None,
+             sort: str = "count") -> None:
         calls.append({"db": db, "coder": coder, "coders": coders, "sort": sort})
 
     monkeypatch.setattr("tui.ui.reconcile_app.run_reconcile", fake)

@@ -34,7 +34,7 @@ from tests.sync_helpers import (
 from tui.cli import cli
 from tui.core.project.store import Store
 from tui.core.sync.consensus import KEEP, Choice, apply_choice
-from tui.core.sync.exchange import read_export
+from tui.core.sync.exchange_read import read_export
 
 
 def run(db: Path, *args: str, codebook: Path = CODEBOOK) -> Result:

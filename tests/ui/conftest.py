@@ -11,7 +11,8 @@ import pytest
 from textual.app import App
 
 from tests.samples import CODEBOOK, SAMPLE
-from tui.core.codebook.model import Codebook, load_codebook
+from tui.core.codebook.loading import load_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.project.ingest import import_file
 from tui.core.project.store import Store
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tests.samples import CODEBOOK, xhs_note
 from tests.ui.conftest import screen_text
-from tui.core.codebook.model import Codebook, load_codebook
+from tui.core.codebook.loading import load_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.coding.sentences import NO_START
 from tui.core.config import Config
 from tui.core.project.ingest import import_file

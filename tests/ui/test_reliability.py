@@ -18,7 +18,8 @@ from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, co
 from tests.sync_helpers import project as sync_project
 from tests.ui.conftest import screen_text
 from tui.cli import cli
-from tui.core.codebook.model import Codebook, parse_codebook
+from tui.core.codebook.loading import parse_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.config import Config
 from tui.core.prelabel import backends as llm
 from tui.core.project.store import Store

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.samples import CODEBOOK
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.config import Config
 from tui.core.project.store import Store, text_hash
 from tui.ui.app import QualtuiApp

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tui.cli.common import Project, console, fail, load_codebook_or_exit, text
+
+if TYPE_CHECKING:
+    from tui.core.codebook.model import CodebookNode
 
 
 @click.command("lookup")
@@ -72,7 +76,10 @@ def check_cmd(project: Project, file: Path | None) -> None:
 @click.pass_obj
 def show_cmd(project: Project, counts: bool, definitions: bool) -> None:
     """The tree: categories → codes → sub-codes, with their keys and how often each is used."""
+    from rich.text import Text
     from rich.tree import Tree
+
+    from tui.core.codebook.model import Code
 
     cb = project.codebook()
     used: dict[str, int] = {}
@@ -82,18 +89,17 @@ def show_cmd(project: Project, counts: bool, definitions: bool) -> None:
     root = Tree(text(f"{cb.name} — version {cb.version} — {cats} categories, {codes} codes, "
                      f"{subs} sub-codes — hash {cb.hash}", "bold"))
 
-    def label(node: object, style: str = "") -> object:
-        from rich.text import Text
-
+    def label(node: CodebookNode, style: str = "") -> Text:
         t = Text()
-        t.append(f"[{cb.keys(node.id)}] ", style="bold cyan")  # type: ignore[attr-defined]
-        t.append_text(text(node.name, style))  # type: ignore[attr-defined]
-        n = used.get(node.id, 0)  # type: ignore[attr-defined]
+        t.append(f"[{cb.keys(node.id)}] ", style="bold cyan")
+        t.append_text(text(node.name, style))
+        n = used.get(node.id, 0)
         if counts and n:
             t.append(f"  {n}", style="green")
-        if definitions and getattr(node, "definition", ""):
+        definition = node.definition if isinstance(node, Code) else ""  # a category has a description
+        if definitions and definition:
             t.append("\n")
-            t.append_text(text(node.definition, "dim"))  # type: ignore[attr-defined]
+            t.append_text(text(definition, "dim"))
         return t
 
     for cat in cb.categories:

@@ -58,8 +58,7 @@ def code_cmd(project: Project, coder: str | None, mode: str | None) -> None:
         fail("Who is coding? Pass --coder NAME (or set `coder:` in the config file).")
     coder_name(name)
     project.store()  # fails clearly when the project does not exist
-    project.store().close()
-    project._store = None
+    project.close_store()
     _open(project, name, mode)
 
 
@@ -80,8 +79,7 @@ def demo_cmd(project: Project, coder: str | None) -> None:
         except ImportError_ as exc:
             fail(str(exc))
         console().print(text(f"Imported {report.imported} sample posts into {project.db_path}."))
-    store.close()
-    project._store = None
+    project.close_store()
     name = coder or os.environ.get("QUALTUI_CODER") or getpass.getuser() or "me"
     _open(project, name, None)
 

@@ -20,7 +20,8 @@ class UserError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code on the class; each error sets its own (2 for a broken codebook).
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         from tui.core.safe import clean
@@ -50,8 +51,8 @@ class Project:
 
     db_path: str
     codebook_path: str | None
-    _store: Any = field(default=None, repr=False)
-    _codebook: Any = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+    _codebook: Codebook | None = field(default=None, repr=False)
 
     def store(self, *, create: bool = False) -> Store:
         """The project database (an error if it does not exist and `create` is False)."""
@@ -63,6 +64,12 @@ class Project:
             except StoreError as exc:
                 fail(str(exc))
         return self._store
+
+    def close_store(self) -> None:
+        """Close the project database, so that the app about to run opens its own connection."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def discard_if_new(self) -> None:
         """After a failed command: remove the project file if this command created it and it holds nothing."""
@@ -94,7 +101,8 @@ class Project:
 
 def load_codebook_or_exit(path: Path) -> Codebook:
     """Load a codebook or exit 2 listing every problem with file and line."""
-    from tui.core.codebook.model import CodebookError, load_codebook
+    from tui.core.codebook.loading import load_codebook
+    from tui.core.codebook.model import CodebookError
 
     try:
         return load_codebook(path)

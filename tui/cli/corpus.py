@@ -35,7 +35,7 @@ def import_cmd(project: Project, files: tuple[Path, ...], platform: str, id_col:
     Filters follow the study's crawl logic: (any --include or --include-tag) AND NOT (any --exclude
     or --exclude-tag). Posts already in the project (same platform id) are skipped and counted.
     """
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     from tui.core.project.ingest import Filters, ImportError_, Mapping, check_import_path, import_file
 
@@ -68,8 +68,10 @@ def import_cmd(project: Project, files: tuple[Path, ...], platform: str, id_col:
                       disable=sizes[f] < 4 << 20) as bar:
             task = bar.add_task(f"importing {f.name}", total=sizes[f])
             try:
-                report = import_file(store, f, mapping=mapping, filters=filters,
-                                     progress=lambda done, total, task=task: bar.update(task, completed=done))
+                def advance(done: int, total: int, task: TaskID = task) -> None:
+                    bar.update(task, completed=done)
+
+                report = import_file(store, f, mapping=mapping, filters=filters, progress=advance)
             except ImportError_ as exc:
                 err.print(text(f"Error: {exc}", oneline=True), soft_wrap=True)
                 failed = True
@@ -133,7 +135,9 @@ def sample_cmd(project: Project, n: int, seed: int, where: str, coder: str, appe
     from tui.core.coding.queue import SampleError, draw_sample
 
     store = project.store()
-    threshold = project.codebook().screening.threshold if where == "relevant" else 0.5
+    screening = project.codebook().screening
+    # A codebook without a `screening:` section still has model scores from earlier runs: use the usual 0.5.
+    threshold = screening.threshold if where == "relevant" and screening is not None else 0.5
     try:
         picked = draw_sample(store, coder=coder, n=n, seed=seed, where=where, threshold=threshold,
                              append=append)

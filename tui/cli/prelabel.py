@@ -30,7 +30,7 @@ def make_backend(model: str | None, llm_url: str | None, llm_model: str | None, 
 
 def _check_where(project: Project, where: str) -> None:
     try:
-        project.store().db.execute(f"SELECT count(*) FROM posts WHERE ({where})").fetchone()
+        project.store().count_posts(f"({where})")
     except sqlite3.Error as exc:
         fail(f"--where {where!r} is not a valid condition on posts ({exc}); e.g. --where 'platform = \"xhs\"'.")
 
@@ -148,7 +148,7 @@ def _print_learned(ls: Any) -> None:
     out = console()
     llm, learned = ls.llm or {}, ls.learned or {}
 
-    def f(d: dict, k: str) -> str:
+    def f(d: dict[str, Any], k: str) -> str:
         v = d.get(k)
         return "—" if v is None else f"{v:.2f}"
 

@@ -74,8 +74,7 @@ def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort:
         return
     still = sum(not d.resolved for d in found)
     console().print(text(f"{len(found)} disputed post{'' if len(found) == 1 else 's'}, {still} still to reconcile."))
-    store.close()
-    project._store = None
+    project.close_store()
     from tui.cli.coding import exit_like_app
     from tui.ui.reconcile_app import run_reconcile
 

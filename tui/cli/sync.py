@@ -225,8 +225,8 @@ def _print_notes(project: Project, fmt: str) -> None:
         return
     for cid, notes in groups.items():
         out.print(text(f"{notes[0].name}" + (f"  ({cid})" if cid else ""), "bold"))
-        for n in notes:
-            out.print(text(f"  {n.label}  {n.type}: {n.note or '—'}" + (f"  [{n.by}]" if n.by else "")))
+        for note in notes:
+            out.print(text(f"  {note.label}  {note.type}: {note.note or '—'}" + (f"  [{note.by}]" if note.by else "")))
 
 
 @codebook_group.command("orphans")

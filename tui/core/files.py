@@ -167,3 +167,8 @@ def _size(n: int) -> str:
     if n >= 1024:
         return f"{n / 1024:.0f} KiB"
     return f"{n} bytes"
+
+
+def format_size(n: int) -> str:
+    """A byte count as the limit messages show it: '2.0 MiB', '512 KiB', '100 bytes'."""
+    return _size(n)

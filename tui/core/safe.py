@@ -26,3 +26,13 @@ def clean(text: str, *, oneline: bool = False) -> str:
     if oneline:
         out = " ".join(out.split())
     return out
+
+
+def control_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` that `clean` removes: control sequences, then stray control characters (may overlap).
+
+    A carriage return is not among them: `clean` turns it into a line break rather than dropping it.
+    """
+    spans = [m.span() for m in _ESCAPES.finditer(text)]
+    spans += [m.span() for m in _CONTROLS.finditer(text) if m.group() != "\r"]
+    return spans

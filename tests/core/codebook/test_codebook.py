@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tui.core.codebook.loading import load_codebook, parse_codebook
 from tui.core.codebook.model import (
     Category,
     Code,
     CodebookError,
     codebook_hash,
-    load_codebook,
-    parse_codebook,
     render_template,
 )
 
@@ -98,14 +97,16 @@ CASES = [
     (edit(7, None), 4, "the category on line 4 has no colour"),
     (edit(17, None), 14, "the sub-code on line 14 has no definition"),
     (edit(12, "        definition:"), 12, "the code on line 9 has no definition (the field is empty)"),
-    (edit(12, "        defintion: Money."), 12, "unknown field 'defintion' in the code on line 9; did you mean 'definition'?"),
+    (edit(12, "        defintion: Money."), 12,
+     "unknown field 'defintion' in the code on line 9; did you mean 'definition'?"),
     (edit(2, "nmae: Test"), 2, "unknown field 'nmae' in the codebook; did you mean 'name'?"),
     (edit(2, "name: Test\nzzz: 1"), 3, "unknown field 'zzz' in the codebook (known fields: version, name"),
     (edit(1, "version: 1.0"), 1, "the codebook's version should be text, not a number (1.0); put it in quotes"),
     (edit(6, "    key: 1"), 6, "the key of the category on line 4 is a number (1); put it in quotes"),
     (edit(10, "        name: [a, b]"), 10, "the name of the code on line 9 should be text, not a list"),
     (edit(21, "        definition: {a: b}"), 21, "the definition of the code on line 18 should be text, not a mapping"),
-    (edit(12, "        definition: x\n        aliases: ransom"), 13, "the aliases of the code on line 9 should be a list"),
+    (edit(12, "        definition: x\n        aliases: ransom"), 13,
+     "the aliases of the code on line 9 should be a list"),
     (edit(12, "        definition: x\n        aliases: [1]"), 13, "an alias of the code on line 9 should be text"),
     (edit(12, "        definition: x\n        severity: high"), 13,
      "the severity of the code on line 9 should be a number from 1.0 to 3.0, not high"),
@@ -164,7 +165,8 @@ CASES = [
      "the label of the screening example on line 29 should be 0 or 1, not a number (2)"),
     (edit(10, "        name: Financial instability\n        name: Again"), 11,
      "the field 'name' appears twice in one mapping (also on line 10)"),
-    (edit(10, "        name: !!python/object:os.system x"), 10, "the YAML tag '!!python/object:os.system' is not allowed"),
+    (edit(10, "        name: !!python/object:os.system x"), 10,
+     "the YAML tag '!!python/object:os.system' is not allowed"),
     (edit(10, "        name: a\x07b"), 10, "the control character U+0007, which YAML does not allow"),
     (VALID + "---\nname: again\n", 30, "expected a single document in the stream, but found another document"),
     ("a: *nope\n", 1, "the YAML cannot be read: found undefined alias"),
@@ -345,7 +347,7 @@ def test_render_template_fills_in_one_pass_and_leaves_other_braces() -> None:
 def test_core_imports_only_stdlib_and_yaml() -> None:
     code = (
         "import sys\n"
-        "import tui.core.codebook.model, tui.core.codebook.lookup\n"
+        "import tui.core.codebook.loading, tui.core.codebook.lookup\n"
         "allowed = set(sys.stdlib_module_names) | {'yaml', '_yaml', 'tui', 'cython_runtime'}\n"
         "import json\n"
         "print(json.dumps([sorted({m.split('.')[0] for m in sys.modules} - allowed),\n"
@@ -356,8 +358,9 @@ def test_core_imports_only_stdlib_and_yaml() -> None:
     assert "textual" not in foreign and "rich" not in foreign
     # cython_runtime comes with libyaml's C loader; _-prefixed ones (e.g. _distutils_hack) with the interpreter.
     assert [m for m in foreign if not m.startswith("_")] == []
-    assert sorted(ours) == ["tui", "tui.core", "tui.core.codebook", "tui.core.codebook.lookup",
-                            "tui.core.codebook.model", "tui.core.codebook.validate", "tui.core.files", "tui.core.safe"]
+    assert sorted(ours) == ["tui", "tui.core", "tui.core.codebook", "tui.core.codebook.loading",
+                            "tui.core.codebook.lookup", "tui.core.codebook.model", "tui.core.codebook.validate",
+                            "tui.core.files", "tui.core.safe"]
 
 
 def test_shipped_codebook_loads_with_study_counts_and_three_key_reach() -> None:

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from tests.samples import ROOT
 from tui.cli import cli
-from tui.core.codebook import model as C
-from tui.core.codebook.model import CodebookError, load_codebook, parse_codebook
+from tui.core.codebook import loading as C
+from tui.core.codebook.loading import load_codebook, parse_codebook
+from tui.core.codebook.model import CodebookError
 from tui.core.codebook.qdc import QdcError, import_qdc
 
 STUDY = (ROOT / "codebook.yaml").read_text(encoding="utf-8")
@@ -139,7 +140,7 @@ def test_the_cache_is_read_bounded_and_never_through_a_special_file(tmp_path: Pa
     monkeypatch.setenv("QUALTUI_CACHE", str(tmp_path / "cache"))
     src = tmp_path / "codebook.yaml"
     src.write_text(STUDY, encoding="utf-8")
-    cached = C._cache_path(src.read_bytes())
+    cached = C.cache_path(src.read_bytes())
     assert cached is not None
     cached.parent.mkdir(parents=True)
     cached.symlink_to("/dev/zero")  # a cache entry that would never end
@@ -156,7 +157,7 @@ def test_a_fresh_cache_is_written_atomically_and_used(tmp_path: Path, monkeypatc
     src = tmp_path / "codebook.yaml"
     src.write_text(STUDY, encoding="utf-8")
     first = load_codebook(src)
-    cached = C._cache_path(src.read_bytes())
+    cached = C.cache_path(src.read_bytes())
     assert cached is not None and cached.is_file()
     assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no temporary file left
     assert load_codebook(src).hash == first.hash

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from tests.samples import ROOT
 from tui.cli import cli
-from tui.core.codebook.model import Codebook, CodebookError, load_codebook
+from tui.core.codebook.loading import load_codebook
+from tui.core.codebook.model import Codebook, CodebookError
 from tui.core.codebook.qdc import Imported, QdcError, export_qdc, import_qdc
 
 YAML = (ROOT / "codebook.yaml").read_bytes()

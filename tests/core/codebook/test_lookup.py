@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tui.core.codebook.loading import load_codebook, parse_codebook
 from tui.core.codebook.lookup import Hit, search
-from tui.core.codebook.model import Codebook, load_codebook, parse_codebook
+from tui.core.codebook.model import Codebook
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "lookup.yaml"
 TARGETING_RANSOM = "targeting/financial-instability/ransom"

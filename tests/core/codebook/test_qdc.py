@@ -12,7 +12,8 @@ import pytest
 import xmlschema
 
 from tests.samples import ROOT
-from tui.core.codebook.model import Codebook, load_codebook, parse_codebook
+from tui.core.codebook.loading import load_codebook, parse_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.codebook.qdc import GUID_NAMESPACE, NS, QdcError, export_qdc, guid, import_qdc, parse_qdc, slugify
 from tui.core.report.export import codebook_latex, codebook_markdown
 

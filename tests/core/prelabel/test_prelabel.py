@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.prelabel import backends as L
 from tui.core.prelabel.backends import SLOT, LlamaBackend, PrelabelError, check_gguf, model_file_hash, truncate_middle
 from tui.core.prelabel.run import run_prelabel, screening_template

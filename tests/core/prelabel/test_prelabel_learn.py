@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.prelabel.backends import LlamaBackend, PrelabelError, default_model_path
 from tui.core.prelabel.learn import (
     CodeModel,

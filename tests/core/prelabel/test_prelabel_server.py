@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.prelabel.backends import SLOT, OpenAIBackend, PrelabelError, check_url, public_url
 from tui.core.prelabel.run import run_prelabel
 from tui.core.project.store import Store, text_hash

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.samples import xhs_note
-from tui.core.codebook.model import Codebook, parse_codebook
+from tui.core.codebook.loading import parse_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.project.ingest import import_file
 from tui.core.project.store import CONSENSUS, Event, Store
 from tui.core.report import analyses as R
@@ -284,7 +285,8 @@ def test_screening_matches_the_study_figures(tmp_path: Path, cb: Codebook) -> No
     with store.db.conn:
         store.db.conn.executemany(SCORE_SQL,
                                   [(pid, score) for pid, (_, score) in zip(ids, cells, strict=False)])
-    store.record_many(Event("alice", pid, "relevance", value=str(truth)) for pid, (truth, _) in zip(ids, cells, strict=False))
+    store.record_many(Event("alice", pid, "relevance", value=str(truth))
+                      for pid, (truth, _) in zip(ids, cells, strict=False))
     s = R.screening(store, cb)
     b = s.scores
     assert (b.tp, b.fp, b.fn, b.tn) == (31, 13, 3, 53)

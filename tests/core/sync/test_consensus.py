@@ -27,7 +27,8 @@ from tests.sync_helpers import (
     screen,
     screening_plans,
 )
-from tui.core.codebook.model import Codebook, parse_codebook
+from tui.core.codebook.loading import parse_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.project.store import CODE_ADD, CONSENSUS, DONE, RECONCILE, UNDO, Event, Store
 from tui.core.sync.agreement import cohen_kappa, krippendorff_alpha
 from tui.core.sync.consensus import (

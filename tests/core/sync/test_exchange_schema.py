@@ -15,7 +15,9 @@ from tui.core.coding.session import Session
 from tui.core.project.events import EVENT_KINDS, TIME_SYNTAX, coder_problem, utc_time
 from tui.core.project.store import CONSENSUS, RELEVANCE, Event, Store
 from tui.core.sync.consensus import KEEP, Choice, apply_choice, disagreements
-from tui.core.sync.exchange import SyncError, _take_line, export_events, read_export
+from tui.core.sync.exchange import SyncError, export_events
+from tui.core.sync.exchange_lines import take_line
+from tui.core.sync.exchange_read import read_export
 
 SCHEMA = json.loads((Path(__file__).parents[3] / "docs" / "exchange.schema.json").read_text(encoding="utf-8"))
 HEADER = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/header"})
@@ -150,7 +152,7 @@ def _reader_takes(obj: dict[str, Any]) -> bool:
     from tui.core.sync.exchange import ExportFile
 
     out = ExportFile(Path("x"), {"coder": "alice"})
-    return _take_line(out, dict(obj), set()) is None
+    return take_line(out, dict(obj), set()) is None
 
 
 def test_reader_and_schema_agree_on_every_kind_and_field() -> None:

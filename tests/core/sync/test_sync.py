@@ -33,7 +33,8 @@ from tests.sync_helpers import (
 from tui.core.files import MAX_LINE_BYTES
 from tui.core.project.store import CONSENSUS, RELEVANCE, Event, Store
 from tui.core.sync.consensus import BOTH, KEEP, Choice, apply_choice, disagreements
-from tui.core.sync.exchange import FORMAT, POST_FIELDS, SyncError, export_events, read_export
+from tui.core.sync.exchange import FORMAT, POST_FIELDS, SyncError, export_events
+from tui.core.sync.exchange_read import read_export
 from tui.core.sync.merge import merge_files
 from tui.core.sync.tables import agreement_table
 
@@ -443,14 +444,14 @@ def test_folder_and_device_refused(team: dict, tmp_path: Path, kind: str) -> Non
 def test_over_long_line_refused_with_its_number(team: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     rewrite(team["fa"], lambda h, body: body[1].update(kind="memo", code_id="", ref="", value="m" * 5000))
     assert read_export(team["fa"]).events  # fine under the real limit
-    monkeypatch.setattr("tui.core.sync.exchange.MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr("tui.core.sync.exchange_read.MAX_LINE_BYTES", 1000)
     _refused(team["lead"], team["fa"], match="line 3 is longer than the 1,000-byte limit for one line")
 
 
 def test_file_over_the_size_limit_refused_before_reading(team: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tui.core.sync.exchange.MAX_EXCHANGE_BYTES", 100)
+    monkeypatch.setattr("tui.core.sync.exchange_read.MAX_EXCHANGE_BYTES", 100)
     opened: list[object] = []
-    monkeypatch.setattr("tui.core.sync.exchange.os.open", lambda *a, **k: opened.append(a) or os.open(*a, **k))
+    monkeypatch.setattr("tui.core.sync.exchange_read.os.open", lambda *a, **k: opened.append(a) or os.open(*a, **k))
     _refused(team["lead"], team["fa"], match="over the 100 bytes limit for a qualtui exchange file")
     assert opened == []  # refused from its size alone
 
@@ -458,7 +459,7 @@ def test_file_over_the_size_limit_refused_before_reading(team: dict, monkeypatch
 def test_reader_streams_line_by_line(team: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     """No read asks for more than one line's worth: a huge file is never read whole to be refused."""
     asked: list[int] = []
-    monkeypatch.setattr("tui.core.sync.exchange.os.fdopen", lambda fd, mode: _Spy(asked, open(fd, mode)))
+    monkeypatch.setattr("tui.core.sync.exchange_read.os.fdopen", lambda fd, mode: _Spy(asked, open(fd, mode)))
     read_export(team["fa"])
     assert asked and all(0 < n <= MAX_LINE_BYTES + 1 for n in asked)
 
@@ -502,3 +503,17 @@ def test_exchange_file_carries_no_terminal_control_and_merges_back_unchanged(tmp
     _merge(lead, path)
     memos = [e["value"] for e in lead.events(coder="alice") if e["kind"] == "memo"]
     assert hostile in memos  # the data itself is unchanged: escaped in the file, decoded on merge
+
+
+def test_export_never_replaces_a_symlink_and_needs_an_existing_folder(team: dict, tmp_path: Path) -> None:
+    # The core refuses what the CLI refuses: the link stays a link and its target is untouched.
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "link.qualtui.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(SyncError, match="symbolic link"):
+        export_events(team["a"], link, coder="alice", codebook_hash=CB.hash)
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "keep me"
+    with pytest.raises(SyncError, match="folder does not exist"):
+        export_events(team["a"], tmp_path / "missing" / "a.qualtui.jsonl", coder="alice", codebook_hash=CB.hash)
+    assert not (tmp_path / "missing").exists()

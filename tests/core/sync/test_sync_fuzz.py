@@ -19,7 +19,8 @@ from tests.samples import CODEBOOK
 from tests.sync_helpers import ADULT, CB, DEBT, TEEN, code, counts, project
 from tui.cli import cli
 from tui.core.project.store import Store
-from tui.core.sync.exchange import SyncError, export_events, read_export
+from tui.core.sync.exchange import SyncError, export_events
+from tui.core.sync.exchange_read import read_export
 from tui.core.sync.merge import NOTHING, merge_files
 
 

@@ -39,7 +39,8 @@ def test_every_field_is_documented() -> None:
 
 
 def test_a_yaml_config_is_read() -> None:
-    text = "wellbeing:\n  strictness: strict\n  short_break_after_minutes: 20\n  support_contacts: [Counselling +1 555 0100]\n"
+    text = ("wellbeing:\n  strictness: strict\n  short_break_after_minutes: 20\n"
+            "  support_contacts: [Counselling +1 555 0100]\n")
     s = settings_from_dict(yaml.safe_load(text)["wellbeing"])
     assert s.strictness == "strict" and s.short_break_after_minutes == 20.0
     assert s.support_contacts == ("Counselling +1 555 0100",)
@@ -65,8 +66,10 @@ def test_a_yaml_config_is_read() -> None:
         ({"strictness": 3}, "Your setting strictness must be text, not 3."),
         ({"support_contacts": [1, 2]}, "Your setting support_contacts must be a list of text entries, not a list."),
         ({"day_start_hour": 24}, "Your setting day_start_hour must be a whole hour from 0 to 23, not 24."),
-        ({"postpone_window": 1.5}, "Your setting postpone_window must be a fraction from 0 to 1, such as 0.3, not 1.5."),
-        ({"short_break_after_minutes": float("nan")}, "Your setting short_break_after_minutes must be a finite number, not nan."),
+        ({"postpone_window": 1.5},
+         "Your setting postpone_window must be a fraction from 0 to 1, such as 0.3, not 1.5."),
+        ({"short_break_after_minutes": float("nan")},
+         "Your setting short_break_after_minutes must be a finite number, not nan."),
         (["strict"], "The wellbeing settings must be a mapping of names to values, not a list."),
     ],
 )

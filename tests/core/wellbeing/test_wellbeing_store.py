@@ -157,3 +157,17 @@ def test_a_reached_limit_holds_for_the_day_whatever_the_config_says(tmp_path: Pa
     # The next working day the new settings apply.
     nxt = again.tick(DAY1 + 24 * 3600)
     assert (nxt.mode, nxt.text_allowed, nxt.daily_cap_minutes, nxt.strictness) == ("working", True, 300, "gentle")
+
+
+def test_log_rows_of_a_failed_save_are_written_by_the_next(tmp_path: Path) -> None:
+    store = Store(tmp_path / "p.db")
+    wb = ws.load(store, "ana", WellbeingSettings(), TZ)
+    wb.session_started(DAY1)
+    wb.checkin(DAY1 + 1, 3)
+    store.db.conn.execute("ALTER TABLE wb_log RENAME TO wb_log_away")  # the write fails part-way
+    with pytest.raises(Exception, match="wb_log"):
+        ws.save(store, "ana", wb)
+    store.db.conn.execute("ALTER TABLE wb_log_away RENAME TO wb_log")
+    assert ws.save(store, "ana", wb) >= 1
+    assert store.db.conn.execute("SELECT count(*) FROM wb_log WHERE kind = 'checkin'").fetchone()[0] == 1
+    store.close()

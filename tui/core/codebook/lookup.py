@@ -183,8 +183,8 @@ class _Index:
                 _offer(best, e, min(h[e][0] for h in per_word) - SPLIT, t, spans)
         if len(q) >= 3 and " " not in q:
             for e, texts in enumerate(self.texts):
-                if e not in best and (spans := _subsequence(texts[0].norm, q)):
-                    _offer(best, e, SUBSEQUENCE + 3 * len(q) / (spans[-1][1] - spans[0][0]), 0, spans)
+                if e not in best and (sub := _subsequence(texts[0].norm, q)):
+                    _offer(best, e, SUBSEQUENCE + 3 * len(q) / (sub[-1][1] - sub[0][0]), 0, sub)
 
     def word_hits(self, w: str) -> Best:
         """Entries with a word equal to w, starting with w, or within a few typos of it."""

@@ -13,12 +13,13 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 import yaml
 
-from tui.core.codebook.model import Code, Codebook, CodebookError, parse_codebook
+from tui.core.codebook.loading import parse_codebook
+from tui.core.codebook.model import Code, Codebook, CodebookError
 from tui.core.files import MAX_CODEBOOK_BYTES, FileRefused, read_bytes
 from tui.core.safe import clean
 
@@ -103,7 +104,7 @@ def _refuse_declarations(raw: bytes, name: str) -> None:
     """Parse once with expat, refusing any DOCTYPE or entity declaration (XML bombs, external entities)."""
     parser = expat.ParserCreate()
 
-    def refuse(*_: Any) -> None:
+    def refuse(*_: Any) -> NoReturn:
         raise QdcError(f"{name} declares a DOCTYPE or entities; qualtui refuses those in .qdc files "
                        "(they can expand without limit or read other files).")
 
@@ -191,7 +192,8 @@ def _code_dict(node: QNode, parent: str, key: str, taken: set[str], index: int) 
     d: dict[str, Any] = {"id": cid, "name": node.name, "key": key, "definition": node.description or NO_DEFINITION}
     if node.children:
         keys = _keys([c.name for c in node.children], LOWER_KEYS, f"the code '{node.name}'")
-        d["subcodes"] = [_code_dict(c, cid, k, taken, i) for i, (c, k) in enumerate(zip(node.children, keys, strict=False), 1)]
+        pairs = zip(node.children, keys, strict=False)
+        d["subcodes"] = [_code_dict(c, cid, k, taken, i) for i, (c, k) in enumerate(pairs, 1)]
     return d
 
 
@@ -227,7 +229,8 @@ def convert(top: list[QNode], origin: str, name: str) -> tuple[dict[str, Any], l
                                "colour": _expand(g.colour) or PALETTE[(i - 1) % len(PALETTE)]}
         if g.description:
             cat["description"] = g.description
-        cat["codes"] = [_code_dict(c, cid, k, ids, j) for j, (c, k) in enumerate(zip(g.children, code_keys, strict=False), 1)]
+        pairs = zip(g.children, code_keys, strict=False)
+        cat["codes"] = [_code_dict(c, cid, k, ids, j) for j, (c, k) in enumerate(pairs, 1)]
         cats.append(cat)
     missing = sum(1 for c in _all(top) if not c.description)
     if missing:

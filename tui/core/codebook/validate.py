@@ -87,10 +87,11 @@ def _number(node: Node) -> float | None:
     return None
 
 
-def _text_line(node: ScalarNode, pos: int) -> int:
+def _text_line(node: Node, pos: int) -> int:
     # In a literal block (|) the text starts on the next line and its line breaks are the file's.
-    if node.style == "|":
-        return line_of(node) + 1 + node.value.count("\n", 0, pos)
+    if isinstance(node, ScalarNode) and node.style == "|":
+        text: str = node.value
+        return line_of(node) + 1 + text.count("\n", 0, pos)
     return line_of(node)
 
 
@@ -162,14 +163,16 @@ class Checker:
         if not empty_ok and not node.value.strip():
             self.add(line_of(node), f"{what} is empty")
             return None
-        return node.value
+        value: str = node.value
+        return value
 
     def items(self, node: Node, what: str) -> list[Node]:
         """The items of a list field, or [] after reporting that it is not a list."""
         if not isinstance(node, SequenceNode):
             self.add(line_of(node), f"{what} should be a list, not {_describe(node)}")
             return []
-        return node.value
+        items: list[Node] = node.value
+        return items
 
     def number(self, node: Node, what: str, low: float, high: float) -> float | None:
         """A number within [low, high], or None after reporting why not."""

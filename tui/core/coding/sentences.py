@@ -45,10 +45,9 @@ def topic_spans(text: str) -> list[tuple[int, int]]:
 
 def hidden_spans(text: str) -> list[tuple[int, int]]:
     """Sorted, merged spans never drawn: topic markers and terminal control sequences."""
-    from tui.core.safe import _CONTROLS, _ESCAPES  # the same patterns `clean` removes
+    from tui.core.safe import control_spans  # what `clean` removes
 
-    spans = topic_spans(text) + [m.span() for m in _ESCAPES.finditer(text)]
-    spans += [m.span() for m in _CONTROLS.finditer(text) if m.group() not in "\r"]
+    spans = topic_spans(text) + control_spans(text)
     merged: list[tuple[int, int]] = []
     for a, b in sorted(spans):
         if merged and a <= merged[-1][1]:

@@ -52,7 +52,7 @@ class ReportData:
     def load(cls, store: Store, codebook: Codebook) -> ReportData:
         """Read the events once, grouped by coder and post, derive each state, build the consensus view."""
         conn = store.db.conn
-        n_posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+        n_posts = store.count_posts()
         if n_posts == 0:
             raise ReportError("The project has no posts yet: run `qualtui import FILE` first.")
         cur = conn.cursor()

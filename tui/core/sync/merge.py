@@ -11,7 +11,9 @@ from typing import Any
 from tui.core.project.events import MAX_CODER_CHARS, coder_problem
 from tui.core.project.store import CONSENSUS, Store, text_hash, utcnow
 from tui.core.safe import clean
-from tui.core.sync.exchange import CODE_KINDS, FORMAT, WB_LOG_FIELDS, ExportFile, SyncError, read_export
+from tui.core.sync.exchange import CODE_KINDS, FORMAT, ExportFile, SyncError
+from tui.core.sync.exchange_read import read_export
+from tui.core.wellbeing.storage import insert_merged, merged_rows
 
 NOTHING = "Nothing was merged."
 
@@ -82,10 +84,7 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
         conn.executemany(
             "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, origin)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        for table, row in wb_rows:
-            cols = ", ".join(row)
-            verb = "INSERT OR REPLACE" if table == "wb_state" else "INSERT"
-            conn.execute(f"{verb} INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+        insert_merged(store, wb_rows)
     return report
 
 
@@ -199,6 +198,7 @@ def _insert_posts(store: Store, new_posts: dict[tuple[str, str], dict[str, Any]]
             " text_hash, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (key[0], key[1], Store.new_label(taken), p["title"], p["text"], json.dumps(p["tags"], ensure_ascii=False),
              p.get("posted_at"), p["url"], p["keyword"], text_hash(p["title"], p["text"]), import_id))
+        assert cur.lastrowid is not None  # always set after an INSERT; for the type checker
         ids[key] = cur.lastrowid
     for row in rows:
         if isinstance(row[2], tuple):
@@ -207,25 +207,10 @@ def _insert_posts(store: Store, new_posts: dict[tuple[str, str], dict[str, Any]]
 
 def _plan_wellbeing(store: Store, files: list[ExportFile], rename: str | None) -> list[tuple[str, dict[str, Any]]]:
     """Well-being rows (present only when the coder opted in at export) not yet in the project."""
-    conn = store.db.conn
     out: list[tuple[str, dict[str, Any]]] = []
     seen: set[tuple[Any, ...]] = set()
     for f in files:
-        coder = rename or f.coder
-        for row in f.wellbeing:
-            if row["type"] == "wb_state":
-                here = conn.execute("SELECT updated_at FROM wb_state WHERE coder = ?", (coder,)).fetchone()
-                if here is None or str(row.get("updated_at") or "") > str(here[0] or ""):
-                    out.append(("wb_state", {"coder": coder, "state": str(row.get("state") or ""),
-                                             "updated_at": row.get("updated_at")}))
-                continue
-            values = {"coder": coder, **{k: row.get(k) for k in WB_LOG_FIELDS}}
-            key = (coder, values["kind"], values["at"], values["day"])
-            if key in seen or conn.execute("SELECT 1 FROM wb_log WHERE coder = ? AND kind = ? AND at = ? AND day = ?",
-                                           key).fetchone():
-                continue
-            seen.add(key)
-            out.append(("wb_log", values))
+        out += merged_rows(store, rename or f.coder, f.wellbeing, seen)
     return out
 
 

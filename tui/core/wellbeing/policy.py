@@ -70,6 +70,10 @@ class Wellbeing(ExposureClock):
         out, self._log = self._log, []
         return out
 
+    def restore_log(self, rows: list[LogEntry]) -> None:
+        """Put rows from `drain_log()` back in front (saving them failed), so the next drain returns them."""
+        self._log[:0] = rows
+
     # ------------------------------------------------------------ events
 
     def session_started(self, now: float) -> None:
@@ -248,7 +252,8 @@ class Wellbeing(ExposureClock):
             mode = PAUSE if b.kind == PAUSE else "break"
         else:
             mode = "capped" if cap_reason and not gentle else "working"
-        refusal = self._refusal(now) if b is not None else ("" if gentle and s.due else "There is no break to postpone.")
+        no_break = "" if gentle and s.due else "There is no break to postpone."
+        refusal = self._refusal(now) if b is not None else no_break
         to_short = cfg.short_break_after_minutes - s.since_short
         to_long = cfg.long_break_after_minutes - s.since_long
         warn = (s.weighted_today >= cfg.cap_warn_fraction * self.cap_minutes

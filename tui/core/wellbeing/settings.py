@@ -215,11 +215,13 @@ def _stricter_or_notice(name: str, team: Any, mine: Any) -> tuple[Any, str]:
         ok = STRICTNESS.index(mine) >= STRICTNESS.index(team)
     else:  # fixed
         if mine != team:
-            return team, f"The team has fixed {name} at {show_value(team)}; your setting {show_value(mine)} differs from it."
+            return team, (f"The team has fixed {name} at {show_value(team)}; "
+                          f"your setting {show_value(mine)} differs from it.")
         return team, ""
     if ok:
         return mine, ""
-    return team, f"The team's ceiling for {name} is {show_value(team)}; your setting {show_value(mine)} would loosen it."
+    return team, (f"The team's ceiling for {name} is {show_value(team)}; "
+                  f"your setting {show_value(mine)} would loosen it.")
 
 
 def merge_settings(

@@ -1,6 +1,7 @@
 """Well-being data in the project database: the machine's state, its log, history, team ceilings.
 
-The data is the coder's own: it lives in `wb_state` and `wb_log`, which no export or merge reads.
+The data is the coder's own: it lives in `wb_state` and `wb_log`, which an export carries only when the
+coder opts in (`exported_rows`) and a merge then adds (`merged_rows`, `insert_merged`).
 The team's ceilings live in `project_settings` under keys `wellbeing.<field>`.
 """
 
@@ -15,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from tui.core.project.store import Store, utcnow
-from tui.core.wellbeing.policy import SEVERE_WEIGHT, Wellbeing, day_of
+from tui.core.wellbeing.policy import SEVERE_WEIGHT, LogEntry, Wellbeing, day_of
 from tui.core.wellbeing.settings import (
     CEILING_PREFIX,
     WellbeingSettings,
@@ -25,9 +26,12 @@ from tui.core.wellbeing.settings import (
 )
 
 __all__ = [
-    "DaySummary", "delete_history", "history", "load", "save", "set_team_ceilings",
-    "settings_for", "team_ceilings",
+    "LOG_FIELDS", "DaySummary", "delete_history", "exported_rows", "history", "insert_merged", "load",
+    "merged_rows", "save", "set_team_ceilings", "settings_for", "team_ceilings",
 ]
+
+LOG_FIELDS = ("kind", "at", "day", "minutes", "weighted", "value", "detail")
+"""The columns of a `wb_log` row that travel in an exchange file (the coder is given separately)."""
 
 
 def _iso(at: float) -> str:
@@ -69,12 +73,12 @@ def save(store: Store, coder: str, wb: Wellbeing) -> int:
 
 
 @contextmanager
-def _kept_on_failure(wb: Wellbeing, rows: list[Any]) -> Iterator[None]:
+def _kept_on_failure(wb: Wellbeing, rows: list[LogEntry]) -> Iterator[None]:
     """Put drained log rows back if the write fails (a busy or full project), so the next save has them."""
     try:
         yield
     except BaseException:
-        wb._log[:0] = rows
+        wb.restore_log(rows)
         raise
 
 
@@ -174,3 +178,52 @@ def delete_history(store: Store, coder: str) -> int:
             except (ValueError, TypeError):
                 pass
     return n
+
+
+def exported_rows(store: Store, coder: str) -> list[dict[str, Any]]:
+    """The coder's state and log as exchange-file rows (`type` wb_state or wb_log), for an opt-in export."""
+    conn = store.db.conn
+    out: list[dict[str, Any]] = []
+    for state, updated_at in conn.execute("SELECT state, updated_at FROM wb_state WHERE coder = ?", (coder,)):
+        out.append({"type": "wb_state", "coder": coder, "state": state, "updated_at": updated_at})
+    cols = ", ".join(LOG_FIELDS)
+    for row in conn.execute(f"SELECT {cols} FROM wb_log WHERE coder = ? ORDER BY id", (coder,)):
+        out.append({"type": "wb_log", "coder": coder, **dict(zip(LOG_FIELDS, row, strict=False))})
+    return out
+
+
+def merged_rows(store: Store, coder: str, rows: list[dict[str, Any]],
+                seen: set[tuple[Any, ...]]) -> list[tuple[str, dict[str, Any]]]:
+    """Rows from an exchange file, filed under `coder`, that the project does not hold yet: (table, row).
+
+    A state replaces the project's only if it is newer; a log row is new unless one with the same
+    coder, kind, time and day is here or in `seen` (which this call extends).
+    """
+    conn = store.db.conn
+    out: list[tuple[str, dict[str, Any]]] = []
+    for row in rows:
+        if row["type"] == "wb_state":
+            here = conn.execute("SELECT updated_at FROM wb_state WHERE coder = ?", (coder,)).fetchone()
+            if here is None or str(row.get("updated_at") or "") > str(here[0] or ""):
+                out.append(("wb_state", {"coder": coder, "state": str(row.get("state") or ""),
+                                         "updated_at": row.get("updated_at")}))
+            continue
+        values = {"coder": coder, **{k: row.get(k) for k in LOG_FIELDS}}
+        key = (coder, values["kind"], values["at"], values["day"])
+        if key in seen or conn.execute("SELECT 1 FROM wb_log WHERE coder = ? AND kind = ? AND at = ? AND day = ?",
+                                       key).fetchone():
+            continue
+        seen.add(key)
+        out.append(("wb_log", values))
+    return out
+
+
+def insert_merged(store: Store, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """Write rows from `merged_rows` inside the caller's open transaction (a merge is all or nothing)."""
+    conn = store.db.conn
+    for table, row in rows:
+        if table not in ("wb_state", "wb_log"):
+            raise ValueError(f"not a well-being table: {table}")
+        cols = ", ".join(row)
+        verb = "INSERT OR REPLACE" if table == "wb_state" else "INSERT"
+        conn.execute(f"{verb} INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
