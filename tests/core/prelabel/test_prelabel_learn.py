@@ -144,7 +144,7 @@ def test_scorecard_matches_the_study_figures(tmp_path: Path, codebook: Any) -> N
 
 
 def test_learn_waits_for_enough_decisions(tmp_path: Path, codebook: Any) -> None:
-    from tests.core.prelabel.test_prelabel import Fake
+    from tests.core.prelabel.helpers import Fake
 
     store = Store(tmp_path / "p.db")
     ids = add_posts(store, [f"scam post {i}" if i % 2 else f"dinner {i}" for i in range(12)])

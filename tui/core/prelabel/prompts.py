@@ -83,7 +83,6 @@ def post_text(post: dict[str, Any]) -> str:
     return text or title
 
 
-
 def prompt_hash(*parts: str) -> str:
     """The cache key of a prompt (with the scoring method, so a change of method re-scores)."""
     return hashlib.sha256("\x00".join((METHOD, *parts)).encode("utf-8", "surrogatepass")).hexdigest()[:32]

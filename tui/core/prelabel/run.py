@@ -64,7 +64,6 @@ def rate_text(n_scored: int, seconds: float) -> str:
     return f"{per_min:.1f} posts/min" if per_min < 9.95 else f"{per_min:.0f} posts/min"
 
 
-
 @dataclass
 class _Setup:
     template: str
@@ -90,7 +89,6 @@ def _setup(codebook: Any, model_hash: str, embed_hash: str, method: str | None) 
             yesno[c.id] = (t, prompt_hash(t))
     return _Setup(template, prompt_hash(template), model_hash, embed_hash, method, codes,
                   {c.id: c.level for c in codes}, {cid: code_text_hash(t) for cid, t in texts.items()}, texts, yesno)
-
 
 
 def run_prelabel(
