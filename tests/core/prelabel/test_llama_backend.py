@@ -19,7 +19,6 @@ from tui.core.prelabel.prompts import ELLIPSIS, screening_template
 from tui.core.prelabel.run import run_prelabel
 from tui.core.project.store import Store
 
-
 # ---------------------------------------------------------------- the real model
 
 
