@@ -47,8 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tui.core.codebook.loading import load_codebook  # noqa: E402
-from tui.core.prelabel.backends import LlamaBackend, default_model_path, split_template  # noqa: E402
-from tui.core.prelabel.run import post_text, screening_template  # noqa: E402
+from tui.core.prelabel.backends.gguf import default_model_path  # noqa: E402
+from tui.core.prelabel.backends.llama import LlamaBackend  # noqa: E402
+from tui.core.prelabel.prompts import post_text, screening_template, split_template  # noqa: E402
 
 
 def sample_posts(n: int) -> list[str]:
@@ -58,7 +59,8 @@ def sample_posts(n: int) -> list[str]:
         notes = json.loads(path.read_text(encoding="utf-8"))[:n]
         return [post_text({"title": x.get("title", ""), "text": x.get("desc", "")}) for x in notes]
     rng = random.Random(0)
-    parts = ["被骗到缅甸园区", "护照被收走", "今天的晚饭很好吃", "高薪招聘去柬埔寨", "周末去海边玩", "求助怎么联系大使馆",
+    parts = ["被骗到缅甸园区", "护照被收走", "今天的晚饭很好吃", "高薪招聘去柬埔寨",
+             "周末去海边玩", "求助怎么联系大使馆",
              "a job offer in Bangkok", "my cat broke a vase", "they beat us when we missed targets"]
     return ["，".join(rng.sample(parts, 3)) + "。" for _ in range(n)]
 
@@ -159,8 +161,10 @@ def learning(args: argparse.Namespace) -> None:
     """The sample corpus end to end: screen, suggest, learn from the gold labels, and a learning curve."""
     import numpy as np
 
-    from tui.core.prelabel.learn import Logistic, _Project, dims_for, evaluate, relevance_features
+    from tui.core.prelabel.dataset import Dataset
+    from tui.core.prelabel.learners import Logistic, dims_for, relevance_features
     from tui.core.prelabel.run import run_prelabel
+    from tui.core.prelabel.scorecard import evaluate
     from tui.core.project.ingest import import_file
     from tui.core.project.store import Store
 
@@ -178,14 +182,16 @@ def learning(args: argparse.Namespace) -> None:
     for source in ("llm", "learned"):
         r = evaluate(store, cb, source=source)
         print(f"{source:12} TP {r.tp} FP {r.fp} FN {r.fn} TN {r.tn}  accuracy {r.accuracy:.3f}  FNR "
-              f"{r.false_negative_rate:.3f}  kappa {r.kappa:.3f}  AUC {r.auc:.3f}  (top-{r.k} codes on {r.n_coded} posts)")
+              f"{r.false_negative_rate:.3f}  kappa {r.kappa:.3f}  AUC {r.auc:.3f}"
+              f"  (top-{r.k} codes on {r.n_coded} posts)")
     ls = run.learned
     if ls is not None:
         print(f"codes        recall@5 zero-shot {ls.codes_zero_shot.get('recall@5', float('nan')):.3f} -> learned "
-              f"{ls.codes_learned.get('recall@5', float('nan')):.3f}; MAP {ls.codes_zero_shot.get('map', float('nan')):.3f}"
+              f"{ls.codes_learned.get('recall@5', float('nan')):.3f};"
+              f" MAP {ls.codes_zero_shot.get('map', float('nan')):.3f}"
               f" -> {ls.codes_learned.get('map', float('nan')):.3f}  ({ls.n_coded} coded posts, {ls.folds}-fold CV)")
     # Learning curve: a coder labels n random posts; accuracy on all the others, 10 draws each.
-    proj = _Project(store, cb, None)
+    proj = Dataset(store, cb, None)
     idx, y = proj.relevance_set()
     llm_acc = float(((np.nan_to_num(proj.llm_p[idx], nan=0.5) >= 0.5) == y).mean())
     print(f"curve        LLM alone: accuracy {llm_acc:.3f} on all {len(idx)} posts")
@@ -208,7 +214,7 @@ def learning(args: argparse.Namespace) -> None:
 
 def run_auto(model: str, template: str, posts: list[str], threads: int | None, n_ctx: int) -> dict[str, Any]:
     """Score posts as `qualtui prelabel` does: threads from the free cores unless given; load time excluded."""
-    from tui.core.prelabel.backends import busy_cores
+    from tui.core.prelabel.backends.threads import busy_cores
 
     others = busy_cores()  # what the backend sees when it chooses (it measures again itself)
     backend = LlamaBackend(model, n_ctx=n_ctx, n_threads=threads)
@@ -339,11 +345,13 @@ def main() -> None:
     print(f"naive        {ppm_naive:8.1f} posts/min  ({naive['seconds']:.1f} s, load {naive['load']:.1f} s, "
           f"peak {naive['peak_mib']:.0f} MiB)")
     print(f"speed-up     {ppm_ours / ppm_naive:8.2f}x")
-    print(f"agreement    {agree}/{n} labels equal; max |P diff| {max_diff:.4f} over {len(both)} posts with both labels ranked")
+    print(f"agreement    {agree}/{n} labels equal; max |P diff| {max_diff:.4f}"
+          f" over {len(both)} posts with both labels ranked")
     print(f"relevant     ours {sum(ours_labels)}, naive {sum(1 for x in naive['labels'] if x == 1)}")
     if naive["too_long"]:
         print(f"too long     {naive['too_long']} posts did not fit the naive loop's context (qualtui cuts them)")
-    print(f"embedding    {ours['embed_s_per_post']:.3f} s/post (code suggestions and learning; not in the figures above)")
+    print(f"embedding    {ours['embed_s_per_post']:.3f} s/post"
+          " (code suggestions and learning; not in the figures above)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from tui.cli import cli
 from tui.core.codebook.loading import parse_codebook
 from tui.core.codebook.model import Codebook
 from tui.core.config import Config
-from tui.core.prelabel import backends as llm
+from tui.core.prelabel.backends import server as llm
 from tui.core.project.store import Store
 from tui.core.sync.consensus import ConsensusError
 from tui.ui.app import QualtuiApp, run_app

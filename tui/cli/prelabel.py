@@ -16,7 +16,10 @@ from tui.cli.common import Project, console, fail, text
 def make_backend(model: str | None, llm_url: str | None, llm_model: str | None, api_key_env: str | None,
                  threads: int | None, n_ctx: int) -> Any:
     """The backend the options ask for: a server URL, a GGUF file, or the bundled default model."""
-    from tui.core.prelabel.backends import LlamaBackend, OpenAIBackend, PrelabelError, default_model_path
+    from tui.core.prelabel.backends.gguf import default_model_path
+    from tui.core.prelabel.backends.llama import LlamaBackend
+    from tui.core.prelabel.backends.server import OpenAIBackend
+    from tui.core.prelabel.errors import PrelabelError
 
     try:
         if llm_url:
@@ -76,7 +79,8 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
     )
     from rich.text import Text
 
-    from tui.core.prelabel.backends import PrelabelError, check_url
+    from tui.core.prelabel.backends.server import check_url
+    from tui.core.prelabel.errors import PrelabelError
     from tui.core.prelabel.run import rate_text, run_prelabel
 
     if llm_url:
@@ -171,7 +175,7 @@ def eval_cmd(project: Project, coder: str | None, threshold: float | None, sourc
 
     from rich.table import Table
 
-    from tui.core.prelabel.learn import evaluate
+    from tui.core.prelabel.scorecard import evaluate
 
     store = project.store()
     report = evaluate(store, project.codebook(), coder=coder, threshold=threshold, source=source)

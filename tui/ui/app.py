@@ -182,7 +182,11 @@ class QualtuiApp(WellbeingApp):
     def _prelabel_worker(self) -> None:
         # Never touches widgets: it opens its own Store (SQLite objects belong to their thread)
         # and reports by messages. One worker, one model: a Llama is not thread-safe.
-        from tui.core.prelabel.backends import Backend, LlamaBackend, OpenAIBackend, PrelabelError, default_model_path
+        from tui.core.prelabel.backends import Backend
+        from tui.core.prelabel.backends.gguf import default_model_path
+        from tui.core.prelabel.backends.llama import LlamaBackend
+        from tui.core.prelabel.backends.server import OpenAIBackend
+        from tui.core.prelabel.errors import PrelabelError
         from tui.core.prelabel.run import run_prelabel
 
         worker = get_current_worker()

@@ -11,17 +11,14 @@ import numpy as np
 import pytest
 
 from tui.core.codebook.loading import load_codebook
-from tui.core.prelabel.backends import LlamaBackend, PrelabelError, default_model_path
-from tui.core.prelabel.learn import (
-    CodeModel,
-    Logistic,
-    auc,
-    evaluate,
-    human_labels,
-    ranking_scores,
-    stratified_folds,
-)
+from tui.core.prelabel.backends.gguf import default_model_path
+from tui.core.prelabel.backends.llama import LlamaBackend
+from tui.core.prelabel.errors import PrelabelError
+from tui.core.prelabel.labels import human_labels
+from tui.core.prelabel.learners import CodeModel, Logistic
+from tui.core.prelabel.metrics import auc, ranking_scores, stratified_folds
 from tui.core.prelabel.run import run_prelabel
+from tui.core.prelabel.scorecard import evaluate
 from tui.core.project.store import CONSENSUS, Event, Store, text_hash
 
 MINI = Path(__file__).parents[1] / "fixtures" / "prelabel_mini.yaml"
@@ -147,14 +144,15 @@ def test_scorecard_matches_the_study_figures(tmp_path: Path, codebook: Any) -> N
 
 
 def test_learn_waits_for_enough_decisions(tmp_path: Path, codebook: Any) -> None:
-    from tests.core.test_prelabel import Fake
+    from tests.core.prelabel.helpers import Fake
 
     store = Store(tmp_path / "p.db")
     ids = add_posts(store, [f"scam post {i}" if i % 2 else f"dinner {i}" for i in range(12)])
     store.record_many(relevance("ann", pid, i % 2) for i, pid in enumerate(ids[:6]))
     summary = run_prelabel(store, codebook, Fake())
     assert summary.learned is not None and not summary.learned.applied_relevance
-    assert "Not enough screening decisions" in summary.learned.reason and "6 posts (3 relevant)" in summary.learned.reason
+    assert "Not enough screening decisions" in summary.learned.reason
+    assert "6 posts (3 relevant)" in summary.learned.reason
     assert {r[0] for r in store.db.conn.execute("SELECT DISTINCT source FROM suggestions")} == {"llm"}
 
 

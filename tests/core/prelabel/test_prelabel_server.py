@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from tui.core.codebook.loading import load_codebook
-from tui.core.prelabel.backends import SLOT, OpenAIBackend, PrelabelError, check_url, public_url
+from tui.core.prelabel.backends.server import OpenAIBackend, check_url, public_url
+from tui.core.prelabel.errors import PrelabelError
+from tui.core.prelabel.prompts import SLOT
 from tui.core.prelabel.run import run_prelabel
 from tui.core.project.store import Store, text_hash
 
@@ -69,7 +71,8 @@ class FakeServer:
             return 200, {"choices": [{"message": {"role": "assistant", "content": "1"}}]}
         if self.mode == "words":
             top = [{"token": "Yes", "logprob": -0.1}, {"token": "No", "logprob": -2.5}]
-            return 200, {"choices": [{"logprobs": {"content": [{"token": "Yes", "logprob": -0.1, "top_logprobs": top}]}}]}
+            first = {"token": "Yes", "logprob": -0.1, "top_logprobs": top}
+            return 200, {"choices": [{"logprobs": {"content": [first]}}]}
         path = path.split("?")[0]
         if path.endswith("/embeddings"):
             return 200, {"data": [{"index": i, "embedding": [float(len(t)), 1.0, float("scam" in t)]}
@@ -112,7 +115,8 @@ def test_chat_logprobs_give_the_probability(server: FakeServer) -> None:
     assert headers["Authorization"] == "Bearer k3y"
     assert body["max_tokens"] == 1 and body["logprobs"] is True and body["top_logprobs"] == 20
     assert body["model"] == "qwen2.5-3b-instruct"
-    assert body["messages"] == [{"role": "user", "content": "Is this about trafficking?\nPost:\nsold to a scam compound\nAnswer (0 or 1):"}]
+    prompt = "Is this about trafficking?\nPost:\nsold to a scam compound\nAnswer (0 or 1):"
+    assert body["messages"] == [{"role": "user", "content": prompt}]
     assert not b.loaded
 
 
@@ -171,7 +175,8 @@ def test_full_run_through_a_server(tmp_path: Path, server: FakeServer) -> None:
     with store.db.conn:
         for i, t in enumerate(["sold to a scam compound", "nice dinner"]):
             store.db.conn.execute(
-                "INSERT INTO posts (platform, platform_id, label, title, text, text_hash) VALUES ('xhs', ?, ?, '', ?, ?)",
+                "INSERT INTO posts (platform, platform_id, label, title, text, text_hash)"
+                " VALUES ('xhs', ?, ?, '', ?, ?)",
                 (f"n{i}", f"P-{i}", t, text_hash("", t)))
     summary = run_prelabel(store, load_codebook(MINI), OpenAIBackend(server.url, model="m"))
     assert (summary.n_scored, summary.n_relevant, summary.model_loaded) == (2, 1, False)

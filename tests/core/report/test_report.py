@@ -297,7 +297,7 @@ def test_screening_matches_the_study_figures(tmp_path: Path, cb: Codebook) -> No
 
 
 def test_screening_agrees_with_the_prelabel_scorecard(tmp_path: Path, cb: Codebook) -> None:
-    learn = pytest.importorskip("tui.core.prelabel.learn")
+    learn = pytest.importorskip("tui.core.prelabel.scorecard")
     store, ids = make_project(tmp_path, n=40)
     with store.db.conn:
         store.db.conn.executemany(SCORE_SQL,
