@@ -181,7 +181,7 @@ def test_codebook_check_ok_and_errors(tmp_path: Path) -> None:
 def test_codebook_show_tree_with_counts(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
     run("--db", str(db), "import", str(SAMPLE))
-    from tui.core.project.store import CODE_ADD, Event
+    from tui.core.project.events import CODE_ADD, Event
 
     s = Store(db)
     pid = s.post_ids()[0]

@@ -22,7 +22,8 @@ from tui.core.prelabel.learn import (
     stratified_folds,
 )
 from tui.core.prelabel.run import run_prelabel
-from tui.core.project.store import CONSENSUS, Event, Store, text_hash
+from tui.core.project.events import CONSENSUS, Event
+from tui.core.project.store import Store, text_hash
 
 MINI = Path(__file__).parents[1] / "fixtures" / "prelabel_mini.yaml"
 _SMS_PATH = Path("shared") / "reference" / "sms-spam-collection" / "SMSSpamCollection"

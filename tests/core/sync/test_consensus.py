@@ -28,7 +28,8 @@ from tests.sync_helpers import (
     screening_plans,
 )
 from tui.core.codebook.model import Codebook, parse_codebook
-from tui.core.project.store import CODE_ADD, CONSENSUS, DONE, RECONCILE, UNDO, Event, Store
+from tui.core.project.events import CODE_ADD, CONSENSUS, DONE, RECONCILE, UNDO, Event
+from tui.core.project.store import Store
 from tui.core.sync.agreement import cohen_kappa, krippendorff_alpha
 from tui.core.sync.consensus import (
     BOTH,

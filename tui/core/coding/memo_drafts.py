@@ -7,7 +7,8 @@ after a change), so closing the editor, a crash or kill -9 loses at most that la
 
 from __future__ import annotations
 
-from tui.core.project.store import Store, utcnow
+from tui.core.project.events import utcnow
+from tui.core.project.store import Store
 
 __all__ = ["discard_draft", "load_draft", "save_draft"]
 

@@ -10,8 +10,8 @@ from typing import Any
 from tui.core.codebook.model import Codebook
 from tui.core.coding.queue import resume_index, work_list
 from tui.core.coding.sentences import shown_sentences
-from tui.core.project import store as S
-from tui.core.project.store import Event, PostState, Store, active_events
+from tui.core.project.events import Event, EventKind, PostState, active_events
+from tui.core.project.store import Store, WriteRefused
 
 RECENT = 5
 PLACE_KEY = "place."
@@ -88,7 +88,7 @@ class Session:
         if value != self._saved_place and not self.store.readonly:
             try:
                 self.store.set_project_setting(self._place_key(), value)
-            except S.WriteRefused:
+            except WriteRefused:
                 # The place is a convenience, not a decision: a busy project costs only where reopening lands.
                 return
             self._saved_place = value
@@ -182,7 +182,7 @@ class Session:
 
     def set_relevance(self, value: int) -> Event:
         """Screen the post as relevant (1) or not (0)."""
-        return self._record(S.RELEVANCE, value=str(int(bool(value))))
+        return self._record(EventKind.RELEVANCE, value=str(int(bool(value))))
 
     def add_code(self, code_id: str) -> Event | None:
         """Assign a code or sub-code (a no-op if it is already there); marks the post relevant."""
@@ -193,8 +193,8 @@ class Session:
         if node.id in self.current.state.codes:
             return None
         if self.current.state.relevance is None:
-            self._record(S.RELEVANCE, value="1")
-        ev = self._record(S.CODE_ADD, code_id=node.id)
+            self._record(EventKind.RELEVANCE, value="1")
+        ev = self._record(EventKind.CODE_ADD, code_id=node.id)
         self.recent = [node.id] + [c for c in self.recent if c != node.id][: RECENT - 1]
         return ev
 
@@ -203,28 +203,28 @@ class Session:
         assert self.current is not None
         if code_id not in self.current.state.codes:
             return None
-        return self._record(S.CODE_REMOVE, code_id=code_id)
+        return self._record(EventKind.CODE_REMOVE, code_id=code_id)
 
     def set_memo(self, text: str) -> Event | None:
         """Replace the post's memo (nothing is recorded if it did not change)."""
         assert self.current is not None
         if text == self.current.state.memo:
             return None
-        return self._record(S.MEMO, value=text)
+        return self._record(EventKind.MEMO, value=text)
 
     def toggle_flag(self) -> Event:
         """Flag the post for discussion with the other coder, or unflag it."""
         assert self.current is not None
-        return self._record(S.FLAG, value="0" if self.current.state.flagged else "1")
+        return self._record(EventKind.FLAG, value="0" if self.current.state.flagged else "1")
 
     def skip(self) -> Event:
         """Skip the post for now."""
-        return self._record(S.SKIP)
+        return self._record(EventKind.SKIP)
 
     def defer(self) -> Event:
         """Put the post back in the pool (no reason needed) and move it to the end of the walk."""
         assert self.current is not None
-        ev = self._record(S.DEFER)
+        ev = self._record(EventKind.DEFER)
         pid = self.current.post["id"]
         self.posts.remove(pid)
         self.posts.append(pid)
@@ -238,7 +238,7 @@ class Session:
         assert self.current is not None
         if self.current.state.done == done:
             return None
-        return self._record(S.DONE, value="1" if done else "0")
+        return self._record(EventKind.DONE, value="1" if done else "0")
 
     def toggle_quote(self, sentence: int, code_id: str = "") -> Event | None:
         """Quote sentence number `sentence` as evidence for `code_id`, or unquote it if quoted."""
@@ -248,14 +248,14 @@ class Session:
         start, end = self.current.sentences[sentence]
         for q in self.current.state.quotes:
             if q.start == start and q.end == end:
-                return self._record(S.QUOTE_REMOVE, ref=q.event_id)
+                return self._record(EventKind.QUOTE_REMOVE, ref=q.event_id)
         text = self.current.post["text"][start:end]
         value = json.dumps({"start": start, "end": end, "text": text}, ensure_ascii=False)
-        return self._record(S.QUOTE_ADD, code_id=code_id, value=value)
+        return self._record(EventKind.QUOTE_ADD, code_id=code_id, value=value)
 
     def decide_suggestion(self, code_id: str, accept: bool) -> Event:
         """Accept (assign) or reject a model suggestion; both are recorded so acceptance can be measured."""
-        ev = self._record(S.SUGGESTION_ACCEPT if accept else S.SUGGESTION_REJECT, code_id=code_id)
+        ev = self._record(EventKind.SUGGESTION_ACCEPT if accept else EventKind.SUGGESTION_REJECT, code_id=code_id)
         if accept and code_id != "relevance":
             self.add_code(code_id)
         elif accept:
@@ -285,7 +285,7 @@ class Session:
         if target is None:
             return None
         # Recorded first: if the project refuses the write, the screen stays where it was.
-        self._record(S.UNDO, ref=target["id"], post_id=target["post_id"])
+        self._record(EventKind.UNDO, ref=target["id"], post_id=target["post_id"])
         self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target
@@ -295,7 +295,7 @@ class Session:
         target = self.store.redo_target(self.coder)
         if target is None:
             return None
-        self._record(S.REDO, ref=target["id"], post_id=target["post_id"])
+        self._record(EventKind.REDO, ref=target["id"], post_id=target["post_id"])
         self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target
@@ -313,7 +313,7 @@ class Session:
     def _recent_codes(self) -> list[str]:
         rows = self.store.db.conn.execute(
             "SELECT code_id FROM events WHERE coder = ? AND kind = ? ORDER BY seq DESC LIMIT 50",
-            (self.coder, S.CODE_ADD),
+            (self.coder, EventKind.CODE_ADD),
         )
         recent: list[str] = []
         for (cid,) in rows:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from tui.core.project.store import CONSENSUS, Store
+from tui.core.project.events import CONSENSUS
+from tui.core.project.store import Store
 from tui.core.sync.agreement import binary_scores
 
 __all__ = [

@@ -17,7 +17,8 @@ import numpy as np
 
 from tui.core.codebook.model import render_template
 from tui.core.prelabel.backends import SLOT, Backend, PrelabelError
-from tui.core.project.store import Store, utcnow
+from tui.core.project.events import utcnow
+from tui.core.project.store import Store
 
 if TYPE_CHECKING:
     from tui.core.prelabel.learn import LearnSummary

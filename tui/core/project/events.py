@@ -9,34 +9,62 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any
 
 CONSENSUS = "consensus"
+"""The coder name under which reconciliation choices are recorded."""
 
-# Kinds of events. Every decision a coder makes is one of these, appended, never updated.
-RELEVANCE = "relevance"  # value "0" | "1"
-CODE_ADD = "code_add"  # code_id
-CODE_REMOVE = "code_remove"  # code_id
-MEMO = "memo"  # value: the whole memo text (latest wins)
-QUOTE_ADD = "quote_add"  # code_id (may be ""), value: JSON {"start", "end", "text"}
-QUOTE_REMOVE = "quote_remove"  # ref: the quote_add event id
-FLAG = "flag"  # value "1" | "0"
-SKIP = "skip"
-DONE = "done"  # value "1" | "0": the coder finished coding this post
-SUGGESTION_ACCEPT = "suggestion_accept"  # code_id ("relevance" for the screen)
-SUGGESTION_REJECT = "suggestion_reject"
-DEFER = "defer"
-RECONCILE = "reconcile"  # value: JSON {"choice", "type", "note"}
-UNDO = "undo"  # ref: event id
-REDO = "redo"  # ref: event id
 
-EVENT_KINDS = frozenset(
-    {
-        RELEVANCE, CODE_ADD, CODE_REMOVE, MEMO, QUOTE_ADD, QUOTE_REMOVE, FLAG, SKIP, DONE,
-        SUGGESTION_ACCEPT, SUGGESTION_REJECT, DEFER, RECONCILE, UNDO, REDO,
-    }
-)
-UNDOABLE = EVENT_KINDS - {UNDO, REDO}
+class EventKind(str, Enum):
+    """The kinds of events. Every decision a coder makes is one of these, appended, never updated.
+
+    The values are part of the exchange format: never change one. A member is its value (a `str`),
+    so rows read back from the database compare equal to it.
+    """
+
+    RELEVANCE = "relevance"  # value "0" | "1"
+    CODE_ADD = "code_add"  # code_id
+    CODE_REMOVE = "code_remove"  # code_id
+    MEMO = "memo"  # value: the whole memo text (latest wins)
+    QUOTE_ADD = "quote_add"  # code_id (may be ""), value: JSON {"start", "end", "text"}
+    QUOTE_REMOVE = "quote_remove"  # ref: the quote_add event id
+    FLAG = "flag"  # value "1" | "0"
+    SKIP = "skip"
+    DONE = "done"  # value "1" | "0": the coder finished coding this post
+    SUGGESTION_ACCEPT = "suggestion_accept"  # code_id ("relevance" for the screen)
+    SUGGESTION_REJECT = "suggestion_reject"
+    DEFER = "defer"
+    RECONCILE = "reconcile"  # value: JSON {"choice", "type", "note"}
+    UNDO = "undo"  # ref: event id
+    REDO = "redo"  # ref: event id
+
+    def __str__(self) -> str:
+        # Like Python 3.11's StrEnum: printed, formatted or stored, a kind is its plain value.
+        return str(self.value)
+
+
+# The module-level names callers have always used; each is the enum member itself.
+RELEVANCE = EventKind.RELEVANCE
+CODE_ADD = EventKind.CODE_ADD
+CODE_REMOVE = EventKind.CODE_REMOVE
+MEMO = EventKind.MEMO
+QUOTE_ADD = EventKind.QUOTE_ADD
+QUOTE_REMOVE = EventKind.QUOTE_REMOVE
+FLAG = EventKind.FLAG
+SKIP = EventKind.SKIP
+DONE = EventKind.DONE
+SUGGESTION_ACCEPT = EventKind.SUGGESTION_ACCEPT
+SUGGESTION_REJECT = EventKind.SUGGESTION_REJECT
+DEFER = EventKind.DEFER
+RECONCILE = EventKind.RECONCILE
+UNDO = EventKind.UNDO
+REDO = EventKind.REDO
+
+EVENT_KINDS: frozenset[str] = frozenset(kind.value for kind in EventKind)
+"""Every kind as a plain string (what an exchange file or an events row may hold)."""
+UNDOABLE: frozenset[str] = EVENT_KINDS - {UNDO.value, REDO.value}
+"""The kinds that are decisions, which an undo can take back (everything but undo and redo)."""
 
 
 def utcnow() -> str:

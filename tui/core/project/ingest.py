@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 from tui.core import files
 from tui.core.files import MAX_LINE_BYTES, FileRefused, check_readable
-from tui.core.project.store import Store, pseudonym, text_hash, utcnow
+from tui.core.project.events import utcnow
+from tui.core.project.store import Store, pseudonym, text_hash
 from tui.core.safe import clean
 
 CHUNK = 1 << 20

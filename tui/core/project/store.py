@@ -16,32 +16,17 @@ from typing import Any
 
 import sqlite_utils
 
-# The event vocabulary lives in tui.core.project.events; it is re-exported here, where callers look for it.
 from tui.core.project.events import (
-    CODE_ADD,
-    CODE_REMOVE,
-    CONSENSUS,
     DEFER,
-    DONE,
     EVENT_KINDS,
-    FLAG,
-    MEMO,
-    QUOTE_ADD,
-    QUOTE_REMOVE,
-    RECONCILE,
     REDO,
     RELEVANCE,
-    SKIP,
-    SUGGESTION_ACCEPT,
-    SUGGESTION_REJECT,
     UNDO,
     UNDOABLE,
     Event,
     PostState,
-    Quote,
     active_events,
     derive_state,
-    new_event_id,
     utcnow,
 )
 from tui.core.safe import clean
@@ -56,11 +41,8 @@ LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 """Label characters; 0/O, 1/l/I are left out so a label read aloud or from print is unambiguous."""
 
 __all__ = [
-    "CODE_ADD", "CODE_REMOVE", "CONSENSUS", "DEFER", "DONE", "EVENT_KINDS", "FLAG", "MEMO", "QUOTE_ADD",
-    "QUOTE_REMOVE", "RECONCILE", "REDO", "RELEVANCE", "SKIP", "SUGGESTION_ACCEPT", "SUGGESTION_REJECT", "UNDO",
-    "UNDOABLE", "Event", "PostState", "Quote", "Store", "StoreError", "WriteRefused", "active_events",
-    "db_error_kind", "db_error_sentence", "derive_state", "describe_db_error", "new_event_id", "pseudonym",
-    "text_hash", "utcnow",
+    "READONLY_DECISIONS", "Store", "StoreError", "WriteRefused", "db_error_kind", "db_error_sentence",
+    "describe_db_error", "pseudonym", "remove_project_file", "text_hash",
 ]
 
 

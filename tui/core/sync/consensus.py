@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.codebook.model import Codebook
-from tui.core.project.store import (
+from tui.core.project.events import (
     CODE_ADD,
     CODE_REMOVE,
     CONSENSUS,
@@ -18,9 +18,9 @@ from tui.core.project.store import (
     Event,
     PostState,
     Quote,
-    Store,
     derive_state,
 )
+from tui.core.project.store import Store
 
 KEEP, BOTH, DROP, SET = "keep", "both", "drop", "set"
 ACTIONS = (KEEP, BOTH, DROP, SET)

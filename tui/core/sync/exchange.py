@@ -36,8 +36,9 @@ from tui.core.project.events import (
     coder_problem,
     name_problem,
     utc_time,
+    utcnow,
 )
-from tui.core.project.store import Store, utcnow
+from tui.core.project.store import Store
 from tui.core.safe import clean
 
 FORMAT = "qualtui-events"
