@@ -11,8 +11,11 @@ import pytest
 
 from tui.core.project import events as E
 from tui.core.project import store as S
-from tui.core.project.events import Event, derive_state
+from tui.core.project.events import Event
+from tui.core.project.migrations import migrations
+from tui.core.project.state import derive_state
 from tui.core.project.store import Store, StoreError
+from tui.core.project.undo import redo_target, undo_target
 
 
 def _post(store: Store, pid: str = "n1") -> int:
@@ -27,12 +30,12 @@ def _post(store: Store, pid: str = "n1") -> int:
 def test_new_project_is_wal_with_migrations(tmp_path: Path) -> None:
     s = Store(tmp_path / "a.db")
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [r[0] for r in s.db.execute("SELECT version FROM migrations")] == [v for v, _, _ in S.MIGRATIONS]
+    assert [r[0] for r in s.db.execute("SELECT version FROM migrations")] == [m.version for m in migrations()]
     pid = s.meta("project_id")
     s.close()
     again = Store(tmp_path / "a.db")  # reopening applies nothing twice and keeps the project id
     assert again.meta("project_id") == pid
-    assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(S.MIGRATIONS)
+    assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(migrations())
 
 
 def test_refuses_directory_and_non_sqlite(tmp_path: Path) -> None:
@@ -71,13 +74,13 @@ def test_state_undo_redo_and_order_independence(store: Store) -> None:
     store.record(Event("a", pid, E.MEMO, value="first"))
     memo2 = store.record(Event("a", pid, E.MEMO, value="second"))
     assert set(store.state("a", pid).codes) == {"c1", "c2"}
-    assert store.undo_target("a")["id"] == memo2.id
+    assert undo_target(store.db.conn, "a")["id"] == memo2.id
     store.record(Event("a", pid, E.UNDO, ref=memo2.id))
     assert store.state("a", pid).memo == "first"
-    assert store.redo_target("a")["id"] == memo2.id
+    assert redo_target(store.db.conn, "a")["id"] == memo2.id
     store.record(Event("a", pid, E.REDO, ref=memo2.id))
     assert store.state("a", pid).memo == "second"
-    assert store.redo_target("a") is None
+    assert redo_target(store.db.conn, "a") is None
     store.record(Event("a", pid, E.UNDO, ref=add.id))
     st = store.state("a", pid)
     assert set(st.codes) == {"c2"}

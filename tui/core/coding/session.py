@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -10,14 +11,24 @@ from typing import Any
 from tui.core.codebook.model import Codebook
 from tui.core.coding.queue import resume_index, work_list
 from tui.core.coding.sentences import shown_sentences
-from tui.core.project.events import Event, EventKind, PostState, active_events
+from tui.core.project.events import Event, EventKind, utc_stamp
+from tui.core.project.state import PostState
 from tui.core.project.store import Store, WriteRefused
+from tui.core.project.undo import active_events, compensating, redo_target, undo_target
 
 RECENT = 5
 PLACE_KEY = "place."
 """project_settings key prefix (+ coder name) for the post last viewed and the mode."""
 IDLE_GAP = 300.0
 """Seconds between two decisions beyond which the gap is not counted as coding time."""
+
+Clock = Callable[[], datetime]
+"""What a Session reads the time from: returns the current time, timezone-aware."""
+
+
+def system_clock() -> datetime:
+    """The real current time, in the machine's local time zone."""
+    return datetime.now().astimezone()
 
 
 class SessionError(Exception):
@@ -38,12 +49,13 @@ class Current:
 class Session:
     """Walks a coder through their queue; every decision is committed before it returns."""
 
-    def __init__(self, store: Store, codebook: Codebook, coder: str) -> None:
+    def __init__(self, store: Store, codebook: Codebook, coder: str, *, clock: Clock = system_clock) -> None:
         if not coder.strip():
             raise SessionError("A coder name is needed (--coder NAME).")
         self.store = store
         self.codebook = codebook
         self.coder = coder
+        self.clock = clock  # injected so tests can move time (the time-today rule) without waiting
         self.posts = work_list(store, coder)
         self.has_queue = bool(store.queue(coder))
         self.finished = store.finished_posts(coder) & set(self.posts) if self.has_queue else store.finished_posts(coder)
@@ -167,11 +179,16 @@ class Session:
                 post_id: int | None = None) -> Event:
         assert self.current is not None
         pid = post_id if post_id is not None else self.current.post["id"]
+        return self._commit(Event(self.coder, pid, kind, code_id=code_id, value=value, ref=ref,
+                                  at=utc_stamp(self.clock()), codebook_hash=self.codebook.hash))
+
+    def _commit(self, event: Event) -> Event:
+        assert self.current is not None
         # Raises WriteRefused (busy, read-only, disk full) before anything here changes: not saved, not shown.
-        ev = self.store.record(Event(self.coder, pid, kind, code_id=code_id, value=value, ref=ref,
-                                     codebook_hash=self.codebook.hash))
+        ev = self.store.record(event)
         self.saved += 1
         self._count_time()
+        pid = ev.post_id
         if pid == self.current.post["id"]:
             self.current.state = self.store.state(self.coder, pid)
             if self.current.state.finished:
@@ -281,21 +298,17 @@ class Session:
 
     def undo(self) -> dict[str, Any] | None:
         """Take back the coder's last decision (a compensating event); shows its post."""
-        target = self.store.undo_target(self.coder)
-        if target is None:
-            return None
-        # Recorded first: if the project refuses the write, the screen stays where it was.
-        self._record(EventKind.UNDO, ref=target["id"], post_id=target["post_id"])
-        self._show_for(target["post_id"])
-        self._refresh_finished(target["post_id"])
-        return target
+        return self._compensate(EventKind.UNDO, undo_target(self.store.db.conn, self.coder))
 
     def redo(self) -> dict[str, Any] | None:
         """Put back the decision last undone, if nothing else happened since."""
-        target = self.store.redo_target(self.coder)
+        return self._compensate(EventKind.REDO, redo_target(self.store.db.conn, self.coder))
+
+    def _compensate(self, kind: EventKind, target: dict[str, Any] | None) -> dict[str, Any] | None:
         if target is None:
             return None
-        self._record(EventKind.REDO, ref=target["id"], post_id=target["post_id"])
+        # Recorded first: if the project refuses the write, the screen stays where it was.
+        self._commit(compensating(kind, target, self.coder, self.codebook.hash, at=utc_stamp(self.clock())))
         self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target
@@ -325,21 +338,22 @@ class Session:
         return recent
 
     def _time_today(self) -> tuple[float, datetime | None]:
-        local_midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        since = local_midnight.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        # "Today" begins at midnight where the clock says it is (the real clock: the machine's time zone).
+        now = self.clock()
+        since = utc_stamp(now.replace(hour=0, minute=0, second=0, microsecond=0))
         rows = self.store.db.conn.execute(
             "SELECT at FROM events WHERE coder = ? AND at >= ? ORDER BY at", (self.coder, since)
         ).fetchall()
         total, last = 0.0, None
         for (at,) in rows:
-            t = _parse(at)
+            t = _parse(at, now)
             if last is not None:
                 total += min((t - last).total_seconds(), IDLE_GAP)
             last = t
         return total, last
 
     def _count_time(self) -> None:
-        now = datetime.now(timezone.utc)
+        now = self.clock().astimezone(timezone.utc)
         if self._last_event_at is not None:
             gap = (now - self._last_event_at).total_seconds()
             if 0 < gap:
@@ -372,8 +386,8 @@ def relevance_by_post(store: Store, coder: str) -> dict[int, int]:
     return out
 
 
-def _parse(at: str) -> datetime:
+def _parse(at: str, now: datetime) -> datetime:
     try:
         return datetime.fromisoformat(at.replace("Z", "+00:00"))
     except ValueError:
-        return datetime.now(timezone.utc) - timedelta(days=1)
+        return now - timedelta(days=1)
