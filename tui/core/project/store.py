@@ -24,6 +24,7 @@ from tui.core.project.errors import (
     describe_db_error,
 )
 from tui.core.project.events import EVENT_KINDS, RELEVANCE, Event, utcnow
+from tui.core.project.opening import check_header, check_is_project, remove_project_file, uri_path
 from tui.core.project.posts import new_label, pseudonym, text_hash
 from tui.core.project.state import PostState, derive_state
 from tui.core.project.undo import active_events
@@ -34,7 +35,6 @@ BUSY_TIMEOUT = 10.0
 """Seconds a write waits for another qualtui command to finish writing before it gives up."""
 INTERACTIVE_BUSY_TIMEOUT = 3.0
 """The same wait inside the app, where a longer one would freeze the screen."""
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 __all__ = [
     "READONLY_DECISIONS", "Store", "StoreError", "WriteRefused", "db_error_kind", "db_error_sentence",
@@ -70,7 +70,7 @@ class Store:
         if st is None and readonly:
             raise StoreError(f"No project at {shown} to open read-only.")
         if st is not None and st.st_size > 0:
-            _check_header(self.path, shown)
+            check_header(self.path, shown)
         # A file this user may not write is opened read-only, so browsing works and nothing is attempted.
         self.readonly = readonly or (st is not None and not os.access(self.path, os.W_OK))
         self.created = st is None  # this Store makes the file: a command that then fails may remove it
@@ -82,7 +82,7 @@ class Store:
             # qualtui project is refused before anything could be written (not even a WAL checkpoint).
             conn = self._connect(timeout, readonly=existing or self.readonly)
             try:
-                _check_is_project(conn, shown, self.readonly)
+                check_is_project(conn, shown, self.readonly)
                 if existing and not self.readonly:
                     conn.close()
                     conn = self._connect(timeout, readonly=False)
@@ -111,7 +111,7 @@ class Store:
     def _connect(self, timeout: float, *, readonly: bool) -> sqlite3.Connection:
         if not readonly:
             return sqlite3.connect(str(self.path), timeout=timeout)
-        uri = "file:" + _uri_path(self.path) + "?mode=ro"
+        uri = "file:" + uri_path(self.path) + "?mode=ro"
         wal = Path(f"{self.path}-wal")
         if not (wal.exists() and wal.stat().st_size > 0):
             # Everything is in the main file, so it is read as an unchanging file: SQLite then makes no
@@ -131,7 +131,7 @@ class Store:
         """Apply every registered migration not yet applied, in version order, each in its own transaction."""
         conn = self.db.conn
         if self.readonly:
-            return  # _check_is_project refused a read-only project that needs one
+            return  # check_is_project refused a read-only project that needs one
         pending = M.migrations()
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "migrations" in tables and "meta" in tables:
@@ -230,7 +230,7 @@ class Store:
     def count_posts(self, where: str = "", params: Sequence[Any] = ()) -> int:
         """How many posts match."""
         sql = "SELECT count(*) FROM posts" + (f" WHERE {where}" if where else "")
-        return self.db.conn.execute(sql, params).fetchone()[0]
+        return int(self.db.conn.execute(sql, params).fetchone()[0])
 
     def post(self, post_id: int) -> dict[str, Any] | None:
         """One post by its row id."""
@@ -286,7 +286,8 @@ class Store:
 
     def events(self, *, coder: str | None = None, post_id: int | None = None) -> list[dict[str, Any]]:
         """Raw event rows, in insertion order."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str | int] = []
         if coder is not None:
             clauses.append("coder = ?")
             params.append(coder)
@@ -357,53 +358,6 @@ class Store:
         with self.write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO project_settings (key, value) VALUES (?, ?)", (key, value))
-
-
-def remove_project_file(path: Path) -> None:
-    """Delete a project file and its WAL companions (only for a file a failed command just created)."""
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
-        try:
-            p.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _check_is_project(conn: sqlite3.Connection, shown: str, readonly: bool) -> None:
-    """Refuse another program's SQLite database, or a project from a newer qualtui, only reading."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables:
-        if readonly:
-            raise StoreError(f"{shown} is an empty SQLite database, not a qualtui project; nothing was changed.")
-        return  # a new (or empty) file: ours to set up
-    if not {"migrations", "meta"} <= tables:
-        raise StoreError(f"{shown} is an SQLite database but not a qualtui project; nothing was changed.")
-    done = {r[0] for r in conn.execute("SELECT version FROM migrations")}
-    newest = max(done, default=0)
-    known = M.migrations()
-    if newest > max(m.version for m in known):
-        raise StoreError(f"{shown} was made by a newer qualtui (schema {newest}); "
-                         "update qualtui to open it. Nothing was changed.")
-    if readonly and any(m.needed_to_read for m in known if m.version not in done):
-        raise StoreError(f"The project {shown} is read-only and needs an upgrade that writes to it; "
-                         "open it once with write access.")
-
-
-def _check_header(path: Path, shown: str) -> None:
-    """Refuse a file that is not an SQLite database, reading only its first bytes."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise StoreError(f"The project {shown} cannot be read ({exc.strerror}).") from None
-    if head != SQLITE_HEADER:
-        raise StoreError(f"{shown} is not a qualtui project (it is not an SQLite database); nothing was changed.")
-
-
-def _uri_path(path: Path) -> str:
-    """A path quoted for an SQLite `file:` URI (`?` and `#` in a name would otherwise end it)."""
-    from urllib.parse import quote
-
-    return quote(str(path.absolute()), safe="/")
 
 
 def _post_row(description: Any, row: Sequence[Any]) -> dict[str, Any]:
