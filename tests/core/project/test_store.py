@@ -21,7 +21,8 @@ from tui.core.project.undo import redo_target, undo_target
 def _post(store: Store, pid: str = "n1") -> int:
     with store.db.conn:
         cur = store.db.conn.execute(
-            "INSERT INTO posts (platform, platform_id, label, title, text, text_hash) VALUES ('xhs', ?, ?, '', 'x', 'h')",
+            "INSERT INTO posts (platform, platform_id, label, title, text, text_hash)"
+            " VALUES ('xhs', ?, ?, '', 'x', 'h')",
             (pid, Store.new_label(store.existing_labels())),
         )
     return cur.lastrowid

@@ -65,4 +65,8 @@ def db_error_sentence(kind: str, path: str | os.PathLike[str]) -> str:
     }[kind]
 
 
+class ImportError_(Exception):
+    """An import that cannot go ahead; nothing was written."""
+
+
 READONLY_DECISIONS = "This project is open read-only: decisions cannot be saved."
