@@ -147,7 +147,7 @@ def test_json_array_is_streamed() -> None:
             self.reads = 0
             self.first = True
 
-        def read(self, n: int = -1) -> str:
+        def read(self, n: int | None = -1) -> str:
             self.reads += 1
             if self.first:
                 self.first = False
