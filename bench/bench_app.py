@@ -33,7 +33,8 @@ from tui.core.codebook.loading import load_codebook  # noqa: E402
 from tui.core.coding.sentences import shown_sentences  # noqa: E402
 from tui.core.config import Config  # noqa: E402
 from tui.core.paths import bundled_codebook  # noqa: E402
-from tui.core.project.store import Store, new_event_id, text_hash  # noqa: E402
+from tui.core.project.events import new_event_id
+from tui.core.project.store import Store, text_hash  # noqa: E402
 from tui.core.safe import clean  # noqa: E402
 from tui.ui.app import QualtuiApp  # noqa: E402
 from tui.ui.screens.coding import CodingScreen  # noqa: E402

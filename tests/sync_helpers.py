@@ -11,8 +11,9 @@ from typing import Any
 from tests.samples import CODEBOOK, xhs_note
 from tui.core.codebook.loading import load_codebook, parse_codebook
 from tui.core.codebook.model import Codebook
+from tui.core.project.events import CODE_ADD, DONE, MEMO, QUOTE_ADD, RELEVANCE, Event
 from tui.core.project.ingest import import_file
-from tui.core.project.store import CODE_ADD, DONE, MEMO, QUOTE_ADD, RELEVANCE, Event, Store
+from tui.core.project.store import Store
 
 CB = load_codebook(CODEBOOK)
 TABLES = ("posts", "events", "imports", "wb_state", "wb_log")

@@ -13,7 +13,8 @@ from tests.ui.conftest import screen_text
 from tui.cli import cli
 from tui.core.codebook.loading import load_codebook
 from tui.core.config import Config
-from tui.core.project.store import CONSENSUS, Store
+from tui.core.project.events import CONSENSUS
+from tui.core.project.store import Store
 from tui.core.sync.consensus import disagreements
 from tui.ui.app import QualtuiApp
 from tui.ui.reconcile_app import ReconcileApp

@@ -103,7 +103,7 @@ def test_an_over_long_csv_field_is_one_sentence(tmp_path: Path) -> None:
     # Over the csv module's own default (128 KiB) and over the lowered line limit.
     src = tmp_path / "wide.csv"
     src.write_text("note_id,desc\n1,ok\n2,\"" + "x\n" * 60_000 + "\"\n", encoding="utf-8")
-    code = ("import tui.core.project.ingest as i; i.MAX_LINE_BYTES = 65536; i.MAX_RECORD_CHARS = 65536;"
+    code = ("import tui.core.project.readers as i; i.MAX_LINE_BYTES = 65536;"
             "from tui.cli import main; main()")
     import os
 
@@ -168,7 +168,7 @@ def test_codebook_check_ok_and_errors(tmp_path: Path) -> None:
 def test_codebook_show_tree_with_counts(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
     run("--db", str(db), "import", str(SAMPLE))
-    from tui.core.project.store import CODE_ADD, Event
+    from tui.core.project.events import CODE_ADD, Event
 
     s = Store(db)
     pid = s.post_ids()[0]

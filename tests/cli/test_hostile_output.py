@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from tests.samples import ROOT, xhs_note
 from tui.cli import cli
-from tui.core.project.store import Event, Store
+from tui.core.project.events import Event
+from tui.core.project.store import Store
 
 # OSC 52 (clipboard write), CSI, bare CR, BEL, NUL, a C1 CSI, a bidi override, and markup.
 EVIL = ("\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b[31mred\rover\x07bell\x00nul\x9b31mc1\u202eevil\u2066iso"

@@ -16,7 +16,8 @@ from tui.cli import cli
 from tui.core.codebook.loading import load_codebook
 from tui.core.codebook.qdc import export_qdc
 from tui.core.files import FileRefused, atomic_write
-from tui.core.project.store import Event, Store
+from tui.core.project.events import Event
+from tui.core.project.store import Store
 
 RANSOM = "targeting/financial-instability/ransom"
 

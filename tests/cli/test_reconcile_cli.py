@@ -23,7 +23,7 @@ from tests.sync_helpers import (
     screening_plans,
 )
 from tui.cli import cli
-from tui.core.project.store import FLAG, Event
+from tui.core.project.events import FLAG, Event
 
 
 def run(db: Path, *args: str, config: Path | None = None) -> Result:

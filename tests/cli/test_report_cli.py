@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from tests.samples import HOSTILE, ROOT, xhs_note
 from tui.cli import cli
-from tui.core.project.store import Event, Store
+from tui.core.project.events import Event
+from tui.core.project.store import Store
 
 XSD = ROOT / "tests" / "data" / "refi-qda" / "Codebook.xsd"
 RANSOM, TORTURE, DRUGS = "targeting/financial-instability/ransom", "control/physical-abuse/torture", "control/drugs"

@@ -15,8 +15,9 @@ from tests.samples import xhs_note
 from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, code, pid, project
 from tests.ui.conftest import screen_text
 from tui.core.config import Config
+from tui.core.project.events import CONSENSUS, QUOTE_ADD, RECONCILE, Event
 from tui.core.project.ingest import import_file
-from tui.core.project.store import CONSENSUS, QUOTE_ADD, RECONCILE, Event, Store
+from tui.core.project.store import Store
 from tui.ui.reconcile_app import ReconcileApp
 from tui.ui.screens.break_screen import BreakScreen
 from tui.ui.screens.reconcile import DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen, ReconcileScreen

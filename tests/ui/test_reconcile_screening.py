@@ -9,7 +9,8 @@ from textual.app import App
 
 import tui
 from tests.sync_helpers import CB, SCREEN_DISAGREE, SCREENED, project, screen, screening_plans
-from tui.core.project.store import CONSENSUS, Store
+from tui.core.project.events import CONSENSUS
+from tui.core.project.store import Store
 from tui.core.sync.consensus import RELEVANCE_ITEM
 from tui.ui.screens.reconcile import DecisionTypeScreen, ReconcileScreen
 

@@ -14,7 +14,8 @@ from textual.widgets import DataTable, TabbedContent
 from tests.samples import HOSTILE
 from tests.ui.conftest import screen_text
 from tui.core.codebook.model import Codebook
-from tui.core.project.store import Event, Store
+from tui.core.project.events import Event
+from tui.core.project.store import Store
 from tui.ui.screens import report as report_screen
 from tui.ui.screens.report import ReportScreen
 

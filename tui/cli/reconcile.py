@@ -30,7 +30,7 @@ def _config() -> object:
 @click.pass_obj
 def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort: str) -> None:
     """Reconcile disagreements: keep A, B, both or neither, or write the set; each choice with a reason."""
-    from tui.core.project.store import CONSENSUS
+    from tui.core.project.events import CONSENSUS
     from tui.core.sync.consensus import (
         ConsensusError,
         default_coders,

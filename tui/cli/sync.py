@@ -54,7 +54,7 @@ def export_cmd(project: Project, coder: str | None, consensus: bool, output: Pat
                with_wellbeing: bool) -> None:
     """Write one coder's events to an exchange file (JSON Lines with a checksummed header)."""
     from tui.core.files import FileRefused, check_writable_target
-    from tui.core.project.store import CONSENSUS
+    from tui.core.project.events import CONSENSUS
     from tui.core.sync.exchange import SyncError, export_events
 
     if consensus and coder and coder != CONSENSUS:

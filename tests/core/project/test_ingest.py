@@ -17,7 +17,8 @@ import pytest
 
 from tests.samples import HOSTILE, xhs_note
 from tui.core.files import MAX_LINE_BYTES
-from tui.core.project.ingest import Filters, ImportError_, Mapping, import_file, parse_tags, parse_time, read_json_array
+from tui.core.project.ingest import Filters, ImportError_, Mapping, import_file, parse_tags, parse_time
+from tui.core.project.readers import read_json_array
 from tui.core.project.store import Store
 
 
@@ -146,7 +147,7 @@ def test_json_array_is_streamed() -> None:
             self.reads = 0
             self.first = True
 
-        def read(self, n: int = -1) -> str:
+        def read(self, n: int | None = -1) -> str:
             self.reads += 1
             if self.first:
                 self.first = False
@@ -273,7 +274,7 @@ def test_refusal_at_the_end_of_a_long_file_leaves_the_project_as_it_was(
     import_file(store, before_file)
     before = _state(store)
     assert len(before[0]) == 4 and len(before[1]) == 1
-    monkeypatch.setattr("tui.core.project.ingest.MAX_LINE_BYTES", 64 * 1024, raising=False)
+    monkeypatch.setattr("tui.core.project.readers.MAX_LINE_BYTES", 64 * 1024, raising=False)
     path = tmp_path / f"late.{kind}"
     if kind == "json":
         path.write_bytes(_notes(0, 50) + b"\n" + _notes(50, 50))
@@ -314,7 +315,7 @@ def _peak(fn: Callable[[], object]) -> int:
 ])
 def test_a_huge_line_after_good_data_is_refused_in_bounded_memory(
         store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, match: str) -> None:
-    monkeypatch.setattr("tui.core.project.ingest.MAX_LINE_BYTES", 1 << 20, raising=False)
+    monkeypatch.setattr("tui.core.project.readers.MAX_LINE_BYTES", 1 << 20, raising=False)
     path = tmp_path / name
     notes = [xhs_note(i) for i in range(5)]
     if name.endswith(".jsonl"):
@@ -348,7 +349,7 @@ def test_a_huge_line_after_good_data_is_refused_in_bounded_memory(
 def test_a_csv_field_over_the_limit_is_one_sentence(store: Store, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # Short lines, but one quoted field spanning many of them: the field limit is what refuses it.
-    monkeypatch.setattr("tui.core.project.ingest.MAX_LINE_BYTES", 4096, raising=False)
+    monkeypatch.setattr("tui.core.project.readers.MAX_LINE_BYTES", 4096, raising=False)
     monkeypatch.setattr("tui.core.project.ingest.MAX_RECORD_CHARS", 4096, raising=False)
     path = tmp_path / "long.csv"
     field = "\n".join(["word " * 20] * 60)
@@ -404,7 +405,7 @@ def test_only_regular_files_are_read(store: Store, tmp_path: Path, kind: str) ->
 def test_a_csv_record_spanning_many_lines_is_bounded(store: Store, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # Every line and every field is short, but quoted newlines make one record of many fields endless.
-    monkeypatch.setattr("tui.core.project.ingest.MAX_LINE_BYTES", 4096, raising=False)
+    monkeypatch.setattr("tui.core.project.readers.MAX_LINE_BYTES", 4096, raising=False)
     path = tmp_path / "wide.csv"
     fields = ",".join('"' + "x\n" * 1000 + '"' for _ in range(20))
     path.write_text(f"note_id,desc\n1,short\n2,{fields}\n", encoding="utf-8")
@@ -440,7 +441,7 @@ def test_deeply_nested_json_is_refused_or_skipped_not_a_crash(store: Store, tmp_
 
 def test_a_number_cut_by_the_read_buffer_is_read_whole(store: Store, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tui.core.project.ingest.CHUNK", 16)
+    monkeypatch.setattr("tui.core.project.readers.CHUNK", 16)
     head = '[{"note_id": "a", "desc": "x"}, 12345678901234567890'
     path = tmp_path / "n.json"
     path.write_bytes((head + ", " + json.dumps(xhs_note(2)) + "]").encode())

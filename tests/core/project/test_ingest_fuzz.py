@@ -97,7 +97,8 @@ def _check_core(name: str, content: bytes, line_limit: int | None = None) -> Non
         store = Store(Path(tmp) / "p.db")
         try:
             before = _state(store)
-            patch = mock.patch("tui.core.project.ingest.MAX_LINE_BYTES", line_limit) if line_limit else mock.patch.dict({})
+            limit = "tui.core.project.readers.MAX_LINE_BYTES"
+            patch = mock.patch(limit, line_limit) if line_limit else mock.patch.dict({})
             with patch:
                 try:
                     report = import_file(store, path, mapping=mapping)

@@ -9,28 +9,35 @@ from pathlib import Path
 
 import pytest
 
+from tui.core.project import events as E
 from tui.core.project import store as S
-from tui.core.project.store import Event, Store, StoreError, derive_state
+from tui.core.project.events import Event
+from tui.core.project.migrations import migrations
+from tui.core.project.state import derive_state
+from tui.core.project.store import Store, StoreError
+from tui.core.project.undo import redo_target, undo_target
 
 
 def _post(store: Store, pid: str = "n1") -> int:
     with store.db.conn:
         cur = store.db.conn.execute(
-            "INSERT INTO posts (platform, platform_id, label, title, text, text_hash) VALUES ('xhs', ?, ?, '', 'x', 'h')",
+            "INSERT INTO posts (platform, platform_id, label, title, text, text_hash)"
+            " VALUES ('xhs', ?, ?, '', 'x', 'h')",
             (pid, Store.new_label(store.existing_labels())),
         )
+    assert cur.lastrowid is not None
     return cur.lastrowid
 
 
 def test_new_project_is_wal_with_migrations(tmp_path: Path) -> None:
     s = Store(tmp_path / "a.db")
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [r[0] for r in s.db.execute("SELECT version FROM migrations")] == [v for v, _, _ in S.MIGRATIONS]
+    assert [r[0] for r in s.db.execute("SELECT version FROM migrations")] == [m.version for m in migrations()]
     pid = s.meta("project_id")
     s.close()
     again = Store(tmp_path / "a.db")  # reopening applies nothing twice and keeps the project id
     assert again.meta("project_id") == pid
-    assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(S.MIGRATIONS)
+    assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(migrations())
 
 
 def test_refuses_directory_and_non_sqlite(tmp_path: Path) -> None:
@@ -55,7 +62,7 @@ def test_labels_are_pseudonymous_unique_and_grow() -> None:
 
 def test_record_commits_before_returning(store: Store) -> None:
     pid = _post(store)
-    ev = store.record(Event(coder="alice", post_id=pid, kind=S.CODE_ADD, code_id="control/drugs"))
+    ev = store.record(Event(coder="alice", post_id=pid, kind=E.CODE_ADD, code_id="control/drugs"))
     other = sqlite3.connect(store.path)  # a second connection sees it: it is on disk
     assert other.execute("SELECT code_id FROM events WHERE id = ?", (ev.id,)).fetchone() == ("control/drugs",)
     with pytest.raises(StoreError, match="Unknown event kind"):
@@ -64,19 +71,19 @@ def test_record_commits_before_returning(store: Store) -> None:
 
 def test_state_undo_redo_and_order_independence(store: Store) -> None:
     pid = _post(store)
-    add = store.record(Event("a", pid, S.CODE_ADD, code_id="c1"))
-    store.record(Event("a", pid, S.CODE_ADD, code_id="c2"))
-    store.record(Event("a", pid, S.MEMO, value="first"))
-    memo2 = store.record(Event("a", pid, S.MEMO, value="second"))
+    add = store.record(Event("a", pid, E.CODE_ADD, code_id="c1"))
+    store.record(Event("a", pid, E.CODE_ADD, code_id="c2"))
+    store.record(Event("a", pid, E.MEMO, value="first"))
+    memo2 = store.record(Event("a", pid, E.MEMO, value="second"))
     assert set(store.state("a", pid).codes) == {"c1", "c2"}
-    assert store.undo_target("a")["id"] == memo2.id
-    store.record(Event("a", pid, S.UNDO, ref=memo2.id))
+    assert (undo_target(store.db.conn, "a") or {}).get("id") == memo2.id
+    store.record(Event("a", pid, E.UNDO, ref=memo2.id))
     assert store.state("a", pid).memo == "first"
-    assert store.redo_target("a")["id"] == memo2.id
-    store.record(Event("a", pid, S.REDO, ref=memo2.id))
+    assert (redo_target(store.db.conn, "a") or {}).get("id") == memo2.id
+    store.record(Event("a", pid, E.REDO, ref=memo2.id))
     assert store.state("a", pid).memo == "second"
-    assert store.redo_target("a") is None
-    store.record(Event("a", pid, S.UNDO, ref=add.id))
+    assert redo_target(store.db.conn, "a") is None
+    store.record(Event("a", pid, E.UNDO, ref=add.id))
     st = store.state("a", pid)
     assert set(st.codes) == {"c2"}
     rows = store.events(coder="a", post_id=pid)
@@ -86,18 +93,18 @@ def test_state_undo_redo_and_order_independence(store: Store) -> None:
 
 def test_relevance_zero_finishes_post(store: Store) -> None:
     p1, p2 = _post(store, "a"), _post(store, "b")
-    store.record(Event("a", p1, S.RELEVANCE, value="0"))
-    store.record(Event("a", p2, S.RELEVANCE, value="1"))
+    store.record(Event("a", p1, E.RELEVANCE, value="0"))
+    store.record(Event("a", p2, E.RELEVANCE, value="1"))
     assert store.finished_posts("a") == {p1}
-    store.record(Event("a", p2, S.DONE, value="1"))
+    store.record(Event("a", p2, E.DONE, value="1"))
     assert store.finished_posts("a") == {p1, p2}
 
 
 def test_quotes_and_removal(store: Store) -> None:
     pid = _post(store)
-    q = store.record(Event("a", pid, S.QUOTE_ADD, code_id="c1", value='{"start": 0, "end": 4, "text": "abcd"}'))
+    q = store.record(Event("a", pid, E.QUOTE_ADD, code_id="c1", value='{"start": 0, "end": 4, "text": "abcd"}'))
     assert [x.text for x in store.state("a", pid).quotes] == ["abcd"]
-    store.record(Event("a", pid, S.QUOTE_REMOVE, ref=q.id))
+    store.record(Event("a", pid, E.QUOTE_REMOVE, ref=q.id))
     assert store.state("a", pid).quotes == []
 
 
@@ -139,7 +146,7 @@ def test_busy_write_waits_then_refuses_in_one_sentence(tmp_path: Path) -> None:
     other = _lock(db)
     started = time.monotonic()
     with pytest.raises(S.WriteRefused) as caught:
-        store.record(Event(coder="alice", post_id=pid, kind=S.RELEVANCE, value="1"))
+        store.record(Event(coder="alice", post_id=pid, kind=E.RELEVANCE, value="1"))
     assert time.monotonic() - started >= 0.25  # it waited for the other writer before giving up
     assert caught.value.kind == "busy"
     assert str(caught.value) == (f"The project {db} is busy: another qualtui command is writing to it; "
@@ -147,7 +154,7 @@ def test_busy_write_waits_then_refuses_in_one_sentence(tmp_path: Path) -> None:
     assert not store.db.conn.in_transaction
     other.execute("ROLLBACK")
     assert store.events() == []  # nothing half-written
-    store.record(Event(coder="alice", post_id=pid, kind=S.RELEVANCE, value="1"))  # released: saved
+    store.record(Event(coder="alice", post_id=pid, kind=E.RELEVANCE, value="1"))  # released: saved
     assert store.state("alice", pid).relevance == 1
 
 
@@ -157,7 +164,7 @@ def test_full_disk_on_write_is_one_sentence_and_nothing_written(tmp_path: Path) 
     pid = _post(store)
     # SQLite's own limit on the file's size gives the error a full disk gives (SQLITE_FULL).
     store.db.execute(f"PRAGMA max_page_count = {store.db.execute('PRAGMA page_count').fetchone()[0]}")
-    events = [Event(coder="alice", post_id=pid, kind=S.MEMO, value="x" * 2000) for _ in range(200)]
+    events = [Event(coder="alice", post_id=pid, kind=E.MEMO, value="x" * 2000) for _ in range(200)]
     with pytest.raises(S.WriteRefused) as caught:
         store.record_many(events)
     assert caught.value.kind == "full"
@@ -195,13 +202,13 @@ def test_project_not_writable_opens_read_only(tmp_path: Path, monkeypatch: pytes
             return False
         return real_access(path, mode)
 
-    monkeypatch.setattr(S.os, "access", no_write)
+    monkeypatch.setattr(os, "access", no_write)
     store = Store(db)
     assert store.readonly
     pid = store.post_ids()[0]
     assert store.post(pid) is not None  # browsing works
     with pytest.raises(S.WriteRefused) as caught:
-        store.record(Event(coder="alice", post_id=pid, kind=S.RELEVANCE, value="1"))
+        store.record(Event(coder="alice", post_id=pid, kind=E.RELEVANCE, value="1"))
     assert caught.value.kind == "readonly"
     assert str(caught.value) == f"The project {db} is read-only: nothing was written."
     # A write that goes round Store.write is refused by SQLite itself (the connection is mode=ro).

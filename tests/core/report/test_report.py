@@ -12,8 +12,9 @@ import pytest
 from tests.samples import xhs_note
 from tui.core.codebook.loading import parse_codebook
 from tui.core.codebook.model import Codebook
+from tui.core.project.events import CONSENSUS, Event
 from tui.core.project.ingest import import_file
-from tui.core.project.store import CONSENSUS, Event, Store
+from tui.core.project.store import Store
 from tui.core.report import analyses as R
 from tui.core.report.data import ALL, ReportData, ReportError
 from tui.core.report.export import (

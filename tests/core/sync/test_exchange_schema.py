@@ -12,8 +12,8 @@ from jsonschema import Draft202012Validator
 
 from tests.sync_helpers import CB, DEBT, DOCS, TEEN, project, rewrite
 from tui.core.coding.session import Session
-from tui.core.project.events import EVENT_KINDS, TIME_SYNTAX, coder_problem, utc_time
-from tui.core.project.store import CONSENSUS, RELEVANCE, Event, Store
+from tui.core.project.events import CONSENSUS, EVENT_KINDS, RELEVANCE, TIME_SYNTAX, Event, coder_problem, utc_time
+from tui.core.project.store import Store
 from tui.core.sync.consensus import KEEP, Choice, apply_choice, disagreements
 from tui.core.sync.exchange import SyncError, export_events
 from tui.core.sync.exchange_lines import take_line

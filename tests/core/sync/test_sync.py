@@ -31,7 +31,8 @@ from tests.sync_helpers import (
     snapshot,
 )
 from tui.core.files import MAX_LINE_BYTES
-from tui.core.project.store import CONSENSUS, RELEVANCE, Event, Store
+from tui.core.project.events import CONSENSUS, RELEVANCE, Event
+from tui.core.project.store import Store
 from tui.core.sync.consensus import BOTH, KEEP, Choice, apply_choice, disagreements
 from tui.core.sync.exchange import FORMAT, POST_FIELDS, SyncError, export_events
 from tui.core.sync.exchange_read import read_export

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -10,14 +11,24 @@ from typing import Any
 from tui.core.codebook.model import Codebook
 from tui.core.coding.queue import resume_index, work_list
 from tui.core.coding.sentences import shown_sentences
-from tui.core.project import store as S
-from tui.core.project.store import Event, PostState, Store, active_events
+from tui.core.project.events import Event, EventKind, utc_stamp
+from tui.core.project.state import PostState
+from tui.core.project.store import Store, WriteRefused
+from tui.core.project.undo import active_events, compensating, redo_target, undo_target
 
 RECENT = 5
 PLACE_KEY = "place."
 """project_settings key prefix (+ coder name) for the post last viewed and the mode."""
 IDLE_GAP = 300.0
 """Seconds between two decisions beyond which the gap is not counted as coding time."""
+
+Clock = Callable[[], datetime]
+"""What a Session reads the time from: returns the current time, timezone-aware."""
+
+
+def system_clock() -> datetime:
+    """The real current time, in the machine's local time zone."""
+    return datetime.now().astimezone()
 
 
 class SessionError(Exception):
@@ -38,12 +49,13 @@ class Current:
 class Session:
     """Walks a coder through their queue; every decision is committed before it returns."""
 
-    def __init__(self, store: Store, codebook: Codebook, coder: str) -> None:
+    def __init__(self, store: Store, codebook: Codebook, coder: str, *, clock: Clock = system_clock) -> None:
         if not coder.strip():
             raise SessionError("A coder name is needed (--coder NAME).")
         self.store = store
         self.codebook = codebook
         self.coder = coder
+        self.clock = clock  # injected so tests can move time (the time-today rule) without waiting
         self.posts = work_list(store, coder)
         self.has_queue = bool(store.queue(coder))
         self.finished = store.finished_posts(coder) & set(self.posts) if self.has_queue else store.finished_posts(coder)
@@ -88,7 +100,7 @@ class Session:
         if value != self._saved_place and not self.store.readonly:
             try:
                 self.store.set_project_setting(self._place_key(), value)
-            except S.WriteRefused:
+            except WriteRefused:
                 # The place is a convenience, not a decision: a busy project costs only where reopening lands.
                 return
             self._saved_place = value
@@ -167,11 +179,16 @@ class Session:
                 post_id: int | None = None) -> Event:
         assert self.current is not None
         pid = post_id if post_id is not None else self.current.post["id"]
+        return self._commit(Event(self.coder, pid, kind, code_id=code_id, value=value, ref=ref,
+                                  at=utc_stamp(self.clock()), codebook_hash=self.codebook.hash))
+
+    def _commit(self, event: Event) -> Event:
+        assert self.current is not None
         # Raises WriteRefused (busy, read-only, disk full) before anything here changes: not saved, not shown.
-        ev = self.store.record(Event(self.coder, pid, kind, code_id=code_id, value=value, ref=ref,
-                                     codebook_hash=self.codebook.hash))
+        ev = self.store.record(event)
         self.saved += 1
         self._count_time()
+        pid = ev.post_id
         if pid == self.current.post["id"]:
             self.current.state = self.store.state(self.coder, pid)
             if self.current.state.finished:
@@ -182,7 +199,7 @@ class Session:
 
     def set_relevance(self, value: int) -> Event:
         """Screen the post as relevant (1) or not (0)."""
-        return self._record(S.RELEVANCE, value=str(int(bool(value))))
+        return self._record(EventKind.RELEVANCE, value=str(int(bool(value))))
 
     def add_code(self, code_id: str) -> Event | None:
         """Assign a code or sub-code (a no-op if it is already there); marks the post relevant."""
@@ -193,8 +210,8 @@ class Session:
         if node.id in self.current.state.codes:
             return None
         if self.current.state.relevance is None:
-            self._record(S.RELEVANCE, value="1")
-        ev = self._record(S.CODE_ADD, code_id=node.id)
+            self._record(EventKind.RELEVANCE, value="1")
+        ev = self._record(EventKind.CODE_ADD, code_id=node.id)
         self.recent = [node.id] + [c for c in self.recent if c != node.id][: RECENT - 1]
         return ev
 
@@ -203,28 +220,28 @@ class Session:
         assert self.current is not None
         if code_id not in self.current.state.codes:
             return None
-        return self._record(S.CODE_REMOVE, code_id=code_id)
+        return self._record(EventKind.CODE_REMOVE, code_id=code_id)
 
     def set_memo(self, text: str) -> Event | None:
         """Replace the post's memo (nothing is recorded if it did not change)."""
         assert self.current is not None
         if text == self.current.state.memo:
             return None
-        return self._record(S.MEMO, value=text)
+        return self._record(EventKind.MEMO, value=text)
 
     def toggle_flag(self) -> Event:
         """Flag the post for discussion with the other coder, or unflag it."""
         assert self.current is not None
-        return self._record(S.FLAG, value="0" if self.current.state.flagged else "1")
+        return self._record(EventKind.FLAG, value="0" if self.current.state.flagged else "1")
 
     def skip(self) -> Event:
         """Skip the post for now."""
-        return self._record(S.SKIP)
+        return self._record(EventKind.SKIP)
 
     def defer(self) -> Event:
         """Put the post back in the pool (no reason needed) and move it to the end of the walk."""
         assert self.current is not None
-        ev = self._record(S.DEFER)
+        ev = self._record(EventKind.DEFER)
         pid = self.current.post["id"]
         self.posts.remove(pid)
         self.posts.append(pid)
@@ -238,7 +255,7 @@ class Session:
         assert self.current is not None
         if self.current.state.done == done:
             return None
-        return self._record(S.DONE, value="1" if done else "0")
+        return self._record(EventKind.DONE, value="1" if done else "0")
 
     def toggle_quote(self, sentence: int, code_id: str = "") -> Event | None:
         """Quote sentence number `sentence` as evidence for `code_id`, or unquote it if quoted."""
@@ -248,14 +265,14 @@ class Session:
         start, end = self.current.sentences[sentence]
         for q in self.current.state.quotes:
             if q.start == start and q.end == end:
-                return self._record(S.QUOTE_REMOVE, ref=q.event_id)
+                return self._record(EventKind.QUOTE_REMOVE, ref=q.event_id)
         text = self.current.post["text"][start:end]
         value = json.dumps({"start": start, "end": end, "text": text}, ensure_ascii=False)
-        return self._record(S.QUOTE_ADD, code_id=code_id, value=value)
+        return self._record(EventKind.QUOTE_ADD, code_id=code_id, value=value)
 
     def decide_suggestion(self, code_id: str, accept: bool) -> Event:
         """Accept (assign) or reject a model suggestion; both are recorded so acceptance can be measured."""
-        ev = self._record(S.SUGGESTION_ACCEPT if accept else S.SUGGESTION_REJECT, code_id=code_id)
+        ev = self._record(EventKind.SUGGESTION_ACCEPT if accept else EventKind.SUGGESTION_REJECT, code_id=code_id)
         if accept and code_id != "relevance":
             self.add_code(code_id)
         elif accept:
@@ -281,21 +298,17 @@ class Session:
 
     def undo(self) -> dict[str, Any] | None:
         """Take back the coder's last decision (a compensating event); shows its post."""
-        target = self.store.undo_target(self.coder)
-        if target is None:
-            return None
-        # Recorded first: if the project refuses the write, the screen stays where it was.
-        self._record(S.UNDO, ref=target["id"], post_id=target["post_id"])
-        self._show_for(target["post_id"])
-        self._refresh_finished(target["post_id"])
-        return target
+        return self._compensate(EventKind.UNDO, undo_target(self.store.db.conn, self.coder))
 
     def redo(self) -> dict[str, Any] | None:
         """Put back the decision last undone, if nothing else happened since."""
-        target = self.store.redo_target(self.coder)
+        return self._compensate(EventKind.REDO, redo_target(self.store.db.conn, self.coder))
+
+    def _compensate(self, kind: EventKind, target: dict[str, Any] | None) -> dict[str, Any] | None:
         if target is None:
             return None
-        self._record(S.REDO, ref=target["id"], post_id=target["post_id"])
+        # Recorded first: if the project refuses the write, the screen stays where it was.
+        self._commit(compensating(kind, target, self.coder, self.codebook.hash, at=utc_stamp(self.clock())))
         self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target
@@ -313,7 +326,7 @@ class Session:
     def _recent_codes(self) -> list[str]:
         rows = self.store.db.conn.execute(
             "SELECT code_id FROM events WHERE coder = ? AND kind = ? ORDER BY seq DESC LIMIT 50",
-            (self.coder, S.CODE_ADD),
+            (self.coder, EventKind.CODE_ADD),
         )
         recent: list[str] = []
         for (cid,) in rows:
@@ -325,21 +338,22 @@ class Session:
         return recent
 
     def _time_today(self) -> tuple[float, datetime | None]:
-        local_midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        since = local_midnight.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        # "Today" begins at midnight where the clock says it is (the real clock: the machine's time zone).
+        now = self.clock()
+        since = utc_stamp(now.replace(hour=0, minute=0, second=0, microsecond=0))
         rows = self.store.db.conn.execute(
             "SELECT at FROM events WHERE coder = ? AND at >= ? ORDER BY at", (self.coder, since)
         ).fetchall()
         total, last = 0.0, None
         for (at,) in rows:
-            t = _parse(at)
+            t = _parse(at, now)
             if last is not None:
                 total += min((t - last).total_seconds(), IDLE_GAP)
             last = t
         return total, last
 
     def _count_time(self) -> None:
-        now = datetime.now(timezone.utc)
+        now = self.clock().astimezone(timezone.utc)
         if self._last_event_at is not None:
             gap = (now - self._last_event_at).total_seconds()
             if 0 < gap:
@@ -372,8 +386,8 @@ def relevance_by_post(store: Store, coder: str) -> dict[int, int]:
     return out
 
 
-def _parse(at: str) -> datetime:
+def _parse(at: str, now: datetime) -> datetime:
     try:
         return datetime.fromisoformat(at.replace("Z", "+00:00"))
     except ValueError:
-        return datetime.now(timezone.utc) - timedelta(days=1)
+        return now - timedelta(days=1)

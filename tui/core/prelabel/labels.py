@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.project.store import CONSENSUS, Store
+from tui.core.project.events import CONSENSUS
+from tui.core.project.store import Store
 
 __all__ = ["HumanLabels", "human_labels"]
 

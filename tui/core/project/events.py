@@ -2,46 +2,77 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any
 
 CONSENSUS = "consensus"
+"""The coder name under which reconciliation choices are recorded."""
 
-# Kinds of events. Every decision a coder makes is one of these, appended, never updated.
-RELEVANCE = "relevance"  # value "0" | "1"
-CODE_ADD = "code_add"  # code_id
-CODE_REMOVE = "code_remove"  # code_id
-MEMO = "memo"  # value: the whole memo text (latest wins)
-QUOTE_ADD = "quote_add"  # code_id (may be ""), value: JSON {"start", "end", "text"}
-QUOTE_REMOVE = "quote_remove"  # ref: the quote_add event id
-FLAG = "flag"  # value "1" | "0"
-SKIP = "skip"
-DONE = "done"  # value "1" | "0": the coder finished coding this post
-SUGGESTION_ACCEPT = "suggestion_accept"  # code_id ("relevance" for the screen)
-SUGGESTION_REJECT = "suggestion_reject"
-DEFER = "defer"
-RECONCILE = "reconcile"  # value: JSON {"choice", "type", "note"}
-UNDO = "undo"  # ref: event id
-REDO = "redo"  # ref: event id
 
-EVENT_KINDS = frozenset(
-    {
-        RELEVANCE, CODE_ADD, CODE_REMOVE, MEMO, QUOTE_ADD, QUOTE_REMOVE, FLAG, SKIP, DONE,
-        SUGGESTION_ACCEPT, SUGGESTION_REJECT, DEFER, RECONCILE, UNDO, REDO,
-    }
-)
-UNDOABLE = EVENT_KINDS - {UNDO, REDO}
+class EventKind(str, Enum):
+    """The kinds of events. Every decision a coder makes is one of these, appended, never updated.
+
+    The values are part of the exchange format: never change one. A member is its value (a `str`),
+    so rows read back from the database compare equal to it.
+    """
+
+    RELEVANCE = "relevance"  # value "0" | "1"
+    CODE_ADD = "code_add"  # code_id
+    CODE_REMOVE = "code_remove"  # code_id
+    MEMO = "memo"  # value: the whole memo text (latest wins)
+    QUOTE_ADD = "quote_add"  # code_id (may be ""), value: JSON {"start", "end", "text"}
+    QUOTE_REMOVE = "quote_remove"  # ref: the quote_add event id
+    FLAG = "flag"  # value "1" | "0"
+    SKIP = "skip"
+    DONE = "done"  # value "1" | "0": the coder finished coding this post
+    SUGGESTION_ACCEPT = "suggestion_accept"  # code_id ("relevance" for the screen)
+    SUGGESTION_REJECT = "suggestion_reject"
+    DEFER = "defer"
+    RECONCILE = "reconcile"  # value: JSON {"choice", "type", "note"}
+    UNDO = "undo"  # ref: event id
+    REDO = "redo"  # ref: event id
+
+    def __str__(self) -> str:
+        # Like Python 3.11's StrEnum: printed, formatted or stored, a kind is its plain value.
+        return str(self.value)
+
+
+# The module-level names callers have always used; each is the enum member itself.
+RELEVANCE = EventKind.RELEVANCE
+CODE_ADD = EventKind.CODE_ADD
+CODE_REMOVE = EventKind.CODE_REMOVE
+MEMO = EventKind.MEMO
+QUOTE_ADD = EventKind.QUOTE_ADD
+QUOTE_REMOVE = EventKind.QUOTE_REMOVE
+FLAG = EventKind.FLAG
+SKIP = EventKind.SKIP
+DONE = EventKind.DONE
+SUGGESTION_ACCEPT = EventKind.SUGGESTION_ACCEPT
+SUGGESTION_REJECT = EventKind.SUGGESTION_REJECT
+DEFER = EventKind.DEFER
+RECONCILE = EventKind.RECONCILE
+UNDO = EventKind.UNDO
+REDO = EventKind.REDO
+
+EVENT_KINDS: frozenset[str] = frozenset(kind.value for kind in EventKind)
+"""Every kind as a plain string (what an exchange file or an events row may hold)."""
+UNDOABLE: frozenset[str] = EVENT_KINDS - {UNDO.value, REDO.value}
+"""The kinds that are decisions, which an undo can take back (everything but undo and redo)."""
 
 
 def utcnow() -> str:
     """The current UTC time as ISO 8601 with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_stamp(datetime.now(timezone.utc))
+
+
+def utc_stamp(moment: datetime) -> str:
+    """A timezone-aware time in the one shape every stored time has (see below)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # Times are compared as strings when state is derived, so every stored time has this one shape:
@@ -157,93 +188,3 @@ class Event:
             "code_id": self.code_id, "value": self.value, "ref": self.ref, "at": self.at,
             "codebook_hash": self.codebook_hash,
         }
-
-
-@dataclass
-class Quote:
-    """A sentence (or span) a coder marked as evidence for a code."""
-
-    event_id: str
-    code_id: str
-    start: int
-    end: int
-    text: str
-
-
-@dataclass
-class PostState:
-    """What one coder has decided about one post, derived from the events."""
-
-    relevance: int | None = None
-    codes: dict[str, str] = field(default_factory=dict)  # code id -> time added, in order
-    memo: str = ""
-    flagged: bool = False
-    skipped: bool = False
-    done: bool = False
-    deferred: bool = False
-    quotes: list[Quote] = field(default_factory=list)
-    suggestions: dict[str, str] = field(default_factory=dict)  # code id -> "accept" | "reject"
-    reconcile: dict[str, Any] | None = None
-    n_events: int = 0
-
-    @property
-    def finished(self) -> bool:
-        """True when the coder is done with the post: screened out, or coded and marked done."""
-        return self.relevance == 0 or self.done
-
-
-def active_events(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The decision events that stand after undo/redo, in canonical (time, id) order."""
-    rows = list(rows)
-    undone: dict[str, int] = {}
-    for r in sorted((r for r in rows if r["kind"] in (UNDO, REDO)), key=lambda r: (r["at"], r["id"])):
-        undone[r["ref"]] = undone.get(r["ref"], 0) + (1 if r["kind"] == UNDO else -1)
-    return sorted(
-        (r for r in rows if r["kind"] in UNDOABLE and undone.get(r["id"], 0) <= 0),
-        key=lambda r: (r["at"], r["id"]),
-    )
-
-
-def derive_state(rows: Iterable[dict[str, Any]]) -> PostState:
-    """Fold one coder's events for one post into its current state (order-independent)."""
-    st = PostState()
-    removed_quotes: set[str] = set()
-    active = active_events(rows)
-    for r in active:
-        if r["kind"] == QUOTE_REMOVE:
-            removed_quotes.add(r["ref"])
-    for r in active:
-        st.n_events += 1
-        kind = r["kind"]
-        if kind == RELEVANCE:
-            st.relevance = int(r["value"]) if r["value"] in ("0", "1") else None
-        elif kind == CODE_ADD:
-            st.codes.setdefault(r["code_id"], r["at"])
-        elif kind == CODE_REMOVE:
-            st.codes.pop(r["code_id"], None)
-        elif kind == MEMO:
-            st.memo = r["value"]
-        elif kind == FLAG:
-            st.flagged = r["value"] == "1"
-        elif kind == SKIP:
-            st.skipped = True
-        elif kind == DONE:
-            st.done = r["value"] != "0"
-        elif kind == DEFER:
-            st.deferred = True
-        elif kind == QUOTE_ADD and r["id"] not in removed_quotes:
-            try:
-                q = json.loads(r["value"])
-                st.quotes.append(Quote(r["id"], r["code_id"], int(q["start"]), int(q["end"]), str(q["text"])))
-            except (ValueError, KeyError, TypeError):
-                continue
-        elif kind == SUGGESTION_ACCEPT:
-            st.suggestions[r["code_id"]] = "accept"
-        elif kind == SUGGESTION_REJECT:
-            st.suggestions[r["code_id"]] = "reject"
-        elif kind == RECONCILE:
-            try:
-                st.reconcile = json.loads(r["value"])
-            except ValueError:
-                st.reconcile = {"note": r["value"]}
-    return st

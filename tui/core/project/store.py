@@ -1,9 +1,7 @@
-"""The project database: schema, migrations, posts and the append-only event log."""
+"""The project database: opening it safely, migrations, transactions, and reading posts and events."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
 import secrets
@@ -16,34 +14,20 @@ from typing import Any
 
 import sqlite_utils
 
-# The event vocabulary lives in tui.core.project.events; it is re-exported here, where callers look for it.
-from tui.core.project.events import (
-    CODE_ADD,
-    CODE_REMOVE,
-    CONSENSUS,
-    DEFER,
-    DONE,
-    EVENT_KINDS,
-    FLAG,
-    MEMO,
-    QUOTE_ADD,
-    QUOTE_REMOVE,
-    RECONCILE,
-    REDO,
-    RELEVANCE,
-    SKIP,
-    SUGGESTION_ACCEPT,
-    SUGGESTION_REJECT,
-    UNDO,
-    UNDOABLE,
-    Event,
-    PostState,
-    Quote,
-    active_events,
-    derive_state,
-    new_event_id,
-    utcnow,
+from tui.core.project import migrations as M
+from tui.core.project.errors import (
+    READONLY_DECISIONS,
+    StoreError,
+    WriteRefused,
+    db_error_kind,
+    db_error_sentence,
+    describe_db_error,
 )
+from tui.core.project.events import EVENT_KINDS, RELEVANCE, Event, utcnow
+from tui.core.project.opening import check_header, check_is_project, remove_project_file, uri_path
+from tui.core.project.posts import new_label, pseudonym, text_hash
+from tui.core.project.state import PostState, derive_state
+from tui.core.project.undo import active_events
 from tui.core.safe import clean
 
 DEFAULT_DB = "qualtui.db"
@@ -51,171 +35,14 @@ BUSY_TIMEOUT = 10.0
 """Seconds a write waits for another qualtui command to finish writing before it gives up."""
 INTERACTIVE_BUSY_TIMEOUT = 3.0
 """The same wait inside the app, where a longer one would freeze the screen."""
-SQLITE_HEADER = b"SQLite format 3\x00"
-LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-"""Label characters; 0/O, 1/l/I are left out so a label read aloud or from print is unambiguous."""
 
 __all__ = [
-    "CODE_ADD", "CODE_REMOVE", "CONSENSUS", "DEFER", "DONE", "EVENT_KINDS", "FLAG", "MEMO", "QUOTE_ADD",
-    "QUOTE_REMOVE", "RECONCILE", "REDO", "RELEVANCE", "SKIP", "SUGGESTION_ACCEPT", "SUGGESTION_REJECT", "UNDO",
-    "UNDOABLE", "Event", "PostState", "Quote", "Store", "StoreError", "WriteRefused", "active_events",
-    "db_error_kind", "db_error_sentence", "derive_state", "describe_db_error", "new_event_id", "pseudonym",
-    "text_hash", "utcnow",
+    "READONLY_DECISIONS", "Store", "StoreError", "WriteRefused", "db_error_kind", "db_error_sentence",
+    "describe_db_error", "pseudonym", "remove_project_file", "text_hash",
 ]
+# The errors and post identity live in errors.py and posts.py; they stay importable from here, the
+# module every caller opens a project through.
 
-
-class StoreError(Exception):
-    """A problem with the project database a user can act on."""
-
-
-class WriteRefused(StoreError):
-    """A write the project did not take (busy, read-only, disk full); nothing of it was written.
-
-    `kind` is what `db_error_kind` says ("busy", "readonly", "full", "io", ...).
-    """
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-# SQLite's primary result codes (the low byte of an extended code) that a user can act on.
-_KINDS = {5: "busy", 6: "busy", 8: "readonly", 13: "full", 10: "io", 14: "cantopen", 11: "corrupt", 26: "notadb"}
-_MESSAGES = (  # for errors raised without a code (older Pythons, wrapped errors)
-    ("database is locked", "busy"), ("database table is locked", "busy"), ("busy", "busy"),
-    ("readonly database", "readonly"), ("disk is full", "full"), ("disk i/o error", "io"),
-    ("unable to open database file", "cantopen"), ("malformed", "corrupt"), ("file is not a database", "notadb"),
-)
-
-
-def db_error_kind(exc: BaseException) -> str | None:
-    """What kind of SQLite failure `exc` is: busy, readonly, full, io, cantopen, corrupt, notadb, or None."""
-    if not isinstance(exc, sqlite3.Error):
-        return None
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and (code & 0xFF) in _KINDS:
-        return _KINDS[code & 0xFF]
-    text = str(exc).lower()
-    return next((kind for needle, kind in _MESSAGES if needle in text), None)
-
-
-def describe_db_error(exc: BaseException, path: str | os.PathLike[str]) -> str | None:
-    """One sentence for a SQLite failure a user can act on (None for any other error, which is a bug)."""
-    kind = db_error_kind(exc)
-    return db_error_sentence(kind, path) if kind else None
-
-
-def db_error_sentence(kind: str, path: str | os.PathLike[str]) -> str:
-    """The sentence for a kind of SQLite failure (see `db_error_kind`) on the project at `path`."""
-    name = clean(os.fspath(path), oneline=True)
-    return {
-        "busy": f"The project {name} is busy: another qualtui command is writing to it; "
-                "try again when it finishes.",
-        "readonly": f"The project {name} is read-only: nothing was written.",
-        "full": f"The disk is full: nothing was written to {name}.",
-        "io": f"The disk reported an error while writing {name}: nothing was written; check the disk and try again.",
-        "cantopen": f"The project {name} cannot be opened: check that its folder exists and that you may write there.",
-        "corrupt": f"The project {name} is damaged (SQLite reports a malformed database); "
-                   "restore it from a copy or an export.",
-        "notadb": f"{name} is not a qualtui project (it is not an SQLite database); nothing was changed.",
-    }[kind]
-
-
-READONLY_DECISIONS = "This project is open read-only: decisions cannot be saved."
-
-
-def text_hash(title: str, text: str) -> str:
-    """The hash that identifies a post's content across projects and caches."""
-    h = hashlib.sha256()
-    h.update(title.encode("utf-8", "surrogatepass"))
-    h.update(b"\x00")
-    h.update(text.encode("utf-8", "surrogatepass"))
-    return h.hexdigest()[:32]
-
-
-@functools.lru_cache(maxsize=65536)
-def pseudonym(salt: str, raw: str) -> str:
-    """A salted, one-way author pseudonym such as `A-k3Xp9` (empty for no author)."""
-    if not raw:
-        return ""
-    digest = hashlib.sha256((salt + "\x00" + raw).encode("utf-8", "surrogatepass")).digest()
-    num = int.from_bytes(digest[:8], "big")
-    chars = []
-    for _ in range(5):
-        num, r = divmod(num, len(LABEL_ALPHABET))
-        chars.append(LABEL_ALPHABET[r])
-    return "A-" + "".join(chars)
-
-
-# ---------------------------------------------------------------- schema
-
-
-def _m1_core(db: sqlite_utils.Database) -> None:
-    db.executescript(
-        """
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-        CREATE TABLE imports (
-            id INTEGER PRIMARY KEY, path TEXT, file_sha256 TEXT, format TEXT, platform TEXT,
-            started_at TEXT, finished_at TEXT, n_read INTEGER DEFAULT 0, n_imported INTEGER DEFAULT 0,
-            n_duplicates INTEGER DEFAULT 0, n_filtered INTEGER DEFAULT 0, n_rejected INTEGER DEFAULT 0,
-            filters TEXT
-        );
-        CREATE TABLE posts (
-            id INTEGER PRIMARY KEY, platform TEXT NOT NULL, platform_id TEXT NOT NULL,
-            label TEXT NOT NULL UNIQUE, title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '',
-            tags TEXT NOT NULL DEFAULT '[]', author TEXT NOT NULL DEFAULT '', posted_at TEXT,
-            url TEXT NOT NULL DEFAULT '', source_keyword TEXT NOT NULL DEFAULT '',
-            text_hash TEXT NOT NULL, import_id INTEGER REFERENCES imports(id),
-            UNIQUE (platform, platform_id)
-        );
-        CREATE INDEX posts_text_hash ON posts(text_hash);
-        CREATE TABLE events (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, coder TEXT NOT NULL,
-            post_id INTEGER NOT NULL REFERENCES posts(id), kind TEXT NOT NULL,
-            code_id TEXT NOT NULL DEFAULT '', value TEXT NOT NULL DEFAULT '', ref TEXT NOT NULL DEFAULT '',
-            at TEXT NOT NULL, codebook_hash TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL DEFAULT 'local'
-        );
-        CREATE INDEX events_coder_post ON events(coder, post_id);
-        CREATE INDEX events_post ON events(post_id);
-        CREATE TABLE queue (
-            coder TEXT NOT NULL, position INTEGER NOT NULL, post_id INTEGER NOT NULL REFERENCES posts(id),
-            created_at TEXT, seed INTEGER, PRIMARY KEY (coder, position)
-        );
-        CREATE INDEX queue_coder_post ON queue(coder, post_id);
-        CREATE TABLE prelabel_cache (
-            text_hash TEXT NOT NULL, model_hash TEXT NOT NULL, prompt_hash TEXT NOT NULL,
-            kind TEXT NOT NULL, code_id TEXT NOT NULL DEFAULT '', score REAL NOT NULL, created_at TEXT,
-            PRIMARY KEY (text_hash, model_hash, prompt_hash, kind, code_id)
-        );
-        CREATE TABLE embeddings (
-            text_hash TEXT NOT NULL, model_hash TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
-            PRIMARY KEY (text_hash, model_hash)
-        );
-        CREATE TABLE suggestions (
-            post_id INTEGER NOT NULL REFERENCES posts(id), kind TEXT NOT NULL, code_id TEXT NOT NULL DEFAULT '',
-            score REAL NOT NULL, source TEXT NOT NULL DEFAULT 'llm', model_hash TEXT, prompt_hash TEXT,
-            created_at TEXT, PRIMARY KEY (post_id, kind, code_id)
-        );
-        CREATE TABLE prelabel_runs (
-            id INTEGER PRIMARY KEY, model TEXT, model_hash TEXT, prompt_hash TEXT, backend TEXT,
-            threshold REAL, started_at TEXT, finished_at TEXT, n_posts INTEGER DEFAULT 0,
-            n_scored INTEGER DEFAULT 0, n_cached INTEGER DEFAULT 0, status TEXT
-        );
-        CREATE TABLE wb_state (coder TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT);
-        CREATE TABLE wb_log (
-            id INTEGER PRIMARY KEY, coder TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
-            day TEXT NOT NULL, minutes REAL NOT NULL DEFAULT 0, weighted REAL NOT NULL DEFAULT 0,
-            value REAL, detail TEXT
-        );
-        CREATE INDEX wb_log_coder_day ON wb_log(coder, day);
-        CREATE TABLE project_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        """
-    )
-
-
-MIGRATIONS: list[tuple[int, str, Any]] = [
-    (1, "core schema", _m1_core),
-]
 
 
 class Store:
@@ -243,7 +70,7 @@ class Store:
         if st is None and readonly:
             raise StoreError(f"No project at {shown} to open read-only.")
         if st is not None and st.st_size > 0:
-            _check_header(self.path, shown)
+            check_header(self.path, shown)
         # A file this user may not write is opened read-only, so browsing works and nothing is attempted.
         self.readonly = readonly or (st is not None and not os.access(self.path, os.W_OK))
         self.created = st is None  # this Store makes the file: a command that then fails may remove it
@@ -255,7 +82,7 @@ class Store:
             # qualtui project is refused before anything could be written (not even a WAL checkpoint).
             conn = self._connect(timeout, readonly=existing or self.readonly)
             try:
-                _check_is_project(conn, shown, self.readonly)
+                check_is_project(conn, shown, self.readonly)
                 if existing and not self.readonly:
                     conn.close()
                     conn = self._connect(timeout, readonly=False)
@@ -284,7 +111,7 @@ class Store:
     def _connect(self, timeout: float, *, readonly: bool) -> sqlite3.Connection:
         if not readonly:
             return sqlite3.connect(str(self.path), timeout=timeout)
-        uri = "file:" + _uri_path(self.path) + "?mode=ro"
+        uri = "file:" + uri_path(self.path) + "?mode=ro"
         wal = Path(f"{self.path}-wal")
         if not (wal.exists() and wal.stat().st_size > 0):
             # Everything is in the main file, so it is read as an unchanging file: SQLite then makes no
@@ -301,28 +128,23 @@ class Store:
     # ------------------------------------------------------------ lifecycle
 
     def migrate(self) -> None:
-        """Apply every migration not yet applied, each in its own transaction."""
+        """Apply every registered migration not yet applied, in version order, each in its own transaction."""
         conn = self.db.conn
         if self.readonly:
-            return  # _check_is_project refused a read-only project that needs one
+            return  # check_is_project refused a read-only project that needs one
+        pending = M.migrations()
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "migrations" in tables and "meta" in tables:
             done = {r[0] for r in conn.execute("SELECT version FROM migrations")}
-            if all(v in done for v, _, _ in MIGRATIONS) and self.meta("project_id") is not None:
+            if all(m.version in done for m in pending) and self.meta("project_id") is not None:
                 return  # nothing to do: opening a project takes no write lock
         conn.execute(
             "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)"
         )
         done = {r[0] for r in conn.execute("SELECT version FROM migrations")}
-        for version, name, fn in MIGRATIONS:
-            if version in done:
-                continue
-            with conn:
-                fn(self.db)
-                conn.execute(
-                    "INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, utcnow()),
-                )
+        for migration in pending:
+            if migration.version not in done:
+                M.apply(conn, migration, utcnow())
         with conn:
             if self.meta("project_id") is None:
                 self.set_meta("project_id", secrets.token_hex(8))
@@ -402,20 +224,13 @@ class Store:
 
     @staticmethod
     def new_label(taken: set[str]) -> str:
-        """A fresh random label `P-xxx`, longer once the three-character space fills up."""
-        length = 3
-        while len(taken) > (len(LABEL_ALPHABET) ** length) // 4:
-            length += 1
-        while True:
-            label = "P-" + "".join(secrets.choice(LABEL_ALPHABET) for _ in range(length))
-            if label not in taken:
-                taken.add(label)
-                return label
+        """A fresh random label `P-xxx` not in `taken` (see `posts.new_label`)."""
+        return new_label(taken)
 
     def count_posts(self, where: str = "", params: Sequence[Any] = ()) -> int:
         """How many posts match."""
         sql = "SELECT count(*) FROM posts" + (f" WHERE {where}" if where else "")
-        return self.db.conn.execute(sql, params).fetchone()[0]
+        return int(self.db.conn.execute(sql, params).fetchone()[0])
 
     def post(self, post_id: int) -> dict[str, Any] | None:
         """One post by its row id."""
@@ -471,7 +286,8 @@ class Store:
 
     def events(self, *, coder: str | None = None, post_id: int | None = None) -> list[dict[str, Any]]:
         """Raw event rows, in insertion order."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str | int] = []
         if coder is not None:
             clauses.append("coder = ?")
             params.append(coder)
@@ -497,50 +313,6 @@ class Store:
     def coders(self) -> list[str]:
         """Every coder with at least one event."""
         return [r[0] for r in self.db.conn.execute("SELECT DISTINCT coder FROM events ORDER BY coder")]
-
-    def undo_target(self, coder: str, session_start: str = "") -> dict[str, Any] | None:
-        """The coder's most recent decision that still stands (what `undo` would take back)."""
-        for r in self._standing(coder, session_start):
-            return r
-        return None
-
-    def redo_target(self, coder: str) -> dict[str, Any] | None:
-        """The most recent undo not yet redone, while the coder has done nothing else since."""
-        redone: set[str] = set()
-        for kind, ref in self.db.conn.execute(
-            "SELECT kind, ref FROM events WHERE coder = ? ORDER BY seq DESC", (coder,)
-        ):
-            if kind == REDO:
-                redone.add(ref)
-            elif kind == UNDO and ref in redone:
-                redone.discard(ref)
-            elif kind == UNDO:
-                return self.event(ref)
-            else:
-                return None
-        return None
-
-    def event(self, event_id: str) -> dict[str, Any] | None:
-        """One event row by id."""
-        cur = self.db.conn.execute("SELECT * FROM events WHERE id = ?", (event_id,))
-        row = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], row, strict=False)) if row else None
-
-    def _standing(self, coder: str, since: str) -> Iterator[dict[str, Any]]:
-        conn = self.db.conn
-        cur = conn.execute(
-            "SELECT * FROM events WHERE coder = ? AND at >= ? ORDER BY seq DESC", (coder, since)
-        )
-        cols = [d[0] for d in cur.description]
-        balance: dict[str, int] = {}
-        for raw in cur:
-            r = dict(zip(cols, raw, strict=False))
-            if r["kind"] == UNDO:
-                balance[r["ref"]] = balance.get(r["ref"], 0) + 1
-            elif r["kind"] == REDO:
-                balance[r["ref"]] = balance.get(r["ref"], 0) - 1
-            elif r["kind"] in UNDOABLE and r["kind"] != DEFER and balance.get(r["id"], 0) <= 0:
-                yield r
 
     # ------------------------------------------------------------ queue
 
@@ -586,52 +358,6 @@ class Store:
         with self.write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO project_settings (key, value) VALUES (?, ?)", (key, value))
-
-
-def remove_project_file(path: Path) -> None:
-    """Delete a project file and its WAL companions (only for a file a failed command just created)."""
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
-        try:
-            p.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _check_is_project(conn: sqlite3.Connection, shown: str, readonly: bool) -> None:
-    """Refuse another program's SQLite database, or a project from a newer qualtui, only reading."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables:
-        if readonly:
-            raise StoreError(f"{shown} is an empty SQLite database, not a qualtui project; nothing was changed.")
-        return  # a new (or empty) file: ours to set up
-    if not {"migrations", "meta"} <= tables:
-        raise StoreError(f"{shown} is an SQLite database but not a qualtui project; nothing was changed.")
-    newest = conn.execute("SELECT max(version) FROM migrations").fetchone()[0] or 0
-    known = max(v for v, _, _ in MIGRATIONS)
-    if newest > known:
-        raise StoreError(f"{shown} was made by a newer qualtui (schema {newest}); "
-                         "update qualtui to open it. Nothing was changed.")
-    if readonly and newest < known:
-        raise StoreError(f"The project {shown} is read-only and needs an upgrade that writes to it; "
-                         "open it once with write access.")
-
-
-def _check_header(path: Path, shown: str) -> None:
-    """Refuse a file that is not an SQLite database, reading only its first bytes."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise StoreError(f"The project {shown} cannot be read ({exc.strerror}).") from None
-    if head != SQLITE_HEADER:
-        raise StoreError(f"{shown} is not a qualtui project (it is not an SQLite database); nothing was changed.")
-
-
-def _uri_path(path: Path) -> str:
-    """A path quoted for an SQLite `file:` URI (`?` and `#` in a name would otherwise end it)."""
-    from urllib.parse import quote
-
-    return quote(str(path.absolute()), safe="/")
 
 
 def _post_row(description: Any, row: Sequence[Any]) -> dict[str, Any]:

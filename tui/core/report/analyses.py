@@ -13,7 +13,9 @@ from itertools import combinations
 from typing import Union
 
 from tui.core.codebook.model import Category, Codebook
-from tui.core.project.store import CONSENSUS, PostState, Store
+from tui.core.project.events import CONSENSUS
+from tui.core.project.state import PostState
+from tui.core.project.store import Store
 from tui.core.report.data import ALL, CoderPost, ReportData, ReportError
 from tui.core.report.redact import mask
 from tui.core.safe import clean

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from tui.core.codebook.model import Category, Codebook
-from tui.core.project.store import CONSENSUS, PostState, Store, derive_state
+from tui.core.project.events import CONSENSUS
+from tui.core.project.state import PostState, derive_state
+from tui.core.project.store import Store
 
 __all__ = ["ALL", "CoderPost", "ReportData", "ReportError"]
 

@@ -8,19 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.codebook.model import Codebook
-from tui.core.project.store import (
-    CODE_ADD,
-    CODE_REMOVE,
-    CONSENSUS,
-    DONE,
-    RECONCILE,
-    RELEVANCE,
-    Event,
-    PostState,
-    Quote,
-    Store,
-    derive_state,
-)
+from tui.core.project.events import CODE_ADD, CODE_REMOVE, CONSENSUS, DONE, RECONCILE, RELEVANCE, Event
+from tui.core.project.state import PostState, Quote, derive_state
+from tui.core.project.store import Store
 
 KEEP, BOTH, DROP, SET = "keep", "both", "drop", "set"
 ACTIONS = (KEEP, BOTH, DROP, SET)

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.project.events import MAX_CODER_CHARS, coder_problem
-from tui.core.project.store import CONSENSUS, Store, text_hash, utcnow
+from tui.core.project.events import CONSENSUS, MAX_CODER_CHARS, coder_problem, utcnow
+from tui.core.project.store import Store, text_hash
 from tui.core.safe import clean
 from tui.core.sync.exchange import CODE_KINDS, FORMAT, ExportFile, SyncError
 from tui.core.sync.exchange_read import read_export

@@ -11,7 +11,9 @@ import json
 from dataclasses import dataclass
 
 from tui.core.codebook.model import Codebook
-from tui.core.project.store import RECONCILE, Store, active_events
+from tui.core.project.events import RECONCILE
+from tui.core.project.store import Store
+from tui.core.project.undo import active_events
 from tui.core.sync.consensus import RELEVANCE_ITEM, load_states
 
 UNCLEAR = "unclear definition"

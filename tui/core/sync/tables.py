@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui.core.codebook.model import Category, Codebook
-from tui.core.project.store import PostState, Store
+from tui.core.project.state import PostState
+from tui.core.project.store import Store
 from tui.core.sync.agreement import CodeAgreement, code_agreement
 from tui.core.sync.consensus import (
     current_codes,

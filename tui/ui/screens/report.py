@@ -24,7 +24,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui.core.codebook.model import Codebook
-from tui.core.project.store import CONSENSUS, Store
+from tui.core.project.events import CONSENSUS
+from tui.core.project.store import Store
 from tui.core.report.analyses import (
     ALL,
     QuoteRow,
