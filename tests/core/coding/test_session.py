@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.codebook.model import Codebook, load_codebook
+from tui.core.codebook.loading import load_codebook
+from tui.core.codebook.model import Codebook
 from tui.core.coding.session import IDLE_GAP, Session, SessionError
 from tui.core.project.store import Store, WriteRefused
 
