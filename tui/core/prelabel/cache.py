@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from tui.core.project.store import utcnow
+from tui.core.project.events import utcnow
 
 __all__ = ["cached_scores", "cached_vectors", "embedded_posts", "put_score", "put_vector", "relevance_by_post"]
 

@@ -29,7 +29,8 @@ from tui.core.prelabel.prompts import (
 )
 from tui.core.prelabel.settings import CODE_METHODS, TOP_K, remember_settings
 from tui.core.prelabel.suggestions import similarity, write_suggestions
-from tui.core.project.store import Store, utcnow
+from tui.core.project.events import utcnow
+from tui.core.project.store import Store
 
 __all__ = ["Progress", "RunSummary", "rate_text", "run_prelabel"]
 

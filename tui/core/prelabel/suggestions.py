@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from tui.core.project.store import utcnow
+from tui.core.project.events import utcnow
 
 __all__ = ["similarity", "suggested_codes", "suggested_relevance", "write_suggestions"]
 

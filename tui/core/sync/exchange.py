@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.files import FileRefused, atomic_write
-from tui.core.project.store import Store, utcnow
+from tui.core.project.events import utcnow
+from tui.core.project.store import Store
 from tui.core.wellbeing.storage import exported_rows
 
 FORMAT = "qualtui-events"

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from tui.core.project.store import Store, utcnow
+from tui.core.project.events import utcnow
+from tui.core.project.store import Store
 from tui.core.wellbeing.policy import SEVERE_WEIGHT, LogEntry, Wellbeing, day_of
 from tui.core.wellbeing.settings import (
     CEILING_PREFIX,
