@@ -93,7 +93,8 @@ ATLAS_TEXT = "Interview one. 我失去了护照。 They took my phone! The end."
 def atlas_qde(extra_sources: str = "") -> str:
     """A project.qde shaped the way ATLAS.ti 23 writes one: its namespace, schemaLocation, braces, upper case."""
     return f"""<?xml version="1.0" encoding="utf-8"?>
-<Project xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="Trafficking study" origin="ATLAS.ti 23.2.1 (Windows)"
+<Project xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="Trafficking study"
+ origin="ATLAS.ti 23.2.1 (Windows)"
  creatingUserGUID="{ATLAS_USER}" creationDateTime="2024-03-05T10:11:12Z" modifyingUserGUID="{ATLAS_USER}"
  modifiedDateTime="2024-03-06T09:00:00Z" xsi:schemaLocation="urn:QDA-XML:project:1.0 http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd"
  xmlns="urn:QDA-XML:project:1.0">
@@ -112,27 +113,35 @@ def atlas_qde(extra_sources: str = "") -> str:
   </CodeBook>
   <Sources>
     <TextSource guid="{ATLAS_SOURCE}" name="Interview 1.docx" richTextPath="internal://{ATLAS_SOURCE}.docx"
-     plainTextPath="internal://{ATLAS_SOURCE}.txt" creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:12:00Z">
+     plainTextPath="internal://{ATLAS_SOURCE}.txt"
+         creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:12:00Z">
       <PlainTextSelection guid="B0000000-0000-4000-8000-000000000001" name="我失去了护照" startPosition="15"
-       endPosition="21" creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:13:00Z">
-        <Coding guid="C0000000-0000-4000-8000-000000000001" creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:13:00Z">
+       endPosition="21"
+         creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:13:00Z">
+        <Coding guid="C0000000-0000-4000-8000-000000000001"
+         creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:13:00Z">
           <CodeRef targetGUID="A1B2C3D4-0000-4000-8000-000000000002" />
         </Coding>
       </PlainTextSelection>
       <PlainTextSelection guid="B0000000-0000-4000-8000-000000000002" name="whole" startPosition="0"
-       endPosition="{len(ATLAS_TEXT)}" creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:14:00Z">
-        <Coding guid="C0000000-0000-4000-8000-000000000002" creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:14:00Z">
+       endPosition="{len(ATLAS_TEXT)}"
+         creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:14:00Z">
+        <Coding guid="C0000000-0000-4000-8000-000000000002"
+         creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:14:00Z">
           <CodeRef targetGUID="A1B2C3D4-0000-4000-8000-000000000004" />
         </Coding>
       </PlainTextSelection>
       <NoteRef targetGUID="D0000000-0000-4000-8000-000000000001" />
     </TextSource>
-    <TextSource guid="E0000000-0000-4000-8000-000000000001" name="Recording.txt" plainTextPath="absolute:///C:/Study/recording.txt" />
-    <PictureSource guid="E0000000-0000-4000-8000-000000000002" name="photo.jpg" path="internal://E0000000-0000-4000-8000-000000000002.jpg" />
+    <TextSource guid="E0000000-0000-4000-8000-000000000001" name="Recording.txt"
+     plainTextPath="absolute:///C:/Study/recording.txt" />
+    <PictureSource guid="E0000000-0000-4000-8000-000000000002" name="photo.jpg"
+     path="internal://E0000000-0000-4000-8000-000000000002.jpg" />
     {extra_sources}
   </Sources>
   <Notes>
-    <Note guid="D0000000-0000-4000-8000-000000000001" name="Memo 1" creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:15:00Z">
+    <Note guid="D0000000-0000-4000-8000-000000000001" name="Memo 1"
+         creatingUser="{ATLAS_USER}" creationDateTime="2024-03-05T10:15:00Z">
       <PlainTextContent>Dana's memo: follow up 🙏</PlainTextContent>
     </Note>
   </Notes>

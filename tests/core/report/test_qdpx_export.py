@@ -146,7 +146,8 @@ def test_quote_after_a_control_sequence_keeps_its_sentence(exported: tuple[Store
         root = ET.fromstring(zf.read("project.qde"))
     src = next(s for s in root.iter(f"{Q}TextSource") if s.get("guid") == sguid)
     quotes = [s for s in src.findall(f"{Q}PlainTextSelection") if s.get("startPosition") != "0"]
-    assert [text[int(s.get("startPosition") or 0):int(s.get("endPosition") or 0)] for s in quotes] == ["第二句有控制符！"]
+    spans = [(int(s.get("startPosition") or 0), int(s.get("endPosition") or 0)) for s in quotes]
+    assert [text[a:b] for a, b in spans] == ["第二句有控制符！"]
 
 
 def test_options_coder_consensus_and_relevant_only(exported: tuple[Store, Path], tmp_path: Path) -> None:

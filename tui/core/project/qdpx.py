@@ -23,7 +23,15 @@ from tui.core.codebook.model import Category, Codebook, CodebookError, parse_cod
 from tui.core.codebook.qdc import QdcError, QNode, convert, guid
 from tui.core.files import FileRefused, atomic_write, check_writable_target
 from tui.core.project.events import (
-    CODE_ADD, FLAG, MEMO, QUOTE_ADD, RELEVANCE, Event, coder_problem, utc_time, utcnow,
+    CODE_ADD,
+    FLAG,
+    MEMO,
+    QUOTE_ADD,
+    RELEVANCE,
+    Event,
+    coder_problem,
+    utc_time,
+    utcnow,
 )
 from tui.core.project.qdpx_read import QCode, QdpxImportError, QProject, QSource, read_qdpx
 from tui.core.project.store import Store, WriteRefused, text_hash

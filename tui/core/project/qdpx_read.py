@@ -179,9 +179,13 @@ def _refuse_declarations(raw: bytes, shown: str) -> None:
         raise QdpxImportError(f"project.qde in {shown} declares a DOCTYPE or entities; qualtui refuses those "
                               "(they can expand without limit or read other files).")
 
+    def refuse_ref(*_: Any) -> int:
+        refuse()
+        return 0
+
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
+    parser.ExternalEntityRefHandler = refuse_ref
     try:
         parser.Parse(raw, True)
     except expat.ExpatError as exc:

@@ -9,6 +9,7 @@ Well-being data is never read here.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import sqlite3
@@ -19,8 +20,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 from tui.core.codebook.model import Code, Codebook
 from tui.core.codebook.qdc import GUID_NAMESPACE, guid
@@ -103,12 +105,12 @@ def _offset(text: str, i: int) -> int:
 class _Writer:
     """A thin streaming XML writer: elements go to the file as soon as they are complete."""
 
-    def __init__(self, out: IO[str]) -> None:
+    def __init__(self, out: io.TextIOWrapper) -> None:
         self.out = out
         self.gen = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
 
     def start(self, tag: str, attrs: dict[str, str] | None = None) -> None:
-        self.gen.startElement(tag, {k: v for k, v in (attrs or {}).items() if v != ""})
+        self.gen.startElement(tag, AttributesImpl({k: v for k, v in (attrs or {}).items() if v != ""}))
 
     def end(self, tag: str) -> None:
         self.gen.endElement(tag)
@@ -234,13 +236,13 @@ def _source(w: _Writer, notes: _Writer, post: _Post, codebook: Codebook, users: 
                 result.unknown_codes.add(raw)
                 continue
             by_code.setdefault(cid, []).append((coder, at))
-    for cid, who in by_code.items():
+    for cid, coders in by_code.items():
         node = codebook.node(cid)
         w.start("PlainTextSelection", {
             "guid": _uuid("selection", f"{sguid}\x00{cid}"), "name": safe(node.name if node else cid, oneline=True),
-            "startPosition": "0", "endPosition": str(len(plain)), "creatingUser": users[who[0][0]],
-            "creationDateTime": who[0][1]})
-        for coder, at in who:
+            "startPosition": "0", "endPosition": str(len(plain)), "creatingUser": users[coders[0][0]],
+            "creationDateTime": coders[0][1]})
+        for coder, at in coders:
             _coding(w, f"{sguid}\x00{cid}\x00{coder}", cid, users[coder], at)
             result.codings += 1
         w.end("PlainTextSelection")
