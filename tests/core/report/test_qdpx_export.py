@@ -170,3 +170,23 @@ def test_well_being_records_never_leave(exported: tuple[Store, Path], tmp_path: 
     export_qdpx(store, CB, out)
     with zipfile.ZipFile(out) as zf:
         assert not any(b"WELLBEING-SECRET" in zf.read(n) for n in zf.namelist())
+
+
+def test_markup_characters_in_names_and_memos_are_escaped(tmp_path: Path) -> None:
+    store = coded_project(tmp_path)
+    odd = 'o"<&>\'x'
+    from tui.core.coding.session import Session
+
+    s = Session(store, CB, odd)
+    s.go_post(pid(store, 4))
+    s.set_relevance(1)
+    s.add_code(TEEN)
+    s.set_memo('a "memo" with <tags> & ]]> and\ttabs')
+    out = tmp_path / "odd.qdpx"
+    export_qdpx(store, CB, out)
+    root = _qde(out)
+    assert odd in {u.get("name") for u in root.iter(f"{Q}User")}
+    assert 'a "memo" with <tags> & ]]> and\ttabs' in {n.findtext(f"{Q}PlainTextContent") for n in root.iter(f"{Q}Note")}
+    xmlschema = pytest.importorskip("xmlschema")
+    with zipfile.ZipFile(out) as zf:
+        xmlschema.XMLSchema(str(XSD)).validate(zf.read("project.qde").decode("utf-8"))

@@ -9,6 +9,8 @@ Well-being data is never read here.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import re
 import shutil
@@ -21,8 +23,6 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import XMLGenerator
-from xml.sax.xmlreader import AttributesImpl
 
 from tui.core.codebook.model import Code, Codebook
 from tui.core.codebook.qdc import GUID_NAMESPACE, guid
@@ -45,6 +45,10 @@ CODER_VARIABLES = ("relevant", "flagged")
 """Per coder, Boolean variables on each source: the relevance decision and the flag."""
 
 
+_NS_BYTES = GUID_NAMESPACE.bytes
+_code_guid = functools.lru_cache(maxsize=4096)(guid)
+
+
 class QdpxExportError(Exception):
     """A project that cannot be exported as `.qdpx`, in one sentence."""
 
@@ -63,7 +67,12 @@ class QdpxExport:
 
 
 def _uuid(kind: str, key: str) -> str:
-    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{key}"))
+    """uuid5 in qualtui's namespace (the same value as `uuid.uuid5`, without building UUID objects)."""
+    h = bytearray(hashlib.sha1(_NS_BYTES + f"{kind}:{key}".encode("utf-8", "surrogatepass")).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def user_guid(project_id: str, coder: str) -> str:
@@ -71,6 +80,7 @@ def user_guid(project_id: str, coder: str) -> str:
     return _uuid("user", f"{project_id}\x00{coder}")
 
 
+@functools.lru_cache(maxsize=4096)
 def variable_guid(name: str) -> str:
     """The stable GUID of a variable by its name."""
     return _uuid("variable", name)
@@ -102,29 +112,31 @@ def _offset(text: str, i: int) -> int:
     return len(safe(text[:i]))
 
 
+_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\t": "&#9;"})
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
 class _Writer:
-    """A thin streaming XML writer: elements go to the file as soon as they are complete."""
+    """A small streaming XML writer: each element goes to the file as soon as it is complete.
+
+    Every attribute value and text is escaped here (`&`, `<`, `>`, quotes; line breaks and tabs in
+    attributes as character references, so they survive attribute-value normalisation).
+    """
 
     def __init__(self, out: io.TextIOWrapper) -> None:
-        self.out = out
-        self.gen = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
+        self.write = out.write
 
     def start(self, tag: str, attrs: dict[str, str] | None = None) -> None:
-        self.gen.startElement(tag, AttributesImpl({k: v for k, v in (attrs or {}).items() if v != ""}))
+        self.write(f"<{tag}" + "".join(f' {k}="{v.translate(_ATTR)}"' for k, v in (attrs or {}).items() if v != "")
+                   + ">")
 
     def end(self, tag: str) -> None:
-        self.gen.endElement(tag)
+        self.write(f"</{tag}>")
 
     def leaf(self, tag: str, attrs: dict[str, str] | None = None, text: str = "") -> None:
-        self.start(tag, attrs)
-        if text:
-            self.gen.characters(text)
-        self.end(tag)
-
-    def raw(self, chunk: str) -> None:
-        """Already-escaped XML (the memos' temporary file), written after the pending start tag."""
-        self.gen.ignorableWhitespace("\n")
-        self.out.write(chunk)
+        """An element with only text (or nothing) inside."""
+        body = "".join(f' {k}="{v.translate(_ATTR)}"' for k, v in (attrs or {}).items() if v != "")
+        self.write(f"<{tag}{body}>{text.translate(_TEXT)}</{tag}>" if text else f"<{tag}{body}/>")
 
 
 def _codebook(w: _Writer, codebook: Codebook) -> None:
@@ -216,7 +228,7 @@ def _load_post(conn: sqlite3.Connection, post_id: int, rows: list[dict[str, Any]
 
 def _coding(w: _Writer, key: str, code_id: str, user: str, at: str) -> None:
     w.start("Coding", {"guid": _uuid("coding", key), "creatingUser": user, "creationDateTime": at})
-    w.leaf("CodeRef", {"targetGUID": guid(code_id)})
+    w.leaf("CodeRef", {"targetGUID": _code_guid(code_id)})
     w.end("Coding")
 
 
@@ -307,7 +319,7 @@ def export_qdpx(store: Store, codebook: Codebook, path: str | Path, *, coders: S
                 zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
                 open(qde_path, "w", encoding="utf-8") as qde, open(notes_path, "w", encoding="utf-8") as nf:
             w, notes = _Writer(qde), _Writer(nf)
-            w.gen.startDocument()
+            qde.write('<?xml version="1.0" encoding="utf-8"?>\n')
             w.start("Project", {"xmlns": NS, "name": safe(name, oneline=True), "origin": "qualtui",
                                 "creationDateTime": utc_time(store.meta("created_at") or "") or ""})
             w.start("Users")
@@ -335,11 +347,10 @@ def export_qdpx(store: Store, codebook: Codebook, path: str | Path, *, coders: S
             if result.notes:
                 w.start("Notes")
                 with open(notes_path, encoding="utf-8") as src:
-                    w.raw("")
                     shutil.copyfileobj(src, qde)
                 w.end("Notes")
             w.end("Project")
-            w.gen.endDocument()
+            qde.write("\n")
             qde.close()
             zf.write(qde_path, "project.qde")
     return result
