@@ -206,3 +206,51 @@ def test_a_highly_compressible_member_is_refused_as_a_bomb(tmp_path: Path) -> No
     with pytest.raises(QdpxImportError, match="zip bomb"):
         _import(store, path, codebook_out=tmp_path / "cb.yaml")
     assert store.count_posts() == 0 and not (tmp_path / "cb.yaml").exists()
+
+
+def test_round_trip_of_the_sample_corpus_coded_by_two_coders(tmp_path: Path) -> None:
+    from tests.samples import SAMPLE
+    from tui.core.coding.session import Session
+    from tui.core.project.ingest import import_file
+
+    team = Store(tmp_path / "sample.db")
+    import_file(team, SAMPLE)
+    leaves = [c.id for c in CB.codes()]
+    ids = team.post_ids()[:40]
+    for k, coder in enumerate(("alice", "bob")):
+        s = Session(team, CB, coder)
+        for n, p in enumerate(ids[k * 10:k * 10 + 30]):
+            s.go_post(p)
+            s.set_relevance(0 if n % 7 == 3 else 1)
+            if n % 7 == 3:
+                continue
+            for j in range(1 + n % 3):
+                s.add_code(leaves[(n * 5 + j * 11 + k) % len(leaves)])
+            codes = list(s.current.state.codes)  # type: ignore[union-attr]
+            for q in range(min(2, len(s.current.sentences))):  # type: ignore[union-attr]
+                s.toggle_quote((q * 2 + n) % len(s.current.sentences), codes[q % len(codes)])  # type: ignore[union-attr]
+            if n % 2:
+                s.set_memo(f"{coder} 的备忘 {n} 🙂")
+            if n % 5 == 0:
+                s.toggle_flag()
+            s.set_done(True)
+    out = tmp_path / "sample.qdpx"
+    export_qdpx(team, CB, out)
+    fresh = Store(tmp_path / "fresh.db")
+    _import(fresh, out)
+    mapped = {(c, source_guid("xhs", k)): v for (c, k), v in by_platform_id(team).items()}
+    assert len(mapped) == 60 and sum(len(v[1]) for v in mapped.values()) > 60
+    assert by_platform_id(fresh) == mapped
+
+
+def test_names_from_the_file_cannot_become_unusable_coders(tmp_path: Path) -> None:
+    long = "x" * 80
+    qde = atlas_qde().replace('name="Dana" id="DA"', f'name="{long}"').replace(
+        "<Sources>", '<Variables><Variable guid="F0000000-0000-4000-8000-000000000001" '
+        f'name="relevant ({long})" typeOfVariable="Boolean"/></Variables><Sources>').replace(
+        '<NoteRef targetGUID="D0000000-0000-4000-8000-000000000001" />',
+        '<NoteRef targetGUID="D0000000-0000-4000-8000-000000000001" /><VariableValue><VariableRef '
+        'targetGUID="F0000000-0000-4000-8000-000000000001"/><BooleanValue>true</BooleanValue></VariableValue>')
+    store = Store(tmp_path / "p.db")
+    _import(store, atlas_qdpx(tmp_path / "a.qdpx", qde), codebook_out=tmp_path / "cb.yaml")
+    assert store.coders() == ["x" * 64]  # the user name cut to the limit; the 80-character variable left out

@@ -218,7 +218,7 @@ def _events(src: QSource, q: QProject, mapping: dict[str, str], cb_hash: str, se
         post.events.append(Event(coder, 0, MEMO, value="\n\n".join(t for _, t in parts), at=max(a for a, _ in parts)))
     for vguid, value in src.variables.items():
         m = _CODER_VARIABLE.match(q.variables.get(vguid, ""))
-        if m and value.lower() in ("true", "false", "1", "0"):
+        if m and value.lower() in ("true", "false", "1", "0") and coder_problem(m.group(2)) is None:
             yes = value.lower() in ("true", "1")
             kind = RELEVANCE if m.group(1) == "relevant" else FLAG
             post.events.append(Event(m.group(2), 0, kind, value="1" if yes else "0", at=now, codebook_hash=cb_hash
