@@ -116,6 +116,15 @@ _ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\
 _TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
+# Attributes whose values this module makes itself from GUIDs, integers and constants: nothing to escape.
+_OWN = frozenset({"guid", "targetGUID", "creatingUser", "startPosition", "endPosition", "isCodable", "typeOfVariable",
+                  "plainTextPath"})
+
+
+def _attrs(attrs: dict[str, str] | None) -> str:
+    return "".join(f' {k}="{v if k in _OWN else v.translate(_ATTR)}"' for k, v in (attrs or {}).items() if v != "")
+
+
 class _Writer:
     """A small streaming XML writer: each element goes to the file as soon as it is complete.
 
@@ -127,15 +136,14 @@ class _Writer:
         self.write = out.write
 
     def start(self, tag: str, attrs: dict[str, str] | None = None) -> None:
-        self.write(f"<{tag}" + "".join(f' {k}="{v.translate(_ATTR)}"' for k, v in (attrs or {}).items() if v != "")
-                   + ">")
+        self.write(f"<{tag}{_attrs(attrs)}>")
 
     def end(self, tag: str) -> None:
         self.write(f"</{tag}>")
 
     def leaf(self, tag: str, attrs: dict[str, str] | None = None, text: str = "") -> None:
         """An element with only text (or nothing) inside."""
-        body = "".join(f' {k}="{v.translate(_ATTR)}"' for k, v in (attrs or {}).items() if v != "")
+        body = _attrs(attrs)
         self.write(f"<{tag}{body}>{text.translate(_TEXT)}</{tag}>" if text else f"<{tag}{body}/>")
 
 
