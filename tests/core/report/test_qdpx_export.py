@@ -190,3 +190,30 @@ def test_markup_characters_in_names_and_memos_are_escaped(tmp_path: Path) -> Non
     xmlschema = pytest.importorskip("xmlschema")
     with zipfile.ZipFile(out) as zf:
         xmlschema.XMLSchema(str(XSD)).validate(zf.read("project.qde").decode("utf-8"))
+
+
+def test_the_streaming_zip_writer_is_read_by_zipfile_and_unzip(tmp_path: Path) -> None:
+    import os
+    import random
+    import shutil
+    import subprocess
+
+    from tui.core.report.zipstream import ZipStreamWriter
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(random.Random(1).randbytes(300_000) + "缅北😭".encode() * 50_000)
+    n = 70_000  # past 65,535 members: the Zip64 end records
+    out = tmp_path / "many.zip"
+    with open(out, "wb") as fh, open(tmp_path / "cd", "w+b") as cd:
+        zw = ZipStreamWriter(fh, cd)
+        zw.add_file("project.qde", big)
+        for i in range(n):
+            zw.add(f"sources/{i}.txt", f"第{i}条 🙂".encode())
+        zw.close()
+    with zipfile.ZipFile(out) as zf:
+        assert zf.testzip() is None
+        assert len(zf.namelist()) == n + 1
+        assert zf.read("project.qde") == big.read_bytes()
+        assert zf.read("sources/69999.txt").decode() == "第69999条 🙂"
+    if shutil.which("unzip") and os.name == "posix":
+        assert subprocess.run(["unzip", "-tq", str(out)], capture_output=True).returncode == 0

@@ -17,7 +17,6 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -29,6 +28,7 @@ from tui.core.codebook.qdc import GUID_NAMESPACE, guid
 from tui.core.files import atomic_write
 from tui.core.project.events import MEMO, PostState, derive_state, utc_time
 from tui.core.project.store import Store
+from tui.core.report.zipstream import ZipStreamWriter
 from tui.core.safe import clean
 
 __all__ = ["NS", "SUFFIX", "QdpxExport", "QdpxExportError", "export_qdpx", "plain_text", "source_guid",
@@ -323,9 +323,9 @@ def export_qdpx(store: Store, codebook: Codebook, path: str | Path, *, coders: S
     conn = store.db.conn
     with tempfile.TemporaryDirectory(prefix="qualtui-qdpx-") as tmp:
         qde_path, notes_path = Path(tmp) / "project.qde", Path(tmp) / "notes.xml"
-        with atomic_write(path, binary=True, what=".qdpx file") as fh, \
-                zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
+        with atomic_write(path, binary=True, what=".qdpx file") as fh, open(Path(tmp) / "directory", "w+b") as cd, \
                 open(qde_path, "w", encoding="utf-8") as qde, open(notes_path, "w", encoding="utf-8") as nf:
+            zf = ZipStreamWriter(fh, cd)
             w, notes = _Writer(qde), _Writer(nf)
             qde.write('<?xml version="1.0" encoding="utf-8"?>\n')
             w.start("Project", {"xmlns": NS, "name": safe(name, oneline=True), "origin": "qualtui",
@@ -345,7 +345,7 @@ def export_qdpx(store: Store, codebook: Codebook, path: str | Path, *, coders: S
                     continue
                 data = _source(w, notes, post, codebook, users, result)
                 sguid = source_guid(post.row["platform"], post.row["platform_id"])
-                zf.writestr(f"sources/{sguid}.txt", data)
+                zf.add(f"sources/{sguid}.txt", data)
             if not result.sources:
                 raise QdpxExportError("No post has a decision by " + ", ".join(safe(c, oneline=True) for c in chosen)
                                       + (" that judged it relevant" if relevant_only else "")
@@ -360,6 +360,7 @@ def export_qdpx(store: Store, codebook: Codebook, path: str | Path, *, coders: S
             w.end("Project")
             qde.write("\n")
             qde.close()
-            zf.write(qde_path, "project.qde")
+            zf.add_file("project.qde", qde_path)
+            zf.close()
     return result
 
