@@ -9,6 +9,7 @@ import pytest
 from tests.qdpx_helpers import (
     ATLAS_SOURCE,
     ATLAS_TEXT,
+    XSD,
     atlas_qde,
     atlas_qdpx,
     by_platform_id,
@@ -52,6 +53,18 @@ def test_round_trip_keeps_codes_quotes_memos_per_coder(tmp_path: Path) -> None:
     assert post is None  # new labels are drawn, never copied
     again = _import(fresh, out)
     assert again.posts == 0 and again.already == 4  # type: ignore[attr-defined]
+
+
+def test_the_atlas_ti_shaped_file_is_valid_against_the_schema() -> None:
+    xmlschema = pytest.importorskip("xmlschema")
+    xmlschema.XMLSchema(str(XSD)).validate(atlas_qde())
+
+
+def test_source_file_names_are_matched_whatever_their_case(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "lower.qdpx", {"project.qde": atlas_qde(),
+                                               f"sources/{ATLAS_SOURCE.lower()}.txt": ATLAS_TEXT})
+    store = Store(tmp_path / "p.db")
+    assert _import(store, path, codebook_out=tmp_path / "cb.yaml").posts == 1  # type: ignore[attr-defined]
 
 
 def test_a_file_written_by_atlas_ti_imports(tmp_path: Path) -> None:

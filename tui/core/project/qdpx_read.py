@@ -247,7 +247,8 @@ def _source(el: ET.Element, zf: zipfile.ZipFile, members: dict[str, zipfile.ZipI
         text = inline.text or ""
     elif path.startswith("internal://"):
         member = "sources/" + path[len("internal://"):]
-        info = members.get(member)
+        # GUIDs are case-insensitive, and tools differ in the case of the file names they write.
+        info = members.get(member) or members.get(member.lower())
         if info is None:
             raise QdpxImportError(f"{shown} names the source {name or sguid} at {clean(path, oneline=True)}, "
                                   "but the archive does not hold that file.")
@@ -287,6 +288,7 @@ def read_qdpx(path: str | Path) -> QProject:
         infos = zf.infolist()
         _check_names(infos, shown)
         members = {i.filename: i for i in infos}
+        members.update({i.filename.lower(): i for i in infos if i.filename.lower() not in members})
         qde = members.get("project.qde") or next((i for i in infos if i.filename.lower().endswith(".qde")
                                                    and "/" not in i.filename), None)
         if qde is None:
