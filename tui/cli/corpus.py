@@ -24,17 +24,23 @@ from tui.cli.common import Project, console, fail, text
 @click.option("--exclude", "exclude", multiple=True, help="Drop posts containing any of these keywords.")
 @click.option("--include-tag", multiple=True, help="Keep posts with any of these tags.")
 @click.option("--exclude-tag", multiple=True, help="Drop posts with any of these tags.")
+@click.option("--merge", is_flag=True, help=".qdpx: map the file's codes onto this project's codebook by GUID or name.")
 @click.pass_obj
 def import_cmd(project: Project, files: tuple[Path, ...], platform: str, id_col: str | None,
                text_col: str | None, title_col: str | None, time_col: str | None, tags_col: str | None,
                url_col: str | None, author_col: str | None, keyword_col: str | None,
                include: tuple[str, ...], exclude: tuple[str, ...], include_tag: tuple[str, ...],
-               exclude_tag: tuple[str, ...]) -> None:
+               exclude_tag: tuple[str, ...], merge: bool = False) -> None:
     """Import posts from MediaCrawler files (JSON, JSONL, CSV) or any CSV/JSONL with a column mapping.
 
     Filters follow the study's crawl logic: (any --include or --include-tag) AND NOT (any --exclude
     or --exclude-tag). Posts already in the project (same platform id) are skipped and counted.
+    A REFI-QDA project (.qdpx) brings its codebook, codings, quotes and memos too.
     """
+    if any(f.suffix.lower() == ".qdpx" for f in files):
+        from tui.cli.qdpx import import_qdpx_files
+
+        return import_qdpx_files(project, files, merge)
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     from tui.core.project.ingest import Filters, ImportError_, Mapping, check_import_path, import_file

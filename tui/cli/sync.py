@@ -49,10 +49,18 @@ def _default_name(coder: str) -> str:
               "(never the author), so a project without these posts can merge the file.")
 @click.option("--with-wellbeing", is_flag=True, help="Include your well-being records (exposure, breaks); "
               "left out unless you opt in.")
+@click.option("--format", "fmt", default="jsonl", show_default=True, type=click.Choice(["jsonl", "qdpx"]),
+              help="jsonl: the exchange file for `qualtui merge`; qdpx: the coded project for QualCoder, ATLAS.ti, "
+              "NVivo, MAXQDA (all coders unless --coder or --consensus).")
+@click.option("--relevant-only", is_flag=True, help="qdpx: only posts a coder judged relevant.")
 @click.pass_obj
 def export_cmd(project: Project, coder: str | None, consensus: bool, output: Path | None, with_text: bool,
-               with_wellbeing: bool) -> None:
-    """Write one coder's events to an exchange file (JSON Lines with a checksummed header)."""
+               with_wellbeing: bool, fmt: str = "jsonl", relevant_only: bool = False) -> None:
+    """Write one coder's events to an exchange file (JSON Lines with a checksummed header), or the project as .qdpx."""
+    if fmt == "qdpx":
+        from tui.cli.qdpx import export_qdpx_file
+
+        return export_qdpx_file(project, coder, consensus, output, relevant_only, with_wellbeing)
     from tui.core.files import FileRefused, check_writable_target
     from tui.core.project.events import CONSENSUS
     from tui.core.sync.exchange import SyncError, export_events
