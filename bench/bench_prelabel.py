@@ -138,8 +138,7 @@ def gold_events(store: Any, codebook: Any) -> int:
     import csv
     import re
 
-    from tui.core.project.events import CONSENSUS
-    from tui.core.project.store import Event
+    from tui.core.project.events import CONSENSUS, Event
 
     def slug(name: str) -> str:
         return re.sub(r"[^a-z0-9-]", "", re.sub(r"\s+", "-", name.lower()))

@@ -11,10 +11,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.coding.sentences import shown_sentences
 from tui.core.paths import bundled_codebook
-from tui.core.project.store import Event, Store, text_hash
+from tui.core.project.events import Event
+from tui.core.project.store import Store, text_hash
 from tui.core.report.qdpx import export_qdpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from tui.cli import cli
 from tui.core.codebook.loading import load_codebook
 from tui.core.paths import bundled_codebook
-from tui.core.project.store import Event, Store
+from tui.core.project.events import Event
+from tui.core.project.store import Store
 from tui.core.report import analyses as R
 
 GOAL_S = 5.0

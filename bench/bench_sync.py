@@ -20,8 +20,9 @@ from common import BIN, make_notes, wall, write_json  # noqa: E402
 
 from tui.core.codebook.loading import load_codebook  # noqa: E402
 from tui.core.paths import bundled_codebook  # noqa: E402
+from tui.core.project.events import Event
 from tui.core.project.ingest import import_file  # noqa: E402
-from tui.core.project.store import Event, Store  # noqa: E402
+from tui.core.project.store import Store  # noqa: E402
 from tui.core.sync.exchange import export_events  # noqa: E402
 from tui.core.sync.merge import merge_files  # noqa: E402
 from tui.core.sync.tables import agreement_table  # noqa: E402

@@ -12,7 +12,7 @@ def export_qdpx_file(project: Project, coder: str | None, consensus: bool, outpu
                      relevant_only: bool, with_wellbeing: bool) -> None:
     """Write the project's coded posts, quotes and memos as a REFI-QDA `.qdpx` archive."""
     from tui.core.files import FileRefused, check_writable_target
-    from tui.core.project.store import CONSENSUS
+    from tui.core.project.events import CONSENSUS
     from tui.core.report.qdpx import SUFFIX, QdpxExportError, export_qdpx
 
     if with_wellbeing:

@@ -19,8 +19,8 @@ from tui.core.prelabel.learners import CodeModel, Logistic
 from tui.core.prelabel.metrics import auc, ranking_scores, stratified_folds
 from tui.core.prelabel.run import run_prelabel
 from tui.core.prelabel.scorecard import evaluate
-from tui.core.project.events import CONSENSUS
-from tui.core.project.store import Event, Store, text_hash
+from tui.core.project.events import CONSENSUS, Event
+from tui.core.project.store import Store, text_hash
 
 MINI = Path(__file__).parents[1] / "fixtures" / "prelabel_mini.yaml"
 _SMS_PATH = Path("shared") / "reference" / "sms-spam-collection" / "SMSSpamCollection"

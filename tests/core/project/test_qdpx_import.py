@@ -17,7 +17,7 @@ from tests.qdpx_helpers import (
     write_zip,
 )
 from tests.sync_helpers import CB, DOCS, counts, pid, snapshot
-from tui.core.codebook.model import load_codebook
+from tui.core.codebook.loading import load_codebook
 from tui.core.coding.sentences import shown_sentences
 from tui.core.project import qdpx_read
 from tui.core.project.events import CODE_ADD

@@ -29,8 +29,8 @@ from tests.sync_helpers import (
 )
 from tui.core.codebook.loading import parse_codebook
 from tui.core.codebook.model import Codebook
-from tui.core.project.events import CODE_ADD, CONSENSUS, DONE, RECONCILE, UNDO
-from tui.core.project.store import Event, Store
+from tui.core.project.events import CODE_ADD, CONSENSUS, DONE, RECONCILE, UNDO, Event
+from tui.core.project.store import Store
 from tui.core.sync.agreement import cohen_kappa, krippendorff_alpha
 from tui.core.sync.consensus import (
     BOTH,

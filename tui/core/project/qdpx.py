@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from tui.core.codebook.model import Category, Codebook, CodebookError, parse_codebook
+from tui.core.codebook.loading import parse_codebook
+from tui.core.codebook.model import Category, Codebook, CodebookError
 from tui.core.codebook.qdc import QdcError, QNode, convert, guid
 from tui.core.files import FileRefused, atomic_write, check_writable_target
 from tui.core.project.events import (

@@ -26,7 +26,8 @@ from typing import Any
 from tui.core.codebook.model import Code, Codebook
 from tui.core.codebook.qdc import GUID_NAMESPACE, guid
 from tui.core.files import atomic_write
-from tui.core.project.events import MEMO, PostState, derive_state, utc_time
+from tui.core.project.events import MEMO, utc_time
+from tui.core.project.state import PostState, derive_state
 from tui.core.project.store import Store
 from tui.core.report.zipstream import ZipStreamWriter
 from tui.core.safe import clean
