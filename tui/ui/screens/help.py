@@ -28,23 +28,30 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("does")
         table.add_column("id", style="dim")
         keymap = getattr(self.app, "_keymap", {}) or {}
-        for b in below.BINDINGS:  # type: ignore[union-attr]
-            if isinstance(b, Binding):
-                keys = keymap.get(b.id, b.key) if b.id else b.key
-                table.add_row(Text(typed_keys(keys)), Text(b.tooltip or b.description), Text(b.id or ""))
-        table.add_row(Text("1–9 (coding)"), Text("Open a category; then a code letter; then a sub-code letter"),
-                      Text(""))
-        table.add_row(Text("! @ # $ %"), Text("Assign one of the recently used codes"), Text(""))
-        table.add_row(Text("ctrl+p"), Text("Command palette: codebook search, well-being, reports"), Text(""))
-        for b in self.app.BINDINGS:  # the app's own keys (pre-labelling in the background)
-            if isinstance(b, Binding) and b.id and b.id != "palette":
-                keys = keymap.get(b.id, b.key)
-                table.add_row(Text(typed_keys(keys)), Text(b.tooltip or b.description), Text(b.id))
+        # The screen's own keys, then the app's: the same tables the bindings and the keymap check use.
+        bindings = [b for b in below.BINDINGS if isinstance(b, Binding)]
+        bindings += [b for b in self.app.BINDINGS if isinstance(b, Binding) and b.id]
+        for keys, does, ids in help_rows(bindings, keymap):
+            table.add_row(Text(keys), Text(does), Text(ids))
         self.query_one("#help-table", Static).update(table)
 
     def action_close(self) -> None:
         """Close the help."""
         self.dismiss(None)
+
+
+def help_rows(bindings: list[Binding], keymap: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(keys as typed, what they do, ids) per binding; neighbours that do the same (category keys) share a row."""
+    rows: list[tuple[list[str], str, list[str]]] = []
+    for b in bindings:
+        keys = typed_keys(keymap.get(b.id, b.key) if b.id else b.key)
+        does = b.tooltip or b.description
+        if rows and rows[-1][1] == does:
+            rows[-1][0].append(keys)
+            rows[-1][2].append(b.id or "")
+        else:
+            rows.append(([keys], does, [b.id or ""]))
+    return [(" ".join(keys), does, ids[0] if len(ids) == 1 else f"{ids[0]} … {ids[-1]}") for keys, does, ids in rows]
 
 
 def typed_keys(keys: str) -> str:
