@@ -290,10 +290,11 @@ class QualtuiApp(WellbeingApp):
         extra = f" · {self.prelabel_status}" if self.prelabel_status else ""
         if st.mode == "capped":
             return "daily limit reached" + extra
-        note = f"next break in {max(0.0, st.next_break_in):.0f} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
+        today = f"{st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
+        note = f"next break in {max(0.0, st.next_break_in):.0f} min · {today}"
         if st.postponed_until is not None:  # the postponed break comes back on the wall clock
             back = max(1, math.ceil((st.postponed_until - self.clock()) / 60))
-            note = f"break postponed: back in {back} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
+            note = f"break postponed: back in {back} min · {today}"
         return (("break due · " + note) if st.break_due else note) + extra
 
     def masking_required(self) -> bool:

@@ -35,7 +35,8 @@ class ReconcileApp(WellbeingApp):
 
     def text_screen(self) -> ReconcileScreen | None:
         """The reconciliation screen, which shows the post."""
-        return self.first_screen(ReconcileScreen)
+        screen: ReconcileScreen | None = self.first_screen(ReconcileScreen)
+        return screen
 
     def exposure_update(self, post: dict[str, Any] | None, hidden: bool, weight: float = 1.0) -> None:
         """Tell the exposure clock which post is on screen, and how heavy its codes are."""

@@ -13,9 +13,16 @@ from textual.widgets import Static
 
 
 class HelpScreen(ModalScreen[None]):
-    """A table of every binding; any of escape, q or ? closes it."""
+    """A table of every binding of the screen below (and of the app); any of escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close", tooltip="Close")]
+    TABLE_TITLE = "Keys (remap them in the config file by id)"
+    APP_KEYS = True
+    """List the app's own keys (pre-labelling, the palette) after the screen's."""
+
+    def extra_rows(self) -> list[tuple[str, str, str]]:
+        """Rows for keys of a follow-up dialog (keys, what they do, id)."""
+        return []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
@@ -23,15 +30,16 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
-        table = Table(title="Keys (remap them in the config file by id)", expand=True)
+        table = Table(title=self.TABLE_TITLE, expand=True)
         table.add_column("keys", style="bold cyan", no_wrap=True)
         table.add_column("does")
         table.add_column("id", style="dim")
         keymap = getattr(self.app, "_keymap", {}) or {}
         # The screen's own keys, then the app's: the same tables the bindings and the keymap check use.
         bindings = [b for b in below.BINDINGS if isinstance(b, Binding)]
-        bindings += [b for b in self.app.BINDINGS if isinstance(b, Binding) and b.id]
-        for keys, does, ids in help_rows(bindings, keymap):
+        if self.APP_KEYS:
+            bindings += [b for b in self.app.BINDINGS if isinstance(b, Binding) and b.id]
+        for keys, does, ids in help_rows(bindings, keymap) + self.extra_rows():
             table.add_row(Text(keys), Text(does), Text(ids))
         self.query_one("#help-table", Static).update(table)
 

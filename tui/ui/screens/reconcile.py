@@ -29,7 +29,6 @@ from tui.core.sync.consensus import (
     RELEVANCE_ITEM,
     SET,
     Choice,
-    CoderView,
     ConsensusError,
     Disagreement,
     apply_choice,
@@ -40,68 +39,12 @@ from tui.core.sync.consensus import (
 from tui.core.wellbeing.masking import apply_mask
 from tui.ui.screens.bindings import B
 from tui.ui.screens.reconcile_dialogs import DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen
+from tui.ui.screens.reconcile_view import code_name, render_summary, render_view
 from tui.ui.widgets.post_view import MASK, PostView
 
+__all__ = ["DecisionTypeScreen", "ReconciledSetScreen", "ReconcileHelpScreen", "ReconcileScreen"]
+
 SORT_NAMES = {"count": "most disagreements first", "code": "by code"}
-
-
-def code_name(codebook: Codebook, code_id: str) -> str:
-    """A code's path in the codebook, or its id marked as unknown."""
-    if codebook.node(code_id) is None:
-        return f"{code_id} (not in the codebook)"
-    return codebook.path_str(code_id)
-
-
-def coder_keys(i: int) -> str:
-    """The keys that keep the i-th coder's decisions, as shown over their column."""
-    return ("a·" if i == 0 else "b·" if i == 1 else "") + (str(i + 1) if i < 9 else "")
-
-
-def render_view(view: CoderView, d: Disagreement, codebook: Codebook, i: int, hidden: bool,
-                masked: Any = lambda s: s) -> Text:
-    """One coder's column: relevance, codes (disputed ones highlighted), memo and quotes."""
-    disputed = {x.item for x in d.disputed}
-    out = Text()
-    out.append(f" {coder_keys(i)} ", style="bold reverse")
-    out.append(" " + clean(view.coder, oneline=True), style="bold")
-    if view.flagged:
-        out.append("  ⚑ flagged", style="yellow")
-    out.append("\n")
-    rel = "relevant" if view.relevant else "not relevant"
-    if view.relevance is None and view.relevant:
-        rel += " (from codes)"
-    if RELEVANCE_ITEM in disputed:
-        out.append("≠ " + rel, style="bold black on yellow")
-    else:
-        out.append("= " + rel, style="dim")
-    out.append("\n\n")
-    out.append("Codes\n", style="underline")
-    if not view.codes:
-        out.append("  none\n", style="dim italic")
-    for code_id in view.codes:
-        if code_id in disputed:
-            out.append("≠ " + clean(code_name(codebook, code_id), oneline=True), style="bold black on yellow")
-        else:
-            out.append("= " + clean(code_name(codebook, code_id), oneline=True))
-        out.append("\n")
-    for x in d.disputed:
-        if x.item != RELEVANCE_ITEM and view.coder in x.missing_from:
-            out.append("− " + clean(x.name, oneline=True) + "\n", style="dim strike")
-    if hidden:
-        if view.memo or view.quotes:
-            out.append("\nMemo and quotes are hidden with the post text.\n", style="dim italic")
-        return out
-    if view.memo:
-        out.append("\nMemo\n", style="underline")
-        out.append(clean(masked(view.memo)) + "\n")
-    if view.quotes:
-        out.append("\nQuotes\n", style="underline")
-        for q in view.quotes:
-            out.append("“" + clean(masked(q.text), oneline=True) + "”", style="italic")
-            if q.code_id:
-                out.append(" → " + clean(code_name(codebook, q.code_id), oneline=True), style="dim")
-            out.append("\n")
-    return out
 
 
 class ReconcileScreen(Screen[None]):
@@ -110,8 +53,8 @@ class ReconcileScreen(Screen[None]):
     BINDINGS = [
         B("a", "keep(0)", "Keep A", "reconcile.keep_a", "Keep the first coder's decisions on this post"),
         B("b", "keep(1)", "Keep B", "reconcile.keep_b", "Keep the second coder's decisions on this post"),
-        *[B(str(n), f"keep({n - 1})", f"Keep {n}", f"reconcile.keep_{n}", f"Keep coder {n}'s decisions",
-            show=False) for n in range(1, 10)],
+        *[B(str(n), f"keep({n - 1})", f"Keep {n}", f"reconcile.keep_{n}",
+            "Keep coder N's decisions (columns are numbered)", show=False) for n in range(1, 10)],
         B("o", "both", "Both", "reconcile.both", "Keep every code any coder chose (relevant if anyone said so)"),
         B("d", "drop", "Drop", "reconcile.drop", "Keep only what every coder agreed on"),
         B("s", "write_set", "Set", "reconcile.set", "Write the reconciled set from the codes the coders used"),
@@ -216,7 +159,7 @@ class ReconcileScreen(Screen[None]):
             masked = spans(post) if callable(spans) else []
             view.show(post["text"], split_sentences(post["text"]), quoted, masked)
         self.query_one("#rc-header", Static).update(self._header(d, post, bool(hidden)))
-        self.query_one("#rc-summary", Static).update(self._summary(d))
+        self.query_one("#rc-summary", Static).update(render_summary(self.store, self.codebook, d))
         for i, coder in enumerate(self.coders):
             if coder in d.views:
                 self.query_one(f"#rc-coder-{i}", Static).update(render_view(
@@ -234,29 +177,6 @@ class ReconcileScreen(Screen[None]):
         if post.get("title") and not hidden:
             out.append("\n")
             out.append(clean(post["title"], oneline=True), style="bold")
-        return out
-
-    def _summary(self, d: Disagreement) -> Text:
-        out = Text()
-        out.append(f"{d.count} disputed: ", style="bold")
-        for i, x in enumerate(d.disputed):
-            out.append(("  ·  " if i else "") + clean(x.name, oneline=True), style="bold yellow")
-            out.append(" (" + clean(", ".join(x.chosen_by) or "nobody", oneline=True) + ")", style="dim")
-        out.append("\nAgreed: ", style="bold")
-        out.append(clean(", ".join(code_name(self.codebook, c) for c in d.agreed) or "no code", oneline=True))
-        st = self.store.state("consensus", d.post_id)
-        out.append("\nConsensus: ", style="bold")
-        if not st.n_events:
-            out.append("not yet decided", style="dim")
-            return out
-        out.append(("relevant" if st.relevance != 0 else "not relevant") + "; ")
-        codes = sorted(self.codebook.resolve(c) or c for c in st.codes)
-        out.append(clean(", ".join(code_name(self.codebook, c) for c in codes) or "no code", oneline=True))
-        if st.reconcile:
-            r = st.reconcile
-            out.append("  (" + clean(f"{r.get('choice', '')} {r.get('coder', '')}".strip() + ", "
-                                     + str(r.get("type", "")) + (": " + str(r["note"]) if r.get("note") else ""),
-                                     oneline=True) + ")", style="dim")
         return out
 
     def _exposure(self, post: dict[str, Any] | None, hidden: bool) -> None:
@@ -425,7 +345,7 @@ class ReconcileScreen(Screen[None]):
 
     def action_reveal(self) -> None:
         if self.current is not None and hasattr(self.app, "revealed"):
-            self.app.revealed = self.current.post_id  # type: ignore[attr-defined]
+            self.app.revealed = self.current.post_id
             self.refresh_post()
 
     def action_help(self) -> None:

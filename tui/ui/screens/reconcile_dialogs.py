@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.table import Table
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
@@ -56,7 +54,7 @@ class DecisionTypeScreen(ModalScreen[tuple[str, str] | None]):
         if self.kind is None and event.character in TYPE_KEYS:
             event.stop()
             event.prevent_default()
-            self.kind = TYPE_KEYS[event.character]  # type: ignore[index]
+            self.kind = TYPE_KEYS[event.character]
             self.query_one("#decision-types", Static).update(self._types())
             note = self.query_one(Input)
             note.disabled = False
@@ -130,21 +128,12 @@ class ReconciledSetScreen(ModalScreen[frozenset[str] | None]):
 
 
 class ReconcileHelpScreen(HelpScreen):
-    """The reconciliation keys (the coding screen's extra rows do not apply here)."""
+    """The reconciliation keys, then the keys of the dialog that asks why the coders disagreed."""
 
-    def on_mount(self, event: events.Mount) -> None:
-        event.prevent_default()  # the coding screen's help rows do not apply here
-        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
-        table = Table(title="Reconciliation keys (remap them in the config file by id)", expand=True)
-        for col, style in (("keys", "bold cyan"), ("does", ""), ("id", "dim")):
-            table.add_column(col, style=style)
-        keymap = getattr(self.app, "_keymap", {}) or {}
-        for b in below.BINDINGS:
-            if isinstance(b, Binding) and not (b.id or "").rstrip("123456789").endswith("keep_"):
-                table.add_row(Text(keymap.get(b.id, b.key) if b.id else b.key), Text(b.tooltip or b.description),
-                              Text(b.id or ""))
-        table.add_row(Text("1–9"), Text("Keep coder N's decisions (columns are numbered)"),
-                      Text("reconcile.keep_1 … keep_9"))
-        table.add_row(Text("then m w u o"), Text("Why they disagreed: missed code, wrong sub-code, unclear "
-                                                 "definition, other; then an optional note and Enter"), Text(""))
-        self.query_one("#help-table", Static).update(table)
+    TABLE_TITLE = "Reconciliation keys (remap them in the config file by id)"
+    APP_KEYS = False
+
+    def extra_rows(self) -> list[tuple[str, str, str]]:
+        """The disagreement types' keys, from the same table the dialog uses."""
+        return [("then " + " ".join(TYPE_KEYS), "Why they disagreed: " + ", ".join(TYPE_KEYS.values())
+                 + "; then an optional note and Enter", "")]

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from tui.core.codebook.model import Category, Code, Codebook
 from tui.core.safe import clean
+from tui.ui.widgets.code_panel import category_colour
 
 
 def render_choices(codebook: Codebook, parent_id: str | None, title: str, width: int = 100) -> Text:
@@ -27,7 +28,7 @@ def render_choices(codebook: Codebook, parent_id: str | None, title: str, width:
     out.append("\n")
     for child in codebook.children(parent_id):
         out.append(f" {child.key} ", style="bold reverse")
-        colour = codebook.lineage(child.id)[0].colour
+        colour = category_colour(codebook, child.id)
         out.append(" ")
         out.append(clean(child.name, oneline=True), style=f"bold {colour}")
         desc = child.description if isinstance(child, Category) else child.definition
