@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from functools import partial
 from pathlib import Path
@@ -283,19 +282,6 @@ class QualtuiApp(WellbeingApp):
     def severity_label(self, post: dict[str, Any]) -> str | None:
         """A short header label for severe posts (not a blocking warning)."""
         return severity_label(self.post_weight(post))
-
-    def wellbeing_status(self) -> str:
-        """A short well-being note for the status bar."""
-        st = self.wb.tick(self.clock())
-        extra = f" · {self.prelabel_status}" if self.prelabel_status else ""
-        if st.mode == "capped":
-            return "daily limit reached" + extra
-        today = f"{st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
-        note = f"next break in {max(0.0, st.next_break_in):.0f} min · {today}"
-        if st.postponed_until is not None:  # the postponed break comes back on the wall clock
-            back = max(1, math.ceil((st.postponed_until - self.clock()) / 60))
-            note = f"break postponed: back in {back} min · {today}"
-        return (("break due · " + note) if st.break_due else note) + extra
 
     def masking_required(self) -> bool:
         """True when the coder's settings or the team require masking."""

@@ -41,16 +41,18 @@ class ProgressTally:
         return Progress(max(0, s.n_finished - out), s.total - out, "coded")
 
 
-def wellbeing_short(st: Status, now: float, prelabel_status: str) -> str:
-    """The well-being figures in a few cells: next break, weighted minutes of today's limit."""
+def wellbeing_notes(st: Status, now: float, prelabel_status: str) -> tuple[str, str]:
+    """The well-being note for the status bar, in full and in a few cells: next break, today's weighted minutes."""
     prelabel = short_prelabel(prelabel_status)
-    extra = f" · {prelabel}" if prelabel else ""
+    extra, extra_short = (f" · {prelabel_status}" if prelabel_status else ""), (f" · {prelabel}" if prelabel else "")
     if st.mode == "capped":
-        return "limit reached" + extra
+        return "daily limit reached" + extra, "limit reached" + extra_short
+    minutes = f"{st.weighted_today:.0f}/{st.daily_cap_minutes:.0f}"
     if st.postponed_until is not None:  # the postponed break comes back on the wall clock
         back = max(1, math.ceil((st.postponed_until - now) / 60))
-        note = f"postponed {back}m · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f}m today"
+        note, short = f"break postponed: back in {back} min · {minutes} today", f"postponed {back}m · {minutes}m today"
     else:
-        note = (f"break in {max(0.0, st.next_break_in):.0f}m · "
-                f"{st.weighted_today:.0f}/{st.daily_cap_minutes:.0f}m today")
-    return ("break due · " if st.break_due else "") + note + extra
+        next_break = f"{max(0.0, st.next_break_in):.0f}"
+        note, short = f"next break in {next_break} min · {minutes} today", f"break in {next_break}m · {minutes}m today"
+    due = "break due · " if st.break_due else ""
+    return due + note + extra, due + short + extra_short

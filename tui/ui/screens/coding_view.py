@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static
 from tui.core.coding.session import Session, relevance_by_post
 from tui.core.project.store import READONLY_DECISIONS, WriteRefused
 from tui.core.safe import clean
-from tui.ui.screens.coding_status import ProgressTally, wellbeing_short
+from tui.ui.screens.coding_status import ProgressTally, wellbeing_notes
 from tui.ui.screens.host import CodingHost
 from tui.ui.widgets.code_panel import CodePanel
 from tui.ui.widgets.picker import CodePicker
@@ -203,10 +203,10 @@ class CodingView(Screen[None]):
         if not hasattr(self, "_status"):
             return
         s = self.session
-        short = wellbeing_short(self.host.wellbeing_tick(), self.host.clock(), self.host.prelabel_status)
+        note, short = wellbeing_notes(self.host.wellbeing_tick(), self.host.clock(), self.host.prelabel_status)
         self._status.update(render_status(
             s.coder, self._tally.progress(s, self.mode), s.index + 1 if s.total else 0, s.total, self.mode,
-            self.host.reading_seconds_today(), self.host.wellbeing_status(), short, self.size.width))
+            self.host.reading_seconds_today(), note, short, self.size.width))
 
     @on(events.Resize)
     def _resized(self) -> None:

@@ -27,10 +27,6 @@ class CodingHost(Protocol):
         """The well-being state right now."""
         ...
 
-    def wellbeing_status(self) -> str:
-        """A short well-being note for the status bar."""
-        ...
-
     def reading_seconds_today(self) -> float:
         """Time spent reading post text today."""
         ...
