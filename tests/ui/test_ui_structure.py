@@ -81,3 +81,9 @@ async def test_the_picker_holds_the_keys_and_posts_the_chosen_code(project: Path
         await pilot.pause()
         assert not picker.has_focus and screen.picker is None
         assert app.session.current is not None and "control/physical-abuse/torture" in app.session.current.state.codes
+
+
+def test_the_keymap_check_knows_the_disagreement_type_keys() -> None:
+    # Before, m w u o were read in a key handler: Enter remapped onto `m` was accepted and one of the two lost.
+    with pytest.raises(ConfigError, match="Key m is bound twice"):
+        check_keymap(Config(keys={"decision.confirm": "m"}))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
@@ -14,10 +15,12 @@ from textual.widgets import Input, Static
 from tui.core.safe import clean
 from tui.core.sync.consensus import DISAGREEMENT_TYPES
 from tui.ui.screens.bindings import B
-from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.help import HelpScreen, help_rows
 
 TYPE_KEYS = dict(zip("mwuo", DISAGREEMENT_TYPES, strict=False))
 """One key per disagreement type: missed code, wrong sub-code, unclear definition, other."""
+TYPE_HELP = ("Why the coders disagreed: " + ", ".join(f"{k} {name}" for k, name in TYPE_KEYS.items())
+             + "; then an optional note and Enter")
 SET_KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
 """The keys that toggle the codes listed in the reconciled-set picker, in order."""
 
@@ -26,6 +29,8 @@ class DecisionTypeScreen(ModalScreen[tuple[str, str] | None]):
     """Why the coders disagreed (one key) and an optional note; Enter confirms, Escape cancels the decision."""
 
     BINDINGS = [
+        *(B(key, f"choose_type('{key}')", name.capitalize(), "decision." + name.replace(" ", "_").replace("-", "_"),
+            TYPE_HELP, show=False) for key, name in TYPE_KEYS.items()),
         B("enter", "confirm", "Confirm", "decision.confirm", "Record the decision", show=False),
         B("escape", "cancel", "Cancel", "decision.cancel", "Cancel the whole decision"),
     ]
@@ -50,15 +55,18 @@ class DecisionTypeScreen(ModalScreen[tuple[str, str] | None]):
             out.append(" " + name + ("  ✓" if chosen else "") + "   ", style="bold" if chosen else "")
         return out
 
-    async def on_key(self, event: events.Key) -> None:
-        if self.kind is None and event.character in TYPE_KEYS:
-            event.stop()
-            event.prevent_default()
-            self.kind = TYPE_KEYS[event.character]
-            self.query_one("#decision-types", Static).update(self._types())
-            note = self.query_one(Input)
-            note.disabled = False
-            note.focus()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose_type":
+            return self.kind is None  # once chosen, the keys write the note
+        return True
+
+    def action_choose_type(self, key: str) -> None:
+        """Record why the coders disagreed, then take the optional note."""
+        self.kind = TYPE_KEYS[key]
+        self.query_one("#decision-types", Static).update(self._types())
+        note = self.query_one(Input)
+        note.disabled = False
+        note.focus()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -134,6 +142,7 @@ class ReconcileHelpScreen(HelpScreen):
     APP_KEYS = False
 
     def extra_rows(self) -> list[tuple[str, str, str]]:
-        """The disagreement types' keys, from the same table the dialog uses."""
-        return [("then " + " ".join(TYPE_KEYS), "Why they disagreed: " + ", ".join(TYPE_KEYS.values())
-                 + "; then an optional note and Enter", "")]
+        """The keys of the dialog that follows each decision, from that dialog's bindings."""
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        types = [b for b in DecisionTypeScreen.BINDINGS if isinstance(b, Binding) and b.action.startswith("choose")]
+        return [("then " + keys, does, ids) for keys, does, ids in help_rows(types, keymap)]
