@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -49,6 +50,16 @@ SORT_NAMES = {"count": "most disagreements first", "code": "by code"}
 
 class ReconcileScreen(Screen[None]):
     """Disputed posts one at a time; each decision is committed before the screen moves on."""
+
+    class PostShown(Message):
+        """This post's text is on screen, weighed by the heaviest code any coder gave it."""
+
+        def __init__(self, post: dict[str, Any], weight: float) -> None:
+            super().__init__()
+            self.post, self.weight = post, weight
+
+    class PostHidden(Message):
+        """No post text is on screen."""
 
     BINDINGS = [
         B("a", "keep(0)", "Keep A", "reconcile.keep_a", "Keep the first coder's decisions on this post"),
@@ -130,7 +141,8 @@ class ReconcileScreen(Screen[None]):
         spans = getattr(self.app, "mask_spans", None)
         return apply_mask(text, spans({"id": post_id, "text": text}), MASK) if callable(spans) else text
 
-    def _hidden_reason(self) -> str | None:
+    def hidden_reason(self) -> str | None:
+        """Why the post text is hidden now (a break, the daily limit), or None when it may show."""
         if self.text_hidden:
             return self.text_hidden
         tick = getattr(self.app, "wellbeing_tick", None)
@@ -150,7 +162,7 @@ class ReconcileScreen(Screen[None]):
             self._exposure(None, True)
             return
         post = self.store.post(d.post_id) or {"id": d.post_id, "label": d.label, "title": "", "text": "", "tags": []}
-        hidden = self._hidden_reason()
+        hidden = self.hidden_reason()
         if hidden:
             view.hide(hidden)
         else:
@@ -180,14 +192,14 @@ class ReconcileScreen(Screen[None]):
         return out
 
     def _exposure(self, post: dict[str, Any] | None, hidden: bool) -> None:
-        """Tell the app which post text is on screen (reading it counts as exposure)."""
-        update = getattr(self.app, "exposure_update", None)
-        if not callable(update):
+        """Tell the app, by message, which post text is on screen (reading it counts as exposure)."""
+        if post is None or hidden:
+            self.post_message(self.PostHidden())
             return
         d = self.current
         codes = {c for v in d.views.values() for c in v.codes} if d else set()
         weight = max([self.codebook.severity(c) for c in codes if self.codebook.node(c) is not None], default=1.0)
-        update(post, hidden, weight)
+        self.post_message(self.PostShown(post, weight))
 
     def set_text_hidden(self, reason: str | None) -> None:
         """Hide or show the post text (the well-being policy decides)."""
@@ -209,7 +221,7 @@ class ReconcileScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in {"keep", "both", "drop", "write_set", "relevance", "reveal"}:
-            if self.current is None or self._hidden_reason():
+            if self.current is None or self.hidden_reason():
                 return None
         if action == "keep" and parameters and int(parameters[0]) >= len(self.coders):  # type: ignore[call-overload]
             return None
