@@ -133,7 +133,8 @@ async def test_checkin_at_start_suggests_stopping_with_contacts(project: Path, c
         assert isinstance(app.screen, AdviceScreen)
         assert "Team lead: +00 000" in screen_text(app)
         await pilot.press("x")
-    rows = Store(project).db.execute("SELECT kind, value FROM wb_log WHERE coder = 'alice' AND kind = 'checkin'").fetchall()
+    rows = Store(project).db.execute(
+        "SELECT kind, value FROM wb_log WHERE coder = 'alice' AND kind = 'checkin'").fetchall()
     assert rows and rows[-1][1] == 8
 
 

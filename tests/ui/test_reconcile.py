@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.app import App
 
-import tui
+import tui.ui
 from tests.samples import xhs_note
 from tests.sync_helpers import ADULT, AGE, CB, DEBT, DOCS, FIRST, NEWS, TEEN, code, pid, project
 from tests.ui.conftest import screen_text
@@ -31,7 +31,7 @@ PLAN_B = {0: (1, [ADULT, FIRST]), 1: (1, [DEBT, DOCS]), 2: (1, [AGE]), 3: (1, [D
 class Host(App[None]):
     """The smallest app around the screen: no well-being hooks, no masking."""
 
-    CSS_PATH = Path(tui.__file__).parent / "ui" / "app.tcss"
+    CSS_PATH = Path(tui.ui.__file__).parent / "app.tcss"
 
     def __init__(self, store: Store, **kwargs: Any) -> None:
         super().__init__()

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.app import App
 
-import tui
+import tui.ui
 from tests.sync_helpers import CB, SCREEN_DISAGREE, SCREENED, project, screen, screening_plans
 from tui.core.project.events import CONSENSUS
 from tui.core.project.store import Store
@@ -18,7 +18,7 @@ from tui.ui.screens.reconcile import DecisionTypeScreen, ReconcileScreen
 class Host(App[None]):
     """The smallest app around the screen: no well-being hooks, no masking."""
 
-    CSS_PATH = Path(tui.__file__).parent / "ui" / "app.tcss"
+    CSS_PATH = Path(tui.ui.__file__).parent / "app.tcss"
 
     def __init__(self, store: Store) -> None:
         super().__init__()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from functools import partial
 from pathlib import Path
@@ -91,7 +90,7 @@ class QualtuiApp(WellbeingApp):
     COMMANDS = App.COMMANDS | {CodebookCommands}
     BINDINGS = [
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette",
-                tooltip="Command palette: codebook search and more"),
+                tooltip="Command palette: codebook search, well-being, reports"),
         Binding("P", "prelabel", "Pre-label", show=False, id="prelabel",
                 tooltip="Pre-label posts with the local model in the background (again: stop)"),
     ]
@@ -108,7 +107,7 @@ class QualtuiApp(WellbeingApp):
     def on_mount(self) -> None:
         status = self.start_wellbeing()
         self._exposure_at_start = status.raw_today
-        self.push_screen(CodingScreen(self.session, mode=self.start_mode,
+        self.push_screen(CodingScreen(self.session, self, mode=self.start_mode,
                                       show_suggestions=self.config.show_suggestions))
         self._apply(status)
         if status.checkin_due == "session_start" and self.wb.settings.checkins and self._break is None:
@@ -116,7 +115,8 @@ class QualtuiApp(WellbeingApp):
 
     def text_screen(self) -> CodingScreen | None:
         """The coding screen, which shows the post."""
-        return self.first_screen(CodingScreen)
+        screen: CodingScreen | None = self.first_screen(CodingScreen)
+        return screen
 
     def _apply(self, status: Status) -> None:
         """The shared policy, plus the limit on severe posts, which hides only severe ones."""
@@ -139,15 +139,22 @@ class QualtuiApp(WellbeingApp):
         """True when today's limit on severe posts is reached and this post is severe."""
         return self.wb.severe_capped and self.post_weight(post) >= SEVERE_WEIGHT
 
-    def exposure_update(self, post: dict[str, Any] | None, hidden: bool) -> None:
-        """Tell the exposure clock which post is on screen, and how heavy it is."""
-        if post is None or hidden:
-            self._report_hidden()
-            return
+    @on(CodingScreen.PostShown)
+    def _post_shown(self, message: CodingScreen.PostShown) -> None:
+        """The exposure clock follows the post on screen, weighed by its codes and suggestions."""
+        coding = self.text_screen()
+        if coding is None or coding.text_hidden:
+            return  # hidden since the message was sent: PostHidden or the policy already stopped the clock
+        post = message.post
         if self.severe_blocked(post):
-            self._apply(self.wb.tick(self.clock()))
+            self._apply(self.wellbeing_tick())
             return
         self.report_shown(post["id"], self.post_weight(post))
+
+    @on(CodingScreen.PostHidden)
+    def _post_hidden(self) -> None:
+        """No post text on screen: the exposure clock stops."""
+        self._report_hidden()
 
     def milder_first(self) -> None:
         """After several severe posts in a row, serve a milder one next when the queue has one."""
@@ -280,26 +287,9 @@ class QualtuiApp(WellbeingApp):
         """A short header label for severe posts (not a blocking warning)."""
         return severity_label(self.post_weight(post))
 
-    def wellbeing_status(self) -> str:
-        """A short well-being note for the status bar."""
-        st = self.wb.tick(self.clock())
-        extra = f" · {self.prelabel_status}" if self.prelabel_status else ""
-        if st.mode == "capped":
-            return "daily limit reached" + extra
-        note = f"next break in {max(0.0, st.next_break_in):.0f} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
-        if st.postponed_until is not None:  # the postponed break comes back on the wall clock
-            back = max(1, math.ceil((st.postponed_until - self.clock()) / 60))
-            note = f"break postponed: back in {back} min · {st.weighted_today:.0f}/{st.daily_cap_minutes:.0f} today"
-        return (("break due · " + note) if st.break_due else note) + extra
-
-    def post_changed(self) -> None:
-        """Called after the coding screen moved to another post."""
-        self.revealed = None
-        coding = self.text_screen()
-        current = self.session.current.post if self.session.current else None
-        if coding is not None and coding.navigable and coding.text_hidden and current is not None \
-                and not self.severe_blocked(current):
-            coding.text_hidden, coding.navigable = None, False  # a milder post: refresh_post shows it
+    def masking_required(self) -> bool:
+        """True when the coder's settings or the team require masking."""
+        return bool(self.wb.settings.masking)
 
     def assign_from_palette(self, code_id: str) -> None:
         """Assign a code chosen in the command palette."""
@@ -307,7 +297,7 @@ class QualtuiApp(WellbeingApp):
         if isinstance(screen, CodingScreen) and not screen.text_hidden and self.session.current is not None:
             if screen.mode != "coding":
                 screen.mode = "coding"
-            screen._assign(code_id)
+            screen.assign(code_id)
 
 
 def run_app(db: Path, codebook: Codebook, coder: str, config: Config, mode: str | None = None) -> int:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from textual import on
+
 from tui.core.codebook.model import Codebook
 from tui.core.config import Config
 from tui.core.project.store import Store
@@ -35,14 +37,21 @@ class ReconcileApp(WellbeingApp):
 
     def text_screen(self) -> ReconcileScreen | None:
         """The reconciliation screen, which shows the post."""
-        return self.first_screen(ReconcileScreen)
+        screen: ReconcileScreen | None = self.first_screen(ReconcileScreen)
+        return screen
 
-    def exposure_update(self, post: dict[str, Any] | None, hidden: bool, weight: float = 1.0) -> None:
-        """Tell the exposure clock which post is on screen, and how heavy its codes are."""
-        if post is None or hidden:
-            self._report_hidden()
-            return
-        self.report_shown(post["id"], weight)
+    @on(ReconcileScreen.PostShown)
+    def _post_shown(self, message: ReconcileScreen.PostShown) -> None:
+        """The exposure clock follows the post on screen, weighed by its codes."""
+        screen = self.text_screen()
+        if screen is None or screen.hidden_reason():
+            return  # hidden since the message was sent: the policy already stopped the clock
+        self.report_shown(message.post["id"], message.weight)
+
+    @on(ReconcileScreen.PostHidden)
+    def _post_hidden(self) -> None:
+        """No post text on screen: the exposure clock stops."""
+        self._report_hidden()
 
     async def action_quit(self) -> None:
         """Quit; every decision is already saved."""

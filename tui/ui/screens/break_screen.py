@@ -97,7 +97,7 @@ class BreakScreen(ModalScreen[str]):
         """True once keys may act: the policy allows it and the screen has been up long enough."""
         now = self.app.clock()  # type: ignore[attr-defined]
         status = self.app.wellbeing_tick()  # type: ignore[attr-defined]
-        return now - self.opened_at >= KEY_GUARD and status.accepts_keys
+        return bool(now - self.opened_at >= KEY_GUARD and status.accepts_keys)
 
     async def on_key(self, event: events.Key) -> None:
         # Nothing behind this screen may receive a key: stop everything we do not handle.

@@ -13,9 +13,16 @@ from textual.widgets import Static
 
 
 class HelpScreen(ModalScreen[None]):
-    """A table of every binding; any of escape, q or ? closes it."""
+    """A table of every binding of the screen below (and of the app); any of escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close", tooltip="Close")]
+    TABLE_TITLE = "Keys (remap them in the config file by id)"
+    APP_KEYS = True
+    """List the app's own keys (pre-labelling, the palette) after the screen's."""
+
+    def extra_rows(self) -> list[tuple[str, str, str]]:
+        """Rows for keys of a follow-up dialog (keys, what they do, id)."""
+        return []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
@@ -23,28 +30,36 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
-        table = Table(title="Keys (remap them in the config file by id)", expand=True)
+        table = Table(title=self.TABLE_TITLE, expand=True)
         table.add_column("keys", style="bold cyan", no_wrap=True)
         table.add_column("does")
         table.add_column("id", style="dim")
         keymap = getattr(self.app, "_keymap", {}) or {}
-        for b in below.BINDINGS:  # type: ignore[union-attr]
-            if isinstance(b, Binding):
-                keys = keymap.get(b.id, b.key) if b.id else b.key
-                table.add_row(Text(typed_keys(keys)), Text(b.tooltip or b.description), Text(b.id or ""))
-        table.add_row(Text("1–9 (coding)"), Text("Open a category; then a code letter; then a sub-code letter"),
-                      Text(""))
-        table.add_row(Text("! @ # $ %"), Text("Assign one of the recently used codes"), Text(""))
-        table.add_row(Text("ctrl+p"), Text("Command palette: codebook search, well-being, reports"), Text(""))
-        for b in self.app.BINDINGS:  # the app's own keys (pre-labelling in the background)
-            if isinstance(b, Binding) and b.id and b.id != "palette":
-                keys = keymap.get(b.id, b.key)
-                table.add_row(Text(typed_keys(keys)), Text(b.tooltip or b.description), Text(b.id))
+        # The screen's own keys, then the app's: the same tables the bindings and the keymap check use.
+        bindings = [b for b in below.BINDINGS if isinstance(b, Binding)]
+        if self.APP_KEYS:
+            bindings += [b for b in self.app.BINDINGS if isinstance(b, Binding) and b.id]
+        for keys, does, ids in help_rows(bindings, keymap) + self.extra_rows():
+            table.add_row(Text(keys), Text(does), Text(ids))
         self.query_one("#help-table", Static).update(table)
 
     def action_close(self) -> None:
         """Close the help."""
         self.dismiss(None)
+
+
+def help_rows(bindings: list[Binding], keymap: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(keys as typed, what they do, ids) per binding; neighbours that do the same (category keys) share a row."""
+    rows: list[tuple[list[str], str, list[str]]] = []
+    for b in bindings:
+        keys = typed_keys(keymap.get(b.id, b.key) if b.id else b.key)
+        does = b.tooltip or b.description
+        if rows and rows[-1][1] == does:
+            rows[-1][0].append(keys)
+            rows[-1][2].append(b.id or "")
+        else:
+            rows.append(([keys], does, [b.id or ""]))
+    return [(" ".join(keys), does, ids[0] if len(ids) == 1 else f"{ids[0]} … {ids[-1]}") for keys, does, ids in rows]
 
 
 def typed_keys(keys: str) -> str:

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -29,7 +30,6 @@ from tui.core.sync.consensus import (
     RELEVANCE_ITEM,
     SET,
     Choice,
-    CoderView,
     ConsensusError,
     Disagreement,
     apply_choice,
@@ -40,78 +40,32 @@ from tui.core.sync.consensus import (
 from tui.core.wellbeing.masking import apply_mask
 from tui.ui.screens.bindings import B
 from tui.ui.screens.reconcile_dialogs import DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen
+from tui.ui.screens.reconcile_view import code_name, render_summary, render_view
 from tui.ui.widgets.post_view import MASK, PostView
 
+__all__ = ["DecisionTypeScreen", "ReconciledSetScreen", "ReconcileHelpScreen", "ReconcileScreen"]
+
 SORT_NAMES = {"count": "most disagreements first", "code": "by code"}
-
-
-def code_name(codebook: Codebook, code_id: str) -> str:
-    """A code's path in the codebook, or its id marked as unknown."""
-    if codebook.node(code_id) is None:
-        return f"{code_id} (not in the codebook)"
-    return codebook.path_str(code_id)
-
-
-def coder_keys(i: int) -> str:
-    """The keys that keep the i-th coder's decisions, as shown over their column."""
-    return ("a·" if i == 0 else "b·" if i == 1 else "") + (str(i + 1) if i < 9 else "")
-
-
-def render_view(view: CoderView, d: Disagreement, codebook: Codebook, i: int, hidden: bool,
-                masked: Any = lambda s: s) -> Text:
-    """One coder's column: relevance, codes (disputed ones highlighted), memo and quotes."""
-    disputed = {x.item for x in d.disputed}
-    out = Text()
-    out.append(f" {coder_keys(i)} ", style="bold reverse")
-    out.append(" " + clean(view.coder, oneline=True), style="bold")
-    if view.flagged:
-        out.append("  ⚑ flagged", style="yellow")
-    out.append("\n")
-    rel = "relevant" if view.relevant else "not relevant"
-    if view.relevance is None and view.relevant:
-        rel += " (from codes)"
-    if RELEVANCE_ITEM in disputed:
-        out.append("≠ " + rel, style="bold black on yellow")
-    else:
-        out.append("= " + rel, style="dim")
-    out.append("\n\n")
-    out.append("Codes\n", style="underline")
-    if not view.codes:
-        out.append("  none\n", style="dim italic")
-    for code_id in view.codes:
-        if code_id in disputed:
-            out.append("≠ " + clean(code_name(codebook, code_id), oneline=True), style="bold black on yellow")
-        else:
-            out.append("= " + clean(code_name(codebook, code_id), oneline=True))
-        out.append("\n")
-    for x in d.disputed:
-        if x.item != RELEVANCE_ITEM and view.coder in x.missing_from:
-            out.append("− " + clean(x.name, oneline=True) + "\n", style="dim strike")
-    if hidden:
-        if view.memo or view.quotes:
-            out.append("\nMemo and quotes are hidden with the post text.\n", style="dim italic")
-        return out
-    if view.memo:
-        out.append("\nMemo\n", style="underline")
-        out.append(clean(masked(view.memo)) + "\n")
-    if view.quotes:
-        out.append("\nQuotes\n", style="underline")
-        for q in view.quotes:
-            out.append("“" + clean(masked(q.text), oneline=True) + "”", style="italic")
-            if q.code_id:
-                out.append(" → " + clean(code_name(codebook, q.code_id), oneline=True), style="dim")
-            out.append("\n")
-    return out
 
 
 class ReconcileScreen(Screen[None]):
     """Disputed posts one at a time; each decision is committed before the screen moves on."""
 
+    class PostShown(Message):
+        """This post's text is on screen, weighed by the heaviest code any coder gave it."""
+
+        def __init__(self, post: dict[str, Any], weight: float) -> None:
+            super().__init__()
+            self.post, self.weight = post, weight
+
+    class PostHidden(Message):
+        """No post text is on screen."""
+
     BINDINGS = [
         B("a", "keep(0)", "Keep A", "reconcile.keep_a", "Keep the first coder's decisions on this post"),
         B("b", "keep(1)", "Keep B", "reconcile.keep_b", "Keep the second coder's decisions on this post"),
-        *[B(str(n), f"keep({n - 1})", f"Keep {n}", f"reconcile.keep_{n}", f"Keep coder {n}'s decisions",
-            show=False) for n in range(1, 10)],
+        *[B(str(n), f"keep({n - 1})", f"Keep {n}", f"reconcile.keep_{n}",
+            "Keep coder N's decisions (columns are numbered)", show=False) for n in range(1, 10)],
         B("o", "both", "Both", "reconcile.both", "Keep every code any coder chose (relevant if anyone said so)"),
         B("d", "drop", "Drop", "reconcile.drop", "Keep only what every coder agreed on"),
         B("s", "write_set", "Set", "reconcile.set", "Write the reconciled set from the codes the coders used"),
@@ -187,7 +141,8 @@ class ReconcileScreen(Screen[None]):
         spans = getattr(self.app, "mask_spans", None)
         return apply_mask(text, spans({"id": post_id, "text": text}), MASK) if callable(spans) else text
 
-    def _hidden_reason(self) -> str | None:
+    def hidden_reason(self) -> str | None:
+        """Why the post text is hidden now (a break, the daily limit), or None when it may show."""
         if self.text_hidden:
             return self.text_hidden
         tick = getattr(self.app, "wellbeing_tick", None)
@@ -207,7 +162,7 @@ class ReconcileScreen(Screen[None]):
             self._exposure(None, True)
             return
         post = self.store.post(d.post_id) or {"id": d.post_id, "label": d.label, "title": "", "text": "", "tags": []}
-        hidden = self._hidden_reason()
+        hidden = self.hidden_reason()
         if hidden:
             view.hide(hidden)
         else:
@@ -216,7 +171,7 @@ class ReconcileScreen(Screen[None]):
             masked = spans(post) if callable(spans) else []
             view.show(post["text"], split_sentences(post["text"]), quoted, masked)
         self.query_one("#rc-header", Static).update(self._header(d, post, bool(hidden)))
-        self.query_one("#rc-summary", Static).update(self._summary(d))
+        self.query_one("#rc-summary", Static).update(render_summary(self.store, self.codebook, d))
         for i, coder in enumerate(self.coders):
             if coder in d.views:
                 self.query_one(f"#rc-coder-{i}", Static).update(render_view(
@@ -236,38 +191,15 @@ class ReconcileScreen(Screen[None]):
             out.append(clean(post["title"], oneline=True), style="bold")
         return out
 
-    def _summary(self, d: Disagreement) -> Text:
-        out = Text()
-        out.append(f"{d.count} disputed: ", style="bold")
-        for i, x in enumerate(d.disputed):
-            out.append(("  ·  " if i else "") + clean(x.name, oneline=True), style="bold yellow")
-            out.append(" (" + clean(", ".join(x.chosen_by) or "nobody", oneline=True) + ")", style="dim")
-        out.append("\nAgreed: ", style="bold")
-        out.append(clean(", ".join(code_name(self.codebook, c) for c in d.agreed) or "no code", oneline=True))
-        st = self.store.state("consensus", d.post_id)
-        out.append("\nConsensus: ", style="bold")
-        if not st.n_events:
-            out.append("not yet decided", style="dim")
-            return out
-        out.append(("relevant" if st.relevance != 0 else "not relevant") + "; ")
-        codes = sorted(self.codebook.resolve(c) or c for c in st.codes)
-        out.append(clean(", ".join(code_name(self.codebook, c) for c in codes) or "no code", oneline=True))
-        if st.reconcile:
-            r = st.reconcile
-            out.append("  (" + clean(f"{r.get('choice', '')} {r.get('coder', '')}".strip() + ", "
-                                     + str(r.get("type", "")) + (": " + str(r["note"]) if r.get("note") else ""),
-                                     oneline=True) + ")", style="dim")
-        return out
-
     def _exposure(self, post: dict[str, Any] | None, hidden: bool) -> None:
-        """Tell the app which post text is on screen (reading it counts as exposure)."""
-        update = getattr(self.app, "exposure_update", None)
-        if not callable(update):
+        """Tell the app, by message, which post text is on screen (reading it counts as exposure)."""
+        if post is None or hidden:
+            self.post_message(self.PostHidden())
             return
         d = self.current
         codes = {c for v in d.views.values() for c in v.codes} if d else set()
         weight = max([self.codebook.severity(c) for c in codes if self.codebook.node(c) is not None], default=1.0)
-        update(post, hidden, weight)
+        self.post_message(self.PostShown(post, weight))
 
     def set_text_hidden(self, reason: str | None) -> None:
         """Hide or show the post text (the well-being policy decides)."""
@@ -289,7 +221,7 @@ class ReconcileScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in {"keep", "both", "drop", "write_set", "relevance", "reveal"}:
-            if self.current is None or self._hidden_reason():
+            if self.current is None or self.hidden_reason():
                 return None
         if action == "keep" and parameters and int(parameters[0]) >= len(self.coders):  # type: ignore[call-overload]
             return None
@@ -425,7 +357,7 @@ class ReconcileScreen(Screen[None]):
 
     def action_reveal(self) -> None:
         if self.current is not None and hasattr(self.app, "revealed"):
-            self.app.revealed = self.current.post_id  # type: ignore[attr-defined]
+            self.app.revealed = self.current.post_id
             self.refresh_post()
 
     def action_help(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.table import Table
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -16,10 +15,12 @@ from textual.widgets import Input, Static
 from tui.core.safe import clean
 from tui.core.sync.consensus import DISAGREEMENT_TYPES
 from tui.ui.screens.bindings import B
-from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.help import HelpScreen, help_rows
 
 TYPE_KEYS = dict(zip("mwuo", DISAGREEMENT_TYPES, strict=False))
 """One key per disagreement type: missed code, wrong sub-code, unclear definition, other."""
+TYPE_HELP = ("Why the coders disagreed: " + ", ".join(f"{k} {name}" for k, name in TYPE_KEYS.items())
+             + "; then an optional note and Enter")
 SET_KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
 """The keys that toggle the codes listed in the reconciled-set picker, in order."""
 
@@ -28,6 +29,8 @@ class DecisionTypeScreen(ModalScreen[tuple[str, str] | None]):
     """Why the coders disagreed (one key) and an optional note; Enter confirms, Escape cancels the decision."""
 
     BINDINGS = [
+        *(B(key, f"choose_type('{key}')", name.capitalize(), "decision." + name.replace(" ", "_").replace("-", "_"),
+            TYPE_HELP, show=False) for key, name in TYPE_KEYS.items()),
         B("enter", "confirm", "Confirm", "decision.confirm", "Record the decision", show=False),
         B("escape", "cancel", "Cancel", "decision.cancel", "Cancel the whole decision"),
     ]
@@ -52,15 +55,18 @@ class DecisionTypeScreen(ModalScreen[tuple[str, str] | None]):
             out.append(" " + name + ("  ✓" if chosen else "") + "   ", style="bold" if chosen else "")
         return out
 
-    async def on_key(self, event: events.Key) -> None:
-        if self.kind is None and event.character in TYPE_KEYS:
-            event.stop()
-            event.prevent_default()
-            self.kind = TYPE_KEYS[event.character]  # type: ignore[index]
-            self.query_one("#decision-types", Static).update(self._types())
-            note = self.query_one(Input)
-            note.disabled = False
-            note.focus()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose_type":
+            return self.kind is None  # once chosen, the keys write the note
+        return True
+
+    def action_choose_type(self, key: str) -> None:
+        """Record why the coders disagreed, then take the optional note."""
+        self.kind = TYPE_KEYS[key]
+        self.query_one("#decision-types", Static).update(self._types())
+        note = self.query_one(Input)
+        note.disabled = False
+        note.focus()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -130,21 +136,13 @@ class ReconciledSetScreen(ModalScreen[frozenset[str] | None]):
 
 
 class ReconcileHelpScreen(HelpScreen):
-    """The reconciliation keys (the coding screen's extra rows do not apply here)."""
+    """The reconciliation keys, then the keys of the dialog that asks why the coders disagreed."""
 
-    def on_mount(self, event: events.Mount) -> None:
-        event.prevent_default()  # the coding screen's help rows do not apply here
-        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
-        table = Table(title="Reconciliation keys (remap them in the config file by id)", expand=True)
-        for col, style in (("keys", "bold cyan"), ("does", ""), ("id", "dim")):
-            table.add_column(col, style=style)
+    TABLE_TITLE = "Reconciliation keys (remap them in the config file by id)"
+    APP_KEYS = False
+
+    def extra_rows(self) -> list[tuple[str, str, str]]:
+        """The keys of the dialog that follows each decision, from that dialog's bindings."""
         keymap = getattr(self.app, "_keymap", {}) or {}
-        for b in below.BINDINGS:
-            if isinstance(b, Binding) and not (b.id or "").rstrip("123456789").endswith("keep_"):
-                table.add_row(Text(keymap.get(b.id, b.key) if b.id else b.key), Text(b.tooltip or b.description),
-                              Text(b.id or ""))
-        table.add_row(Text("1–9"), Text("Keep coder N's decisions (columns are numbered)"),
-                      Text("reconcile.keep_1 … keep_9"))
-        table.add_row(Text("then m w u o"), Text("Why they disagreed: missed code, wrong sub-code, unclear "
-                                                 "definition, other; then an optional note and Enter"), Text(""))
-        self.query_one("#help-table", Static).update(table)
+        types = [b for b in DecisionTypeScreen.BINDINGS if isinstance(b, Binding) and b.action.startswith("choose")]
+        return [("then " + keys, does, ids) for keys, does, ids in help_rows(types, keymap)]

@@ -322,6 +322,7 @@ class ReportScreen(Screen[None]):
         self.query_one(TabbedContent).active = name
 
 
-def _whole_ticks(top: int, start: int = 0, most: int = 6) -> list[int]:
+def _whole_ticks(top: int, start: int = 0, most: int = 6) -> list[float]:
     step = max(1, -(-(top - start) // (most - 1)))
-    return list(range(start, top + 1, step))
+    ticks: list[float] = list(range(start, top + 1, step))  # ints: plotext labels them without ".0"
+    return ticks

@@ -76,6 +76,8 @@ class SearchScreen(ModalScreen[str | None]):
         if code_id is None:
             return
         node = self.codebook.node(code_id)
+        if node is None:
+            return
         body = node.description if isinstance(node, Category) else node.definition
         out = Text(clean(self.codebook.path_str(code_id)) + "\n", style="bold")
         masker = getattr(self.app, "masker", None)  # graphic terms masked here as in the palette

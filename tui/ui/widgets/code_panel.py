@@ -9,12 +9,18 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.core.codebook.model import Codebook
+from tui.core.codebook.model import Category, Codebook
 from tui.core.coding.sentences import wrap_lines
 from tui.core.coding.session import Current
 from tui.core.safe import clean
 
 RECENT_KEYS = "!@#$%"
+
+
+def category_colour(codebook: Codebook, node_id: str) -> str:
+    """The colour of the category a code or sub-code belongs to (its own, for a category)."""
+    top = codebook.lineage(node_id)[0]
+    return top.colour if isinstance(top, Category) else ""
 
 
 def _same(text: str) -> str:
@@ -26,7 +32,7 @@ def _node_line(codebook: Codebook, code_id: str, width: int = 40) -> Text:
     if node is None:
         return Text(clean(f"{code_id} (not in this codebook)", oneline=True), style="red")
     lineage = codebook.lineage(code_id)
-    line = Text("● ", style=lineage[0].colour)
+    line = Text("● ", style=category_colour(codebook, code_id))
     line.append(_indented(clean(node.name, oneline=True), width, 5), style="bold")
     if len(lineage) > 2:
         line.append("\n     in ", style="dim")
@@ -84,7 +90,8 @@ def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, 
     elif st.quotes:
         out.append("\nQuotes\n", style="bold")
         for q in st.quotes:
-            name = codebook.node(q.code_id).name if q.code_id and codebook.node(q.code_id) else "—"
+            quoted = codebook.node(q.code_id) if q.code_id else None
+            name = quoted.name if quoted is not None else "—"
             snippet = mask(clean(q.text, oneline=True))
             snippet = snippet if len(snippet) <= width else snippet[: width - 1] + "…"
             out.append(" “", style="dim")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.core.codebook.model import Category, Code, Codebook
 from tui.core.safe import clean
+from tui.ui.widgets.code_panel import category_colour
 
 
 def render_choices(codebook: Codebook, parent_id: str | None, title: str, width: int = 100) -> Text:
@@ -22,7 +28,7 @@ def render_choices(codebook: Codebook, parent_id: str | None, title: str, width:
     out.append("\n")
     for child in codebook.children(parent_id):
         out.append(f" {child.key} ", style="bold reverse")
-        colour = codebook.lineage(child.id)[0].colour
+        colour = category_colour(codebook, child.id)
         out.append(" ")
         out.append(clean(child.name, oneline=True), style=f"bold {colour}")
         desc = child.description if isinstance(child, Category) else child.definition
@@ -39,5 +45,100 @@ def render_choices(codebook: Codebook, parent_id: str | None, title: str, width:
     return out
 
 
-class CodePicker(Static):
-    """Shows the choices of the current picker step."""
+class CodePicker(Static, can_focus=True):
+    """The code picker: owns its keys while open (code letter, sub-code letter, Enter, Esc, Backspace).
+
+    The screen opens it on a category key; a chosen code is posted upward as `CodeChosen`, and the
+    picker closes and gives the focus back to the widget that had it.
+    """
+
+    class CodeChosen(Message):
+        """The coder picked a code (or sub-code) to assign."""
+
+        def __init__(self, code_id: str) -> None:
+            super().__init__()
+            self.code_id = code_id
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path: list[str] | None = None  # the node ids picked so far; None while closed
+        self._codebook: Codebook | None = None
+        self._return_to: Widget | None = None
+
+    def open(self, codebook: Codebook, category_id: str) -> None:
+        """Open on a category and take the keys."""
+        self._codebook = codebook
+        if self.path is None:
+            self._return_to = self.screen.focused
+        self.path = [category_id]
+        self.redraw()
+        self.focus()
+
+    def close(self) -> None:
+        """Close without choosing; the keys go back to the widget that had them."""
+        was_open = self.path is not None
+        self.path = None
+        self.redraw()
+        if was_open and self.has_focus:
+            if self._return_to is not None and self._return_to.is_attached:
+                self._return_to.focus()
+            else:
+                self.screen.set_focus(None)
+        self._return_to = None
+
+    def redraw(self) -> None:
+        """Show the choices of the current step (or nothing while closed), fitted to the screen width."""
+        # While it is open the post keeps its focused look: the keys still belong to the coding.
+        self.screen.set_class(self.path is not None, "-picking")
+        if self.path is None or self._codebook is None:
+            self.display = False
+            return
+        cb = self._codebook
+        parent = self.path[-1] if self.path else None
+        title = "Pick a category" if parent is None else cb.path_str(parent)
+        self.update(render_choices(cb, parent, title, max(40, self.screen.size.width - 2)))
+        self.display = True
+
+    def on_key(self, event: events.Key) -> None:
+        """Every key belongs to the picker while it is open: a step, Enter, Esc, Backspace or a bell."""
+        if self.path is None or self._codebook is None:
+            return
+        event.stop()
+        event.prevent_default()
+        self._step(event.key, event.character)
+
+    def _step(self, key: str, char: str | None) -> None:
+        cb = self._codebook
+        path = self.path
+        assert cb is not None and path is not None
+        if key == "escape":
+            path.pop()
+            if path:
+                self.redraw()
+            else:
+                self.close()
+            return
+        if key == "backspace":
+            if path[:-1]:
+                self.path = path[:-1]
+                self.redraw()
+            else:
+                self.close()
+            return
+        parent = path[-1]
+        if key == "enter" and isinstance(cb.node(parent), Code):
+            self._choose(parent)
+            return
+        child = next((c for c in cb.children(parent) if c.key == char), None) if char else None
+        if child is None:
+            self.app.bell()
+            return
+        if isinstance(child, Code) and not child.subcodes:
+            self._choose(child.id)
+            return
+        path.append(child.id)
+        self.redraw()
+
+    def _choose(self, code_id: str) -> None:
+        self.close()
+        self.post_message(self.CodeChosen(code_id))
