@@ -87,3 +87,24 @@ def test_the_keymap_check_knows_the_disagreement_type_keys() -> None:
     # Before, m w u o were read in a key handler: Enter remapped onto `m` was accepted and one of the two lost.
     with pytest.raises(ConfigError, match="Key m is bound twice"):
         check_keymap(Config(keys={"decision.confirm": "m"}))
+
+
+async def test_keys_typed_in_one_burst_reach_the_picker(project: Path, codebook: Codebook) -> None:
+    # A fast typist's `4pt4pt` arrives before any deferred focus change could run: every key must count.
+    from textual import events
+
+    app = QualtuiApp(Store(project), codebook, "alice", mode="coding", config=Config(wellbeing={"checkins": False}))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        post_id = app.session.current.post["id"]
+        for char in "4pt":
+            app._driver.send_message(events.Key(char, char))  # type: ignore[union-attr]
+        await pilot.pause()
+        await pilot.pause()
+        assert "control/physical-abuse/torture" in app.store.state("alice", post_id).codes
+        assert app.screen.focused is not app.screen.query_one(CodePicker)
+        for char in "x1":  # the same for a prefix key and its number
+            app._driver.send_message(events.Key(char, char))  # type: ignore[union-attr]
+        await pilot.pause()
+        await pilot.pause()
+        assert "control/physical-abuse/torture" not in app.store.state("alice", post_id).codes

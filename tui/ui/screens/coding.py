@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from textual import events, on
+from textual.binding import NoBinding
 
 from tui.core.coding.memo_drafts import discard_draft
 from tui.core.safe import clean
@@ -43,17 +47,46 @@ class CodingScreen(CodingNavigation):
 
     def on_key(self, event: events.Key) -> None:
         """A code's number after `x` or `"`; a category key that is not a digit (the codebook's choice)."""
+        # Keys typed in one burst after a category key were queued for the post before the picker had
+        # the focus: they belong to the picker all the same.
+        if self._picker.take_key(event):
+            return
         if self.pending_prefix is not None:
             event.stop()
             event.prevent_default()
             prefix, self.pending_prefix = self.pending_prefix, None
             self._numbered(prefix, event.character)
             return
+        # A key that opens a modal step (a category, `x`, `"`) runs here rather than as a binding, which
+        # Textual checks only after the key has bubbled: the keys typed right after it are already
+        # queued behind it and must find the step open. The table of bindings still decides which key.
+        opener = self._modal_opener(event.key)
+        if opener is not None:
+            event.stop()
+            event.prevent_default()
+            opener()
+            return
         char = event.character
         if char and not char.isdigit() and self.check_action("open_category", (char,)):
             event.stop()
             event.prevent_default()
             self.action_open_category(char)
+
+    def _modal_opener(self, key: str) -> Callable[[], None] | None:
+        """The action of this screen's binding for `key` if it opens a modal step and may run now."""
+        try:
+            bindings = self._bindings.get_bindings_for_key(key)
+        except NoBinding:
+            return None
+        for binding in bindings:
+            name, _, arg = binding.action.partition("(")
+            if name == "open_category":
+                category = arg.rstrip(")").strip("'\"")
+                if self.check_action(name, (category,)):
+                    return functools.partial(self.action_open_category, category)
+            elif name in ("remove_code", "quote") and self.check_action(name, ()):
+                return self.action_remove_code if name == "remove_code" else self.action_quote
+        return None
 
     def action_open_category(self, key: str) -> None:
         """Open the code picker on the category with this key; the picker takes the next keys."""

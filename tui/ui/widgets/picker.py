@@ -72,16 +72,17 @@ class CodePicker(Static, can_focus=True):
             self._return_to = self.screen.focused
         self.path = [category_id]
         self.redraw()
-        self.focus()
+        # At once, not with focus() (deferred): keys typed fast after the category key are already queued.
+        self.screen.set_focus(self)
 
     def close(self) -> None:
         """Close without choosing; the keys go back to the widget that had them."""
         was_open = self.path is not None
         self.path = None
         self.redraw()
-        if was_open and self.has_focus:
+        if was_open and self.screen.focused is self:  # has_focus follows a message, maybe not yet here
             if self._return_to is not None and self._return_to.is_attached:
-                self._return_to.focus()
+                self.screen.set_focus(self._return_to)
             else:
                 self.screen.set_focus(None)
         self._return_to = None
@@ -99,13 +100,23 @@ class CodePicker(Static, can_focus=True):
         self.update(render_choices(cb, parent, title, max(40, self.screen.size.width - 2)))
         self.display = True
 
+    @property
+    def is_open(self) -> bool:
+        """True while the picker is taking keys."""
+        return self.path is not None and self._codebook is not None
+
     def on_key(self, event: events.Key) -> None:
         """Every key belongs to the picker while it is open: a step, Enter, Esc, Backspace or a bell."""
-        if self.path is None or self._codebook is None:
-            return
+        self.take_key(event)
+
+    def take_key(self, event: events.Key) -> bool:
+        """Handle a key while open (also one queued for another widget before the picker took the focus)."""
+        if not self.is_open:
+            return False
         event.stop()
         event.prevent_default()
         self._step(event.key, event.character)
+        return True
 
     def _step(self, key: str, char: str | None) -> None:
         cb = self._codebook
