@@ -73,3 +73,18 @@ def test_no_sql_outside_the_core() -> None:
     hits = [str(p.relative_to(ROOT)) for layer in ("cli", "ui") for p in (ROOT / "tui" / layer).rglob("*.py")
             if ".execute(" in p.read_text(encoding="utf-8")]
     assert not hits, hits
+
+
+def test_lookup_from_the_shell_loads_no_database_or_ui_library() -> None:
+    # `qualtui lookup` is meant to answer at shell speed: the project store (sqlite-utils), numpy and the
+    # UI stay unloaded. A module-scope import added on the command's path shows up here, not in the graph.
+    code = ("import sys\n"
+            "sys.argv = ['qualtui', 'lookup', 'ransom']\n"
+            "from tui.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(','.join(m for m in ('sqlite_utils', 'numpy', 'textual', 'llama_cpp') if m in sys.modules),"
+            " file=sys.stderr)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    loaded = [m for m in out.stderr.strip().splitlines()[-1].split(",") if m] if out.stderr.strip() else []
+    assert "ransom" in out.stdout.lower()
+    assert not loaded, f"`qualtui lookup` loaded {loaded}"

@@ -30,7 +30,7 @@ class QualtuiGroup(click.Group):
         return super().parse_args(ctx, hoist_global_options(args))
 
     def invoke(self, ctx: click.Context) -> Any:
-        from tui.core.project.store import StoreError, describe_db_error
+        from tui.core.project.errors import StoreError, describe_db_error  # light: no sqlite-utils
 
         try:
             return super().invoke(ctx)
