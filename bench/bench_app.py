@@ -33,11 +33,12 @@ from tui.core.codebook.loading import load_codebook  # noqa: E402
 from tui.core.coding.sentences import shown_sentences  # noqa: E402
 from tui.core.config import Config  # noqa: E402
 from tui.core.paths import bundled_codebook  # noqa: E402
-from tui.core.project.events import new_event_id
+from tui.core.project.events import new_event_id  # noqa: E402
 from tui.core.project.store import Store, text_hash  # noqa: E402
 from tui.core.safe import clean  # noqa: E402
 from tui.ui.app import QualtuiApp  # noqa: E402
 from tui.ui.screens.coding import CodingScreen  # noqa: E402
+from tui.ui.widgets.picker import CodePicker  # noqa: E402
 from tui.ui.widgets.post_view import render_body  # noqa: E402
 
 
@@ -82,8 +83,32 @@ def timed(name: str, method: object) -> object:
     return wrapper
 
 
-# The picker step that assigns, moving to the next post, and a cursor move as the baseline.
-CodingScreen._picker_key = timed("assign", CodingScreen._picker_key)  # type: ignore[method-assign]
+LAST_KEY = [0.0]
+"""When the picker last took a key: an assignment is timed from the key that chose the code."""
+
+
+def _picker_key(method: object) -> object:
+    def wrapper(self: CodePicker, *args: object) -> object:
+        LAST_KEY[0] = time.perf_counter()
+        return method(self, *args)  # type: ignore[operator]
+
+    return wrapper
+
+
+def _assign(method: object) -> object:
+    def wrapper(self: CodingScreen, *args: object) -> object:
+        t0 = LAST_KEY[0]
+        result = method(self, *args)  # type: ignore[operator]
+        self.app.call_after_refresh(lambda: LATENCIES.append(("assign", (time.perf_counter() - t0) * 1000)))
+        return result
+
+    return wrapper
+
+
+# The picker key that assigns (through CodeChosen to the screen's assign, committed and redrawn), moving
+# to the next post, and a cursor move as the baseline.
+CodePicker.take_key = _picker_key(CodePicker.take_key)  # type: ignore[method-assign]
+CodingScreen.assign = _assign(CodingScreen.assign)  # type: ignore[method-assign]
 CodingScreen.action_next_post = timed("next", CodingScreen.action_next_post)  # type: ignore[method-assign]
 CodingScreen.action_sentence = timed("noop", CodingScreen.action_sentence)  # type: ignore[method-assign]
 

@@ -47,8 +47,7 @@ class CodingScreen(CodingNavigation):
 
     def on_key(self, event: events.Key) -> None:
         """A code's number after `x` or `"`; a category key that is not a digit (the codebook's choice)."""
-        # Keys typed in one burst after a category key were queued for the post before the picker had
-        # the focus: they belong to the picker all the same.
+        # While the picker is open every key is its own (it never takes the focus).
         if self._picker.take_key(event):
             return
         if self.pending_prefix is not None:

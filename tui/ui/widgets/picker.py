@@ -7,7 +7,6 @@ from typing import Any
 from rich.text import Text
 from textual import events
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.core.codebook.model import Category, Code, Codebook
@@ -45,11 +44,13 @@ def render_choices(codebook: Codebook, parent_id: str | None, title: str, width:
     return out
 
 
-class CodePicker(Static, can_focus=True):
+class CodePicker(Static):
     """The code picker: owns its keys while open (code letter, sub-code letter, Enter, Esc, Backspace).
 
-    The screen opens it on a category key; a chosen code is posted upward as `CodeChosen`, and the
-    picker closes and gives the focus back to the widget that had it.
+    The screen opens it on a category key and hands it every key while it is open (`take_key`); a
+    chosen code is posted upward as `CodeChosen`. It never takes the focus: moving the focus restyles
+    the screen, which cost every assignment tens of milliseconds, and keys typed in one burst are
+    already queued for the focused post.
     """
 
     class CodeChosen(Message):
@@ -63,34 +64,20 @@ class CodePicker(Static, can_focus=True):
         super().__init__(**kwargs)
         self.path: list[str] | None = None  # the node ids picked so far; None while closed
         self._codebook: Codebook | None = None
-        self._return_to: Widget | None = None
 
     def open(self, codebook: Codebook, category_id: str) -> None:
         """Open on a category and take the keys."""
         self._codebook = codebook
-        if self.path is None:
-            self._return_to = self.screen.focused
         self.path = [category_id]
         self.redraw()
-        # At once, not with focus() (deferred): keys typed fast after the category key are already queued.
-        self.screen.set_focus(self)
 
     def close(self) -> None:
-        """Close without choosing; the keys go back to the widget that had them."""
-        was_open = self.path is not None
+        """Close without choosing."""
         self.path = None
         self.redraw()
-        if was_open and self.screen.focused is self:  # has_focus follows a message, maybe not yet here
-            if self._return_to is not None and self._return_to.is_attached:
-                self.screen.set_focus(self._return_to)
-            else:
-                self.screen.set_focus(None)
-        self._return_to = None
 
     def redraw(self) -> None:
         """Show the choices of the current step (or nothing while closed), fitted to the screen width."""
-        # While it is open the post keeps its focused look: the keys still belong to the coding.
-        self.screen.set_class(self.path is not None, "-picking")
         if self.path is None or self._codebook is None:
             self.display = False
             return
@@ -105,12 +92,8 @@ class CodePicker(Static, can_focus=True):
         """True while the picker is taking keys."""
         return self.path is not None and self._codebook is not None
 
-    def on_key(self, event: events.Key) -> None:
-        """Every key belongs to the picker while it is open: a step, Enter, Esc, Backspace or a bell."""
-        self.take_key(event)
-
     def take_key(self, event: events.Key) -> bool:
-        """Handle a key while open (also one queued for another widget before the picker took the focus)."""
+        """Every key belongs to the picker while it is open: a step, Enter, Esc, Backspace or a bell."""
         if not self.is_open:
             return False
         event.stop()
