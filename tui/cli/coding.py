@@ -8,20 +8,7 @@ from pathlib import Path
 
 import click
 
-from tui.cli.common import Project, coder_name, console, fail, text
-
-
-def _config() -> object:
-    from tui.core.config import ConfigError, load_config
-    from tui.core.paths import config_file
-    from tui.ui.keymap import check_keymap
-
-    try:
-        config = load_config(config_file())
-        check_keymap(config)  # before the app opens: an unknown binding id or a key bound twice stops here
-    except ConfigError as exc:
-        fail(str(exc))
-    return config
+from tui.cli.common import Project, app_config, coder_name, console, fail, text
 
 
 def exit_like_app(code: int) -> None:
@@ -35,12 +22,12 @@ def _open(project: Project, coder: str, mode: str | None) -> None:
     from tui.core.coding.session import SessionError
     from tui.ui.app import run_app
 
-    config = _config()
+    config = app_config()
     codebook = project.codebook()
     if not Path(project.db_path).exists():
         fail(f"No project at {project.db_path}: run `qualtui import FILE` first, or pass --db.")
     try:
-        code = run_app(Path(project.db_path), codebook, coder, config, mode=mode)  # type: ignore[arg-type]
+        code = run_app(Path(project.db_path), codebook, coder, config, mode=mode)
     except SessionError as exc:
         fail(str(exc))
     exit_like_app(code)
@@ -53,7 +40,7 @@ def _open(project: Project, coder: str, mode: str | None) -> None:
 @click.pass_obj
 def code_cmd(project: Project, coder: str | None, mode: str | None) -> None:
     """Open the coding app: one post at a time, everything by keyboard, breaks enforced."""
-    name = coder or getattr(_config(), "coder", None)
+    name = coder or getattr(app_config(), "coder", None)
     if not name:
         fail("Who is coding? Pass --coder NAME (or set `coder:` in the config file).")
     coder_name(name)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tui.core.codebook.model import Codebook
+    from tui.core.config import Config
     from tui.core.project.store import Store
 
 
@@ -124,3 +125,17 @@ def text(value: str, style: str = "", *, oneline: bool = False) -> Any:
     from tui.core.safe import clean
 
     return Text(clean(value or "", oneline=oneline), style=style)
+
+
+def app_config() -> Config:
+    """The coder's config file, its key remapping checked before an app opens (exit 1 with one sentence)."""
+    from tui.core.config import ConfigError, load_config
+    from tui.core.paths import config_file
+    from tui.ui.keymap import check_keymap
+
+    try:
+        config = load_config(config_file())
+        check_keymap(config)  # an unknown binding id or a key bound twice stops here, not in the app
+    except ConfigError as exc:
+        fail(str(exc))
+    return config

@@ -6,20 +6,7 @@ from pathlib import Path
 
 import click
 
-from tui.cli.common import Project, coder_name, console, fail, text
-
-
-def _config() -> object:
-    from tui.core.config import ConfigError, load_config
-    from tui.core.paths import config_file
-    from tui.ui.keymap import check_keymap
-
-    try:
-        config = load_config(config_file())
-        check_keymap(config)  # before the app opens: an unknown binding id or a key bound twice stops here
-    except ConfigError as exc:
-        fail(str(exc))
-    return config
+from tui.cli.common import Project, app_config, coder_name, console, fail, text
 
 
 @click.command("reconcile")
@@ -41,7 +28,7 @@ def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort:
         screened_in_common,
     )
 
-    config = _config()
+    config = app_config()
     name = (coder or getattr(config, "coder", None) or "").strip()
     if not name:
         fail("Who is reconciling? Pass --coder NAME (or set `coder:` in the config file).")
@@ -78,7 +65,7 @@ def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort:
     from tui.cli.coding import exit_like_app
     from tui.ui.reconcile_app import run_reconcile
 
-    code = run_reconcile(Path(project.db_path), codebook, name, config,  # type: ignore[arg-type]
+    code = run_reconcile(Path(project.db_path), codebook, name, config,
                          coders=chosen, sort=sort)
     exit_like_app(code)
 

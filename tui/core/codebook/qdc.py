@@ -13,8 +13,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
-from xml.parsers import expat
+from typing import Any
 
 import yaml
 
@@ -22,6 +21,7 @@ from tui.core.codebook.loading import parse_codebook
 from tui.core.codebook.model import Code, Codebook, CodebookError
 from tui.core.files import MAX_CODEBOOK_BYTES, FileRefused, read_bytes
 from tui.core.safe import clean
+from tui.core.xmlcheck import DECLARES_ENTITIES, UNKNOWN_ENCODING, xml_problem
 
 __all__ = ["GUID_NAMESPACE", "NS", "QdcError", "Imported", "export_qdc", "guid", "import_qdc", "parse_qdc"]
 
@@ -101,24 +101,15 @@ class Imported:
 
 
 def _refuse_declarations(raw: bytes, name: str) -> None:
-    """Parse once with expat, refusing any DOCTYPE or entity declaration (XML bombs, external entities)."""
-    parser = expat.ParserCreate()
-
-    def refuse(*_: Any) -> NoReturn:
-        raise QdcError(f"{name} declares a DOCTYPE or entities; qualtui refuses those in .qdc files "
+    """Refuse a DOCTYPE or entity declaration (XML bombs, external entities) and XML that is not well-formed."""
+    problem = xml_problem(raw)
+    if problem == DECLARES_ENTITIES:
+        raise QdcError(f"{name} {problem}; qualtui refuses those in .qdc files "
                        "(they can expand without limit or read other files).")
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    try:
-        parser.Parse(raw, True)
-    except expat.ExpatError as exc:
-        raise QdcError(f"{name} is not well-formed XML ({expat.ErrorString(exc.code)}, line {exc.lineno}); "
-                       "is it really a REFI-QDA .qdc file?") from None
-    except (LookupError, ValueError):
-        # An XML declaration naming an encoding Python does not know (`encoding="tf-8"`).
-        raise QdcError(f"{name} declares a text encoding that is not known; a REFI-QDA .qdc file is UTF-8.") from None
+    if problem == UNKNOWN_ENCODING:
+        raise QdcError(f"{name} {problem}; a REFI-QDA .qdc file is UTF-8.")
+    if problem is not None:
+        raise QdcError(f"{name} {problem}; is it really a REFI-QDA .qdc file?")
 
 
 def _local(tag: str) -> str:

@@ -13,11 +13,10 @@ import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from xml.parsers import expat
 
 from tui.core.files import FileRefused, check_readable
 from tui.core.safe import clean
+from tui.core.xmlcheck import DECLARES_ENTITIES, UNKNOWN_ENCODING, xml_problem
 
 __all__ = ["MAX_ARCHIVE_BYTES", "MAX_MEMBER_BYTES", "MAX_RATIO", "MAX_TOTAL_BYTES", "QCode", "QCoding",
            "QNote", "QProject", "QSelection", "QSource", "QdpxImportError", "read_qdpx"]
@@ -173,27 +172,14 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> bytes:
 
 def _refuse_declarations(raw: bytes, shown: str) -> None:
     """One expat pass refusing any DOCTYPE or entity (XML bombs, external entities) before real parsing."""
-    parser = expat.ParserCreate()
-
-    def refuse(*_: Any) -> None:
-        raise QdpxImportError(f"project.qde in {shown} declares a DOCTYPE or entities; qualtui refuses those "
+    problem = xml_problem(raw)
+    if problem == DECLARES_ENTITIES:
+        raise QdpxImportError(f"project.qde in {shown} {problem}; qualtui refuses those "
                               "(they can expand without limit or read other files).")
-
-    def refuse_ref(*_: Any) -> int:
-        refuse()
-        return 0
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse_ref
-    try:
-        parser.Parse(raw, True)
-    except expat.ExpatError as exc:
-        raise QdpxImportError(f"project.qde in {shown} is not well-formed XML ({expat.ErrorString(exc.code)}, "
-                              f"line {exc.lineno}).") from None
-    except (LookupError, ValueError):
-        raise QdpxImportError(f"project.qde in {shown} declares a text encoding that is not known; "
-                              "REFI-QDA files are UTF-8.") from None
+    if problem == UNKNOWN_ENCODING:
+        raise QdpxImportError(f"project.qde in {shown} {problem}; REFI-QDA files are UTF-8.")
+    if problem is not None:
+        raise QdpxImportError(f"project.qde in {shown} {problem}.")
 
 
 def _codes(el: ET.Element, depth: int) -> list[QCode]:
