@@ -162,7 +162,8 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> bytes:
             # The declared size may lie: never inflate more than the limit allows.
             data = fh.read(MAX_MEMBER_BYTES + 1)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise QdpxImportError(f"{clean(info.filename, oneline=True)} in {shown} cannot be read ({exc}); "
+        reason = clean(str(exc), oneline=True)
+        raise QdpxImportError(f"{clean(info.filename, oneline=True)} in {shown} cannot be read ({reason}); "
                               "the archive is damaged or encrypted.") from None
     if len(data) > MAX_MEMBER_BYTES or len(data) > MAX_RATIO * max(info.compress_size, 1) + MiB:
         raise QdpxImportError(f"{clean(info.filename, oneline=True)} in {shown} inflates beyond its declared "
