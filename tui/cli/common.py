@@ -94,9 +94,12 @@ class Project:
         return Path(self.codebook_path) if self.codebook_path else default_codebook()
 
     def codebook(self) -> Codebook:
-        """The codebook, validated (exit 2 with file:line messages if it is broken)."""
+        """The codebook in force: the file, validated (exit 2 with file:line messages if it is broken), plus
+        the changes coders made to it while coding in this project (open coding)."""
         if self._codebook is None:
-            self._codebook = load_codebook_or_exit(self.codebook_file())
+            from tui.core.project.codebook_log import with_project_changes
+
+            self._codebook = with_project_changes(self.db_path, load_codebook_or_exit(self.codebook_file()))
         return self._codebook
 
 

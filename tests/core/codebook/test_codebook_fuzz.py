@@ -85,7 +85,7 @@ def test_a_mutated_codebook_loads_or_is_refused_with_file_and_line(folder: Path,
             assert "\n" not in p.message
         assert_one_line_each(str(exc), path)
     else:
-        assert isinstance(cb, Codebook) and cb.categories
+        assert isinstance(cb, Codebook)  # a skeleton (no categories, no codes) is a valid codebook
 
 
 @CLI

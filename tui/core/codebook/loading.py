@@ -20,7 +20,7 @@ from tui.core.files import FileRefused, atomic_write, read_bytes, read_text
 from tui.core.safe import clean
 
 MAX_BYTES = 2 * 1024 * 1024
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bump when the dataclasses change shape or validation tightens, so old cached codebooks are ignored."""
 MAX_ALIAS_NODES = 10_000
 MAX_EXPANDED_CHARS = MAX_BYTES

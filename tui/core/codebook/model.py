@@ -11,6 +11,8 @@ from tui.core.codebook.validate import (
     PLACEHOLDER,
     PRELABEL_PLACEHOLDERS,
     SCREENING_PLACEHOLDERS,
+    UNPLACED,
+    UNPLACED_KEY,
     CodebookError,
     Problem,
 )
@@ -18,7 +20,7 @@ from tui.core.codebook.validate import (
 __all__ = [
     "Category", "Code", "Codebook", "CodebookError", "CodebookNode", "Prelabel", "Problem", "Screening",
     "ScreeningExample", "ScreeningLabel", "PRELABEL_PLACEHOLDERS", "SCREENING_PLACEHOLDERS",
-    "build_codebook", "codebook_hash", "render_template",
+    "UNPLACED", "UNPLACED_KEY", "build_codebook", "codebook_hash", "render_template",
 ]
 
 
@@ -38,6 +40,7 @@ class Code:
     category_id: str
     level: int
     own_severity: float | None = None  # as written in the file, for exports that round-trip
+    retired: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Category:
     codes: tuple[Code, ...]
     own_severity: float | None = None
     level: int = 1
+    retired: bool = False
 
 
 CodebookNode = Union[Category, Code]
@@ -103,6 +107,10 @@ class Codebook:
     prelabel: Prelabel | None
     source: str
     hash: str
+    retired: tuple[CodebookNode, ...] = ()
+    """Codes and categories taken out of use while coding: still named where posts carry them, never offered."""
+    origin: Codebook | None = field(default=None, repr=False, compare=False)
+    """The codebook file's own codebook when this one has changes made while coding folded in; else None."""
     _nodes: dict[str, CodebookNode] = field(init=False, repr=False, compare=False)
     _former: dict[str, str] = field(init=False, repr=False, compare=False)
 
@@ -114,6 +122,10 @@ class Codebook:
             for code in _walk(cat.codes):
                 nodes[code.id] = code
                 former.update((old, code.id) for old in code.former_ids)
+        for node in self.retired:
+            nodes.setdefault(node.id, node)
+            if isinstance(node, Code):
+                former.update((old, node.id) for old in node.former_ids if old not in nodes)
         object.__setattr__(self, "_nodes", nodes)
         object.__setattr__(self, "_former", former)
 
@@ -193,9 +205,18 @@ class Codebook:
         return self._get(node_id).severity
 
     def counts(self) -> tuple[int, int, int]:
-        """(categories, codes, sub-codes)."""
+        """(categories, codes, sub-codes) in use."""
         codes = sum(len(c.codes) for c in self.categories)
-        return len(self.categories), codes, len(self._nodes) - len(self.categories) - codes
+        return len(self.categories), codes, sum(1 for _ in self.codes()) - codes
+
+    def is_retired(self, node_id: str) -> bool:
+        """True if the node was retired while coding (it keeps its name, but is never offered)."""
+        found = self.node(node_id)
+        return found is not None and found.retired
+
+    def file_codebook(self) -> Codebook:
+        """The codebook as the file has it, before the changes made while coding."""
+        return self.origin or self
 
 
 def _walk(codes: tuple[Code, ...]) -> Iterator[Code]:
@@ -224,6 +245,12 @@ def codebook_hash(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+UNPLACED_DATA: dict[str, Any] = {
+    "id": UNPLACED, "name": "Not yet placed", "key": UNPLACED_KEY, "colour": "#8a8a8a",
+    "description": "Codes created during open coding that axial coding has not placed under a category yet.",
+}
+
+
 def _severity(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -245,13 +272,15 @@ def _category(c: dict[str, Any]) -> Category:
     return Category(
         id=c["id"], name=c["name"], key=c["key"], colour=c["colour"].lower(),
         description=(c.get("description") or "").strip(), severity=effective,
-        codes=tuple(_code(d, effective, c["id"], c["id"], 2) for d in c["codes"]), own_severity=own,
+        codes=tuple(_code(d, effective, c["id"], c["id"], 2) for d in c.get("codes") or ()), own_severity=own,
     )
 
 
 def build_codebook(data: dict[str, Any], source: str = "<string>") -> Codebook:
     """Build the dataclasses from already-validated plain data (what safe_load returns)."""
-    categories = tuple(_category(c) for c in data["categories"])
+    categories = tuple(_category(c) for c in data.get("categories") or ())
+    if data.get("codes"):
+        categories += (_category({**UNPLACED_DATA, "codes": data["codes"]}),)
     screening = None
     if data.get("screening"):
         s = data["screening"]

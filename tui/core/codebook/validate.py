@@ -16,6 +16,10 @@ _T = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL, MERGE, TIMESTAMP = (
     _T + t for t in ("str", "int", "float", "bool", "null", "merge", "timestamp"))
 # Same placeholder rule as render_template: anything else in braces (JSON in a prompt) stays literal.
+UNPLACED = "unplaced"
+"""The id reserved for the category of codes not yet placed (the model builds it from top-level `codes:`)."""
+UNPLACED_KEY = "0"
+
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 _SLUG_PATH = re.compile(r"[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)*\Z")
@@ -24,7 +28,7 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}\Z")
 _CONSTRUCT = yaml.constructor.SafeConstructor()
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    "codebook": ("version", "name", "description", "categories", "screening", "prelabel"),
+    "codebook": ("version", "name", "description", "categories", "codes", "screening", "prelabel"),
     "category": ("id", "name", "key", "colour", "description", "severity", "codes"),
     "code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids", "subcodes"),
     "sub-code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids"),
@@ -34,8 +38,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "prelabel": ("code_prompt",),
 }
 _REQUIRED: dict[str, tuple[str, ...]] = {
-    "codebook": ("version", "name", "categories"),
-    "category": ("id", "name", "key", "colour", "codes"),
+    "codebook": ("version", "name"),
+    "category": ("id", "name", "key", "colour"),
     "code": ("id", "name", "key", "definition"),
     "sub-code": ("id", "name", "key", "definition"),
     "screening": ("labels", "prompt"),
@@ -262,14 +266,18 @@ def validate(root: Node, source: str) -> list[Problem]:
                 c.text(top[name][1], f"the codebook's {name}", empty_ok=False)
         if "description" in top:
             c.text(top["description"][1], "the codebook's description")
+        # A skeleton is valid: categories without codes, or none at all, with codes not yet placed
+        # under a category in a top-level `codes:` list (open coding fills it in).
         if "categories" in top:
-            cats = c.items(top["categories"][1], "the categories")
-            if not cats and isinstance(top["categories"][1], SequenceNode):
-                c.add(line_of(top["categories"][0]), "the codebook has no categories; it needs at least one")
             keys: list[tuple[str, int]] = []
-            for cat in cats:
+            for cat in c.items(top["categories"][1], "the categories"):
                 _category(c, cat, keys)
             _siblings(c, keys, "the categories")
+        if "codes" in top:
+            code_keys: list[tuple[str, int]] = []
+            for code in c.items(top["codes"][1], "the codebook's top-level codes"):
+                _code(c, code, code_keys, "code")
+            _siblings(c, code_keys, "the top-level codes")
         if "screening" in top:
             _screening(c, top["screening"][1])
         if "prelabel" in top:
@@ -309,6 +317,12 @@ def _category(c: Checker, node: Node, keys: list[tuple[str, int]]) -> None:
     if f is None:
         return
     shown = _common(c, f, what, keys, slash=False)
+    if "id" in f and isinstance(f["id"][1], ScalarNode) and f["id"][1].value == UNPLACED:
+        c.add(line_of(f["id"][1]), f"the id '{UNPLACED}' is reserved for codes not yet placed under a category; "
+                                   "list those under a top-level codes: instead")
+    if "key" in f and isinstance(f["key"][1], ScalarNode) and f["key"][1].value == UNPLACED_KEY:
+        c.add(line_of(f["key"][1]), f"the key '{UNPLACED_KEY}' of {shown} is reserved for the codes not yet "
+                                    "placed under a category; use 1-9 or a letter")
     if "colour" in f:
         colour = c.text(f["colour"][1], f"the colour of {what}")
         if colour is not None and not _COLOUR.match(colour):
@@ -318,8 +332,6 @@ def _category(c: Checker, node: Node, keys: list[tuple[str, int]]) -> None:
         c.text(f["description"][1], f"the description of {what}")
     if "codes" in f:
         codes = c.items(f["codes"][1], f"the codes of {what}")
-        if not codes and isinstance(f["codes"][1], SequenceNode):
-            c.add(line_of(f["codes"][0]), f"{what} has no codes; it needs at least one")
         code_keys: list[tuple[str, int]] = []
         for code in codes:
             _code(c, code, code_keys, "code")

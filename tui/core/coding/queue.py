@@ -72,7 +72,7 @@ def resume_index(store: Store, coder: str, posts: list[int]) -> int:
     if not posts:
         return 0
     row = store.db.conn.execute(
-        "SELECT post_id FROM events WHERE coder = ? ORDER BY seq DESC LIMIT 1", (coder,)
+        "SELECT post_id FROM events WHERE coder = ? AND post_id IS NOT NULL ORDER BY seq DESC LIMIT 1", (coder,)
     ).fetchone()
     finished = store.finished_posts(coder)
     start = 0

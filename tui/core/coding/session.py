@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tui.core.codebook.changes import Applied, Change, ChangeRefused, OpenCodebook
 from tui.core.codebook.model import Codebook
 from tui.core.coding.queue import resume_index, work_list
 from tui.core.coding.sentences import shown_sentences
-from tui.core.project.events import Event, EventKind, utc_stamp
+from tui.core.project.codebook_log import effective_codebook
+from tui.core.project.events import CODEBOOK_KINDS, Event, EventKind, new_event_id, utc_stamp
 from tui.core.project.state import PostState
 from tui.core.project.store import Store, WriteRefused
 from tui.core.project.undo import active_events, compensating, redo_target, undo_target
@@ -53,7 +55,8 @@ class Session:
         if not coder.strip():
             raise SessionError("A coder name is needed (--coder NAME).")
         self.store = store
-        self.codebook = codebook
+        # The codebook file plus the changes coders made while coding (open coding), unless given already.
+        self.codebook = codebook if codebook.origin is not None else effective_codebook(store.db.conn, codebook)[0]
         self.coder = coder
         self.clock = clock  # injected so tests can move time (the time-today rule) without waiting
         self.posts = work_list(store, coder)
@@ -189,7 +192,7 @@ class Session:
         self.saved += 1
         self._count_time()
         pid = ev.post_id
-        if pid == self.current.post["id"]:
+        if pid is not None and pid == self.current.post["id"]:
             self.current.state = self.store.state(self.coder, pid)
             if self.current.state.finished:
                 self.finished.add(pid)
@@ -251,10 +254,15 @@ class Session:
         return ev
 
     def set_done(self, done: bool = True) -> Event | None:
-        """Mark the post as finished (or not)."""
+        """Mark the post as finished (or not); refused while a code on it has no definition yet."""
         assert self.current is not None
         if self.current.state.done == done:
             return None
+        if done:
+            for code_id in self.current.state.codes:
+                node = self.codebook.node(code_id)
+                if node is not None and node.level > 1 and not getattr(node, "definition", "x"):
+                    raise SessionError(f"'{node.name}' has no definition yet; write one before this post is done.")
         return self._record(EventKind.DONE, value="1" if done else "0")
 
     def toggle_quote(self, sentence: int, code_id: str = "") -> Event | None:
@@ -294,6 +302,32 @@ class Session:
             out.append((kind, code_id, score))
         return out
 
+    # ------------------------------------------------------------ the codebook (open coding)
+
+    def change_codebook(self, kind: str, code_id: str, value: dict[str, Any], *, on_post: bool = True) -> Applied:
+        """Change the codebook (create, edit, move, merge, retire): checked, committed, then in force.
+
+        Raises SessionError with one sentence if the change cannot be made; nothing is then written.
+        """
+        work = OpenCodebook(self.codebook)
+        post_id = self.current.post["id"] if on_post and self.current is not None else None
+        change = Change(kind, code_id, value, self.coder, utc_stamp(self.clock()), new_event_id(), post_id)
+        try:
+            work.check(change)
+        except ChangeRefused as e:
+            raise SessionError(str(e)) from None
+        self.store.record(Event(self.coder, post_id, kind, code_id=code_id, id=change.id, at=change.at,
+                                value=json.dumps(value, ensure_ascii=False, sort_keys=True),
+                                codebook_hash=self.codebook.hash))
+        self.saved += 1
+        applied = work.apply(change)
+        self.codebook = work.build()
+        return applied
+
+    def reload_codebook(self) -> None:
+        """Fold the project's codebook changes again (after undo, redo or a merge of another coder's file)."""
+        self.codebook = effective_codebook(self.store.db.conn, self.codebook.file_codebook())[0]
+
     # ------------------------------------------------------------ undo / redo
 
     def undo(self) -> dict[str, Any] | None:
@@ -308,7 +342,15 @@ class Session:
         if target is None:
             return None
         # Recorded first: if the project refuses the write, the screen stays where it was.
-        self._commit(compensating(kind, target, self.coder, self.codebook.hash, at=utc_stamp(self.clock())))
+        event = compensating(kind, target, self.coder, self.codebook.hash, at=utc_stamp(self.clock()))
+        if target["kind"] in CODEBOOK_KINDS:
+            self.store.record(event)
+            self.saved += 1
+            self.reload_codebook()
+            if target["post_id"] is None:
+                return target
+        else:
+            self._commit(event)
         self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target

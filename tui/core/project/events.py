@@ -36,6 +36,13 @@ class EventKind(str, Enum):
     RECONCILE = "reconcile"  # value: JSON {"choice", "type", "note"}
     UNDO = "undo"  # ref: event id
     REDO = "redo"  # ref: event id
+    # Changes to the codebook made while coding (open coding): code_id is the node changed, value a JSON
+    # object (tui/core/codebook/changes.py); post_id is the post it was made from, or NULL.
+    CODE_CREATE = "code_create"
+    CODE_EDIT = "code_edit"
+    CODE_MOVE = "code_move"
+    CODE_MERGE = "code_merge"
+    CODE_RETIRE = "code_retire"
 
     def __str__(self) -> str:
         # Like Python 3.11's StrEnum: printed, formatted or stored, a kind is its plain value.
@@ -59,6 +66,9 @@ RECONCILE = EventKind.RECONCILE
 UNDO = EventKind.UNDO
 REDO = EventKind.REDO
 
+CODEBOOK_KINDS: frozenset[str] = frozenset(k.value for k in (
+    EventKind.CODE_CREATE, EventKind.CODE_EDIT, EventKind.CODE_MOVE, EventKind.CODE_MERGE, EventKind.CODE_RETIRE))
+"""The kinds that change the codebook rather than decide about a post."""
 EVENT_KINDS: frozenset[str] = frozenset(kind.value for kind in EventKind)
 """Every kind as a plain string (what an exchange file or an events row may hold)."""
 UNDOABLE: frozenset[str] = EVENT_KINDS - {UNDO.value, REDO.value}
@@ -171,7 +181,7 @@ class Event:
     """One decision in the append-only log."""
 
     coder: str
-    post_id: int
+    post_id: int | None
     kind: str
     code_id: str = ""
     value: str = ""

@@ -36,4 +36,23 @@ CORE = Step(1, "core schema", (
     "CREATE TABLE project_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ))
 
-STEPS = (CORE,)
+# Open coding records codebook changes that belong to no post (made on the axial-coding screen): the
+# events table is rebuilt with post_id allowed to be NULL. An index on kind keeps reading the codebook
+# changes of a large project quick.
+CODEBOOK_EVENTS = Step(3, "codebook changes", (
+    """CREATE TABLE events_new (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, coder TEXT NOT NULL,
+        post_id INTEGER REFERENCES posts(id), kind TEXT NOT NULL,
+        code_id TEXT NOT NULL DEFAULT '', value TEXT NOT NULL DEFAULT '', ref TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL, codebook_hash TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL DEFAULT 'local'
+    )""",
+    "INSERT INTO events_new (seq, id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, origin)"
+    " SELECT seq, id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, origin FROM events",
+    "DROP TABLE events",
+    "ALTER TABLE events_new RENAME TO events",
+    "CREATE INDEX events_coder_post ON events(coder, post_id)",
+    "CREATE INDEX events_post ON events(post_id)",
+    "CREATE INDEX events_kind ON events(kind)",
+), needed_to_read=False)
+
+STEPS = (CORE, CODEBOOK_EVENTS)

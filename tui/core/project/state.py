@@ -10,6 +10,7 @@ from typing import Any
 from tui.core.project.events import (
     CODE_ADD,
     CODE_REMOVE,
+    CODEBOOK_KINDS,
     DEFER,
     DONE,
     FLAG,
@@ -67,8 +68,10 @@ def derive_state(rows: Iterable[dict[str, Any]]) -> PostState:
         if r["kind"] == QUOTE_REMOVE:
             removed_quotes.add(r["ref"])
     for r in active:
-        st.n_events += 1
         kind = r["kind"]
+        if kind in CODEBOOK_KINDS:
+            continue  # a change to the codebook made while on this post: not a decision about it
+        st.n_events += 1
         if kind == RELEVANCE:
             st.relevance = int(r["value"]) if r["value"] in ("0", "1") else None
         elif kind == CODE_ADD:

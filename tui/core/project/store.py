@@ -307,7 +307,8 @@ class Store:
         """One coder's current decisions on every post they touched."""
         by_post: dict[int, list[dict[str, Any]]] = {}
         for r in self.events(coder=coder):
-            by_post.setdefault(r["post_id"], []).append(r)
+            if r["post_id"] is not None:  # a codebook change made on no post
+                by_post.setdefault(r["post_id"], []).append(r)
         return {pid: derive_state(rows) for pid, rows in by_post.items()}
 
     def coders(self) -> list[str]:

@@ -59,7 +59,7 @@ class ReportData:
             raise ReportError("The project has no posts yet: run `qualtui import FILE` first.")
         cur = conn.cursor()
         cur.row_factory = sqlite3.Row
-        cur.execute(f"SELECT {', '.join(_COLS)} FROM events ORDER BY coder, post_id")
+        cur.execute(f"SELECT {', '.join(_COLS)} FROM events WHERE post_id IS NOT NULL ORDER BY coder, post_id")
         coders: dict[str, dict[int, CoderPost]] = {}
         data = cls(codebook, coders, {}, n_posts)
         for (coder, post_id), rows in groupby(cur, key=lambda r: (r[1], r[2])):

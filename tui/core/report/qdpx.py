@@ -197,7 +197,8 @@ def _post_groups(conn: sqlite3.Connection, coders: Sequence[str]) -> Iterator[tu
     """Each post's events by the chosen coders, one post at a time (never the whole log in memory)."""
     cols = ("id", "coder", "post_id", "kind", "code_id", "value", "ref", "at")
     marks = ", ".join("?" for _ in coders)
-    cur = conn.execute(f"SELECT {', '.join(cols)} FROM events WHERE coder IN ({marks}) ORDER BY post_id",
+    cur = conn.execute(f"SELECT {', '.join(cols)} FROM events WHERE post_id IS NOT NULL AND coder IN ({marks})"
+                       " ORDER BY post_id",
                        list(coders))
     rows = (dict(zip(cols, r, strict=True)) for r in cur)
     for post_id, group in groupby(rows, key=lambda r: r["post_id"]):

@@ -48,8 +48,8 @@ def load_states(store: Store, coders: Iterable[str], post_ids: Iterable[int] | N
     """Every coder's derived state per post, read with one query."""
     coders = list(coders)
     by_key: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    sql = ("SELECT id, coder, post_id, kind, code_id, value, ref, at FROM events WHERE coder IN "
-           f"({','.join('?' * len(coders))})")
+    sql = ("SELECT id, coder, post_id, kind, code_id, value, ref, at FROM events WHERE post_id IS NOT NULL"
+           f" AND coder IN ({','.join('?' * len(coders))})")
     params: list[Any] = list(coders)
     if post_ids is not None:
         ids = list(post_ids)
