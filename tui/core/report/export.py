@@ -149,8 +149,7 @@ def screening_tables(s: Screening) -> list[Table]:
                       f"{who}: irrelevant"], [["model: relevant", b.tp, b.fp], ["model: irrelevant", b.fn, b.tn]],
                       note=f"{s.n_compared} posts with both a model score and a human decision "
                            f"({s.n_scored} scored, {s.n_decided} decided). {s.basis}".rstrip())
-    rows: list[list[Any]] = [["posts compared", str(b.n), "", b.n, ""]]
-    rows += [[m.name, value_text(m.value), interval_text(m), m.n, m.method] for m in s.measures]
+    rows = [[m.name, value_text(m.value), interval_text(m), m.n, m.method] for m in s.measures]
     return [confusion, Table("Screening scores", ["Measure", "Value", "95% interval", "n", "Interval"], rows,
                              note=INTERVAL_NOTE)]
 
