@@ -21,6 +21,7 @@ from tui.core.report.export import screening_records, screening_tables
 from tui.core.report.writers import to_csv, to_json
 from tui.core.sync.agreement import binary_scores
 
+SCORE_SQL = "INSERT INTO suggestions (post_id, kind, code_id, score) VALUES (?, 'relevance', '', ?)"
 STUDY = [(1, 0.9)] * 31 + [(0, 0.8)] * 13 + [(1, 0.1)] * 3 + [(0, 0.2)] * 53  # TP, FP, FN, TN at 0.5
 
 
@@ -35,8 +36,7 @@ def study_project(tmp_path: Path) -> Store:
     store = Store(tmp_path / "p.db")
     ids = add_posts(store, [f"post {i}" for i in range(len(STUDY))])
     with store.db.conn:
-        store.db.conn.executemany("INSERT INTO suggestions (post_id, kind, code_id, score) VALUES (?, 'relevance', '', ?)",
-                                  [(pid, p) for pid, (_, p) in zip(ids, STUDY, strict=True)])
+        store.db.conn.executemany(SCORE_SQL, [(pid, p) for pid, (_, p) in zip(ids, STUDY, strict=True)])
     store.record_many(Event("alice", pid, "relevance", value=str(t)) for pid, (t, _) in zip(ids, STUDY, strict=True))
     return store
 
@@ -67,8 +67,7 @@ def test_undefined_recall_is_n_a_in_every_format(tmp_path: Path, cb: Any) -> Non
     store = Store(tmp_path / "p.db")
     ids = add_posts(store, ["a", "b", "c"])
     with store.db.conn:
-        store.db.conn.executemany("INSERT INTO suggestions (post_id, kind, code_id, score) VALUES (?, 'relevance', '', ?)",
-                                  [(pid, 0.2) for pid in ids])
+        store.db.conn.executemany(SCORE_SQL, [(pid, 0.2) for pid in ids])
     store.record_many(Event("alice", pid, "relevance", value="0") for pid in ids)
     s = R.screening(store, cb, threshold=0.5)
     rows = {r[0]: r[1:] for r in screening_tables(s)[1].rows}
