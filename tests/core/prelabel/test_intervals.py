@@ -73,24 +73,44 @@ def test_the_studys_card() -> None:
     assert study_card() == card  # seeded: the same decisions print the same interval every time
 
 
-def test_bootstrap_equals_a_plain_loop_over_resamples() -> None:
+def test_bootstrap_computes_each_resample_like_scikit_learn() -> None:
+    """The same random draws as the module, each resample's figures computed by scikit-learn."""
     from sklearn.metrics import cohen_kappa_score, f1_score, roc_auc_score
 
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 40)
     s = np.round(np.clip(y * 0.3 + rng.random(40) * 0.7, 0, 1), 1)  # rounded: plenty of tied scores
     ours = bootstrap_intervals(y.tolist(), s.tolist(), 0.5, resamples=300, seed=11)
-    draws = np.random.default_rng(11).integers(0, 40, size=(300, 40))
+    pred = s >= 0.5
+    cells = [(1, True), (0, True), (1, False), (0, False)]  # TP, FP, FN, TN
+    counts = np.array([sum((y == t) & (pred == p)) for t, p in cells])
+    draws = np.random.default_rng(11)
     found: dict[str, list[float]] = {"kappa": [], "f1": [], "auc": []}
-    for d in draws:
-        yt, st = y[d], s[d]
-        found["kappa"].append(cohen_kappa_score(yt, st >= 0.5) if len(set(yt) | set(st >= 0.5)) > 1 else 1.0)
-        found["f1"].append(f1_score(yt, st >= 0.5, zero_division=np.nan))
+    for row in draws.multinomial(40, counts / 40, size=300):  # a resample of posts, as confusion counts
+        yt = np.repeat([t for t, _ in cells], row)
+        pt = np.repeat([p for _, p in cells], row)
+        found["kappa"].append(cohen_kappa_score(yt, pt) if len(set(yt) | set(pt)) > 1 else 1.0)
+        found["f1"].append(f1_score(yt, pt, zero_division=np.nan))
+    order = np.argsort(s, kind="mergesort")
+    for d in draws.integers(0, 40, size=(300, 40)):  # positions in score order
+        yt, st = y[order][d], s[order][d]
         if len(set(yt)) == 2:
             found["auc"].append(roc_auc_score(yt, st))
     for name, vals in found.items():
         v = np.array(vals)[~np.isnan(vals)]
         assert ours[name] == pytest.approx((np.percentile(v, 2.5), np.percentile(v, 97.5))), name
+
+
+def test_bootstrap_matches_resampling_the_posts_one_by_one() -> None:
+    """Drawing the four cell counts is the same distribution as drawing posts: the intervals agree."""
+    truth, probs = [t for t, _ in STUDY], [p for _, p in STUDY]
+    rng = np.random.default_rng(5)
+    kappas = []
+    for d in rng.integers(0, 100, size=(2000, 100)):
+        b = binary_scores([truth[i] for i in d], [int(probs[i] >= 0.5) for i in d])
+        kappas.append(b.kappa)
+    plain = (np.percentile(kappas, 2.5), np.percentile(kappas, 97.5))
+    assert bootstrap_intervals(truth, probs, 0.5)["kappa"] == pytest.approx(plain, abs=0.02)
 
 
 def test_weighted_auc_matches_scikit_learn_with_ties_and_weights() -> None:
