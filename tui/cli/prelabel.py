@@ -166,7 +166,8 @@ def _print_learned(ls: Any) -> None:
 @click.option("--coder", default=None, help="Compare with this coder [default: consensus, else the coders' majority].")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None)
 @click.option("--source", type=click.Choice(["llm", "learned", "suggestions"]), default="llm", show_default=True,
-              help="llm: the model's own scores; learned: cross-validated scores of the learned model.")
+              help="llm: the model's own scores; learned: cross-validated scores of the learned model; "
+                   "suggestions: what coders are shown, learned ones graded out of fold.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def eval_cmd(project: Project, coder: str | None, threshold: float | None, source: str, fmt: str) -> None:

@@ -27,7 +27,7 @@ __all__ = ["RESAMPLES", "SEED", "Z95", "Measure", "bootstrap_intervals", "interv
 Z95 = 1.959963984540054  # the standard normal's 97.5th percentile
 RESAMPLES = 2000
 SEED = 20250101  # fixed: the interval is part of the printed result, so it must not change between runs
-_CELLS = 2_000_000  # resamples x posts held in memory at once (about 16 MB of float64)
+_CELLS = 2_000_000  # resamples x posts held in memory at once (about 16 MB of counts)
 
 
 @dataclass(frozen=True)
