@@ -193,3 +193,30 @@ async def test_escape_and_q_close(project: Path, codebook: Codebook) -> None:
             await pilot.press(key)
             assert not isinstance(app.screen, ReportScreen)
     store.close()
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL])
+async def test_screening_tab_grades_the_learned_screen_out_of_fold_with_intervals(tmp_path: Path,
+                                                                               size: tuple[int, int]) -> None:
+    from tests.core.prelabel.helpers import MINI, learned_project
+    from tui.core.codebook.loading import load_codebook
+
+    mini = load_codebook(MINI)
+    store = Store(tmp_path / "learned.db")
+    learned_project(store, mini)  # the stored learned scores get 0.967 right in-sample, 0.867 out of fold
+    app = Host(store, mini)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        screen = await loaded(app, pilot)
+        await pilot.press("5")
+        await pilot.pause()
+        text = " ".join(screen_text(app).split())
+        assert "out-of-fold predictions on the 60 decisions it learned from" in text
+        scores = screen.query_one("#screening-scores", DataTable)
+        assert [str(c.label) for c in scores.columns.values()] == ["Measure", "Value", "95% interval", "n",
+                                                                   "Interval"]
+        rows = {str(r[0]): [str(c) for c in r[1:]] for r in (scores.get_row_at(i) for i in range(scores.row_count))}
+        assert rows["accuracy"] == ["0.867", "0.758–0.931", "60", "Wilson"]
+        assert rows["Cohen's kappa"][3] == "bootstrap"
+        assert "0.867" in text and "0.967" not in text
+        assert not app._notifications  # nothing went wrong on the way
+    store.close()

@@ -166,7 +166,8 @@ def _print_learned(ls: Any) -> None:
 @click.option("--coder", default=None, help="Compare with this coder [default: consensus, else the coders' majority].")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None)
 @click.option("--source", type=click.Choice(["llm", "learned", "suggestions"]), default="llm", show_default=True,
-              help="llm: the model's own scores; learned: cross-validated scores of the learned model.")
+              help="llm: the model's own scores; learned: cross-validated scores of the learned model; "
+                   "suggestions: what coders are shown, learned ones graded out of fold.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def eval_cmd(project: Project, coder: str | None, threshold: float | None, source: str, fmt: str) -> None:
@@ -188,7 +189,7 @@ def eval_cmd(project: Project, coder: str | None, threshold: float | None, sourc
     out = console()
 
     def pct(v: float | None, digits: int = 3) -> str:
-        return "—" if v is None else f"{v:.{digits}f}"
+        return "n/a" if v is None else f"{v:.{digits}f}"
 
     out.print(text(f"Model vs {report.labels_from} on {report.n} posts (threshold {report.threshold:g}, "
                    f"source {report.source})", "bold"))
@@ -199,9 +200,8 @@ def eval_cmd(project: Project, coder: str | None, threshold: float | None, sourc
     cm.add_row("model relevant", str(report.tp), str(report.fp))
     cm.add_row("model irrelevant", str(report.fn), str(report.tn))
     out.print(cm)
-    out.print(text(f"accuracy {pct(report.accuracy)}  precision {pct(report.precision)}  recall {pct(report.recall)}  "
-                   f"false-negative rate {pct(report.false_negative_rate)}  Cohen's kappa {pct(report.kappa)}  "
-                   f"AUC {pct(report.auc)}"))
+    out.print(text(report.basis))
+    out.print(measures_table(report.measures))
     if report.per_code:
         t = Table(title=f"code suggestions: top {report.k} per post on {report.n_coded} coded posts",
                   title_justify="left")
@@ -211,6 +211,21 @@ def eval_cmd(project: Project, coder: str | None, threshold: float | None, sourc
             t.add_row(text(c.name, oneline=True), str(c.support), str(c.predicted), str(c.tp),
                       pct(c.precision, 2), pct(c.recall, 2))
         out.print(t)
+
+
+def measures_table(measures: list[Any]) -> Any:
+    """Every figure of a scorecard with its n and 95 % interval, as a rich table."""
+    from rich.table import Table
+
+    from tui.core.prelabel.intervals import interval_text, value_text
+
+    t = Table(caption=text("95% intervals: Wilson for proportions; seeded bootstrap for F1, kappa and AUC. "
+                           "n: posts the figure is a share of."), caption_justify="left")
+    for col in ("measure", "value", "95% interval", "n", "interval"):
+        t.add_column(col, justify="left" if col in ("measure", "interval") else "right")
+    for m in measures:
+        t.add_row(m.name, value_text(m.value), interval_text(m), str(m.n), m.method)
+    return t
 
 
 @prelabel_group.command("learn")

@@ -197,13 +197,13 @@ def quotes_section(data: ReportData, coder: str | None, code: str | None) -> Sec
 def screening_section(project: Project, data: ReportData, coder: str | None, threshold: float | None) -> Section:
     """The model-vs-human screening scorecard."""
     from tui.core.report.analyses import screening
-    from tui.core.report.export import screening_tables
+    from tui.core.report.export import screening_records, screening_tables
 
     s = screening(data, data.codebook, project.store(), coder, threshold)
     payload = {"coder": s.coder, "threshold": s.threshold, "n_scored": s.n_scored, "n_decided": s.n_decided,
-               "n_compared": s.n_compared, **asdict(s.scores)}
-    tables = screening_tables(s)
-    return Section("Screening", tables, payload, tables[1])
+               "n_compared": s.n_compared, "basis": s.basis, **asdict(s.scores),
+               "measures": [asdict(m) for m in s.measures]}
+    return Section("Screening", screening_tables(s), payload, screening_records(s))
 
 
 # ---------------------------------------------------------------- commands

@@ -97,3 +97,30 @@ class Fake:
 
     def close(self) -> None:
         pass
+
+
+def learned_project(store: Store, codebook: Any, n: int = 60, coder: str = "ann", seed: int = 5) -> dict[int, int]:
+    """Posts with embeddings that carry a weak signal, an LLM with no opinion (0.5), `coder`'s decisions on
+    every post, and the learned screen fitted on them and stored as the suggestions; post id -> decision."""
+    from tui.core.prelabel.cache import put_score, put_vector
+    from tui.core.prelabel.learn import learn
+    from tui.core.prelabel.settings import remember_settings
+    from tui.core.project.events import Event
+    from tui.core.project.store import text_hash
+
+    rng = np.random.default_rng(seed)
+    texts = [f"post number {i}" for i in range(n)]
+    ids = add_posts(store, texts)
+    truth = {pid: int(i % 5 < 2) for i, pid in enumerate(ids)}  # 40 % relevant
+    with store.db.conn as conn:
+        for pid, t in zip(ids, texts, strict=True):
+            vec = rng.normal(size=16)
+            vec[0] += 1.2 * (2 * truth[pid] - 1)  # one direction says "relevant", through plenty of noise
+            put_vector(conn, text_hash("", t), "e" * 32, vec)
+            put_score(conn, text_hash("", t), "m" * 32, "p" * 32, "relevance", "", 0.5)
+        remember_settings(store, model_hash="m" * 32, prompt_hash="p" * 32, embed_hash="e" * 32,
+                          code_method="embed", threshold=0.5, top_k=5)
+    store.record_many(Event(coder, pid, "relevance", value=str(v)) for pid, v in truth.items())
+    summary = learn(store, codebook)
+    assert summary.applied_relevance, summary
+    return truth

@@ -7,8 +7,10 @@ from typing import Any
 
 from tui.core.prelabel.cache import relevance_by_post
 from tui.core.prelabel.dataset import Dataset
+from tui.core.prelabel.graded import graded_relevance, learned_basis, out_of_fold
+from tui.core.prelabel.intervals import Measure, measures
 from tui.core.prelabel.metrics import auc
-from tui.core.prelabel.suggestions import suggested_codes, suggested_relevance
+from tui.core.prelabel.suggestions import suggested_codes
 from tui.core.project.store import Store
 from tui.core.sync.agreement import binary_scores
 
@@ -50,6 +52,8 @@ class EvalReport:
     per_code: list[CodeEval] = field(default_factory=list)
     model_hash: str = ""
     prompt_hash: str = ""
+    basis: str = ""  # which scores were graded: the model's own, or the learned screen's out-of-fold ones
+    measures: list[Measure] = field(default_factory=list)  # every figure with n and its 95 % interval
 
     @property
     def n(self) -> int:
@@ -62,7 +66,8 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
     """Model versus coders: confusion matrix, accuracy, FNR, kappa, AUC, and per-code top-k precision/recall.
 
     source: 'llm' (the model's own scores), 'learned' (cross-validated, so never scored on its training
-    posts) or 'suggestions' (whatever is stored now; optimistic once learned from these very posts).
+    posts) or 'suggestions' (what is stored now, with the learned screen's scores on the decisions it was
+    fitted on replaced by out-of-fold predictions, so never graded on its own fit either).
     """
     if source not in ("llm", "learned", "suggestions"):
         raise ValueError(f"unknown source {source!r}")
@@ -71,25 +76,32 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
     labels = proj.labels
     conn = store.db.conn
     scores: dict[int, float] = {}
+    used = 0
     if source == "suggestions":
-        scores = suggested_relevance(conn)
+        graded = graded_relevance(store, codebook, labels.relevance, folds=folds, seed=seed)
+        scores = graded.scores
     elif source == "llm":
         scores = relevance_by_post(conn, proj.meta["model_hash"], proj.meta["prompt_hash"])
     else:
-        idx, y = proj.relevance_set()
-        if min(int(y.sum()), int(len(y) - y.sum())) >= 2:
-            oof = proj.oof_relevance(idx, y, min(folds, int(y.sum()), int(len(y) - y.sum())), seed)
-            scores = {proj.ids[int(i)]: float(p) for i, p in zip(idx, oof, strict=False)}
+        scores, used = out_of_fold(proj, folds, seed)
     pids = sorted(p for p in labels.relevance if p in scores)
+    if source == "suggestions":
+        basis = graded.basis()
+    elif source == "llm":
+        basis = f"The model's own scores on {len(pids)} decisions; it learned nothing from them."
+    else:
+        basis = "L" + learned_basis(used, len(pids))[1:] + "."
     truth = [labels.relevance[p] for p in pids]
     probs = [scores[p] for p in pids]
     bs = binary_scores(truth, [int(p >= thr) for p in probs])
     report = EvalReport(labels.source, source, thr, bs.tp, bs.fp, bs.fn, bs.tn, bs.accuracy, bs.precision, bs.recall,
                         bs.false_negative_rate, bs.kappa, auc(truth, probs), k=k,
-                        model_hash=proj.meta["model_hash"], prompt_hash=proj.meta["prompt_hash"])
+                        model_hash=proj.meta["model_hash"], prompt_hash=proj.meta["prompt_hash"], basis=basis,
+                        measures=measures(bs, truth, probs, thr))
     code_scores: dict[int, dict[str, float]] = {}
     cidx, cy = proj.code_set()
-    if source == "suggestions":
+    # Learned code suggestions on coded posts are the learned model's fit on those posts: graded out of fold.
+    if source == "suggestions" and not _learned_codes(conn):
         for pid, cid, sc in suggested_codes(conn):
             if proj.levels.get(cid) == 2:
                 code_scores.setdefault(pid, {})[cid] = sc
@@ -111,3 +123,9 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
             report.per_code.append(CodeEval(code.id, code.name, support, predicted, tp,
                                             tp / predicted if predicted else None, tp / support if support else None))
     return report
+
+
+def _learned_codes(conn: Any) -> bool:
+    """Whether the stored code suggestions come from the learned code model."""
+    return conn.execute("SELECT 1 FROM suggestions WHERE kind = 'code' AND source = 'learned' LIMIT 1").fetchone() \
+        is not None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Union
 
 from tui.core.codebook.model import Category, Codebook
+from tui.core.prelabel.intervals import Measure, measures
 from tui.core.project.events import CONSENSUS
 from tui.core.project.state import PostState
 from tui.core.project.store import Store
@@ -274,6 +275,8 @@ class Screening:
     n_scored: int  # posts with a model score
     n_decided: int  # posts with a human relevance decision
     n_compared: int  # posts with both
+    basis: str = ""  # which scores were graded: the model's own, or the learned screen's out-of-fold ones
+    measures: list[Measure] = field(default_factory=list)  # every figure with n and its 95 % interval
 
 
 def screening(source: Source, codebook: Codebook, store: Store | None = None, coder: str | None = None,
@@ -303,16 +306,24 @@ def screening(source: Source, codebook: Codebook, store: Store | None = None, co
     human = {pid: rel for pid, cp in data.coders[who].items() if (rel := _decision(cp.state)) is not None}
     if not human:
         raise ReportError(f"Coder {who!r} has made no relevance decision yet.")
-    model = dict(db.db.conn.execute("SELECT post_id, max(score) FROM suggestions WHERE kind = 'relevance' "
-                                    "GROUP BY post_id"))
-    if not model:
+    # Loaded here, not at import: the learned screen's out-of-fold predictions need numpy and the embeddings.
+    from tui.core.prelabel.graded import graded_relevance
+
+    # Never the learned screen's fit on the decisions it learned from: those get out-of-fold predictions.
+    graded = graded_relevance(db, codebook, human)
+    model = graded.scores
+    if not model and not graded.n_left_out:
         raise ReportError("No post has a model relevance score yet: run `qualtui prelabel` first.")
     both = sorted(set(human) & set(model))
     if not both:
+        if graded.n_left_out:
+            raise ReportError(f"No decision by {who!r} can be graded fairly: {graded.basis()}")
         raise ReportError(f"No post has both a model score and a relevance decision by {who!r}.")
     truth = [human[p] for p in both]
-    pred = [1 if model[p] >= threshold else 0 for p in both]
-    return Screening(who, threshold, binary_scores(truth, pred), len(model), len(human), len(both))
+    probs = [model[p] for p in both]
+    scores = binary_scores(truth, [1 if p >= threshold else 0 for p in probs])
+    return Screening(who, threshold, scores, len(model), len(human), len(both), graded.basis(),
+                     measures(scores, truth, probs, threshold))
 
 
 def _decision(st: PostState) -> int | None:

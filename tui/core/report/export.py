@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tui.core.codebook.model import Category, Codebook
+from tui.core.prelabel.intervals import interval_text, value_text
 from tui.core.report.analyses import Cooccurrence, FreqRow, QuoteRow, Saturation, Screening
 from tui.core.report.data import ReportData
 from tui.core.report.writers import Table, latex_escape, md_escape, to_latex, to_markdown
@@ -15,7 +16,8 @@ from tui.core.safe import clean
 __all__ = [
     "LEVELS", "codebook_latex", "codebook_markdown", "codebook_tables", "codings_long", "codings_wide",
     "cooccurrence_table", "frequency_records", "frequency_table", "matrix_table", "quotes_markdown",
-    "quotes_table", "saturation_chart", "saturation_summary", "saturation_table", "screening_tables",
+    "quotes_table", "saturation_chart", "saturation_summary", "saturation_table", "screening_records",
+    "screening_tables", "INTERVAL_NOTE",
 ]
 
 LEVELS = {0: "unknown", 1: "category", 2: "code", 3: "sub-code"}
@@ -135,19 +137,27 @@ def quotes_markdown(rows: Sequence[QuoteRow]) -> str:
     return "\n".join(out).lstrip("\n") + ("\n" if out else "No quotes yet.\n")
 
 
+INTERVAL_NOTE = ("95% intervals: Wilson for accuracy, precision, recall and false-negative rate; a seeded "
+                 "bootstrap of the posts for F1, kappa and AUC. n/a: undefined for these decisions.")
+
+
 def screening_tables(s: Screening) -> list[Table]:
-    """The confusion matrix and the scores of the model's screen against human decisions."""
+    """The confusion matrix and the scores, each with n and its 95 % interval, of the screen against the coders."""
     b = s.scores
     who = f"human ({s.coder})"
     confusion = Table(f"Screening: model vs {who}, threshold {s.threshold:g}", ["", f"{who}: relevant",
                       f"{who}: irrelevant"], [["model: relevant", b.tp, b.fp], ["model: irrelevant", b.fn, b.tn]],
                       note=f"{s.n_compared} posts with both a model score and a human decision "
-                           f"({s.n_scored} scored, {s.n_decided} decided).")
-    measures = [("posts compared", b.n), ("accuracy", b.accuracy), ("precision", b.precision),
-                ("recall", b.recall), ("false-negative rate", b.false_negative_rate), ("F1", b.f1),
-                ("Cohen's kappa", b.kappa)]
-    return [confusion, Table("Screening scores", ["Measure", "Value"],
-                             [[m, round(v, 3) if isinstance(v, float) else v] for m, v in measures])]
+                           f"({s.n_scored} scored, {s.n_decided} decided). {s.basis}".rstrip())
+    rows = [[m.name, value_text(m.value), interval_text(m), m.n, m.method] for m in s.measures]
+    return [confusion, Table("Screening scores", ["Measure", "Value", "95% interval", "n", "Interval"], rows,
+                             note=INTERVAL_NOTE)]
+
+
+def screening_records(s: Screening) -> Table:
+    """The scores as data for CSV: one row per measure with its value, 95 % interval (lo, hi), n and method."""
+    rows: list[list[Any]] = [[m.name, m.value, m.lo, m.hi, m.n, m.method] for m in s.measures]
+    return Table("Screening scores", ["measure", "value", "lo", "hi", "n", "method"], rows, note=s.basis)
 
 
 # ---------------------------------------------------------------- codings for R / pandas
