@@ -294,7 +294,7 @@ class _Writer:
             out: dict[str, Any] = {"id": node.id, "name": node.name, "key": node.key, "colour": node.colour,
                                    "description": node.description or None}
         else:
-            out = {"id": node.id, "name": node.name, "key": node.key, "definition": node.definition or "(draft)",
+            out = {"id": node.id, "name": node.name, "key": node.key, "definition": node.definition,
                    "aliases": list(node.aliases) or None, "former_ids": list(node.former_ids) or None}
         out["severity"] = node.own_severity
         out["retired"] = True if node.retired else None
@@ -347,6 +347,9 @@ class _Writer:
 def fold_into_yaml(text: str, file_cb: Codebook, effective: Codebook, source: str = "codebook.yaml") -> str:
     """The codebook file's text with the effective codebook's differences from it applied; WriteBackRefused if
     the result would not be a valid codebook that gives exactly the effective one."""
+    draft = next((c for c in effective.codes() if not c.definition), None)
+    if draft is not None:
+        raise WriteBackRefused(f"'{draft.name}' has no definition yet; write one before writing the codebook.")
     yaml, doc = _yaml(text)
     if not isinstance(doc, CommentedMap):
         raise WriteBackRefused("The codebook file is not a mapping of fields, so nothing can be written into it.")
