@@ -75,7 +75,8 @@ def matrix_table(co: Cooccurrence) -> Table:
 
 def saturation_table(sat: Saturation) -> Table:
     """One row per coded post in coding order."""
-    return Table(f"Saturation ({sat.coder})", ["Post #", "Label", "New codes", "Cumulative", "New code ids"],
+    new = "Codes created" if sat.measure == "created" else "New codes"
+    return Table(f"Saturation ({sat.coder})", ["Post #", "Label", new, "Cumulative", "New code ids"],
                  [[p.index, p.label, p.new, p.cumulative, ";".join(p.new_ids)] for p in sat.points],
                  note=saturation_summary(sat))
 
@@ -86,6 +87,14 @@ def saturation_summary(sat: Saturation) -> str:
     what = "codes and sub-codes" if sat.level == "all" else "codes"
     if not n:
         return "No coded posts yet."
+    if sat.measure == "created":
+        if sat.saturated_at is None:
+            return (f"Not saturated: {sat.total} codes created while coding over {n} posts, and no run of "
+                    f"{sat.run} posts in a row without a new one.")
+        later = sum(p.new for p in sat.points[sat.saturated_at:])
+        return (f"Saturation after post {sat.saturated_at} of {n}: the next {sat.run} posts in a row produced no "
+                f"new code ({sat.points[sat.saturated_at - 1].cumulative} of {sat.total} codes created by then; "
+                f"{later or 'none'} created later).")
     if sat.saturated_at is None:
         return (f"Not saturated: {sat.total} distinct {what} over {n} posts, and no run of {sat.run} posts "
                 "in a row without a new one.")
