@@ -269,6 +269,26 @@ def saturation_cmd(project: Project, coder: str | None, run: int, measure: str |
     _render([section], chosen, output)
 
 
+@report_group.command("codes")
+@_fmt
+@_out
+@click.pass_obj
+def codes_cmd(project: Project, fmt: str | None, output: Path | None) -> None:
+    """When each code first appeared: created while coding, or first used (codes from the codebook file)."""
+    data = _data(project)
+    _render([_guard(lambda: first_seen_section(data))], _format(fmt, output), output)
+
+
+def first_seen_section(data: ReportData) -> Section:
+    """When each code first appeared."""
+    from tui.core.report.analyses import first_appeared
+    from tui.core.report.export import first_seen_table
+
+    rows = first_appeared(data, data.codebook)
+    table = first_seen_table(rows)
+    return Section("First appeared", [table], {"codes": [asdict(r) for r in rows]}, table)
+
+
 @report_group.command("quotes")
 @_coder
 @click.option("--code", default=None, help="Only this code id (its sub-codes included).")
@@ -336,6 +356,7 @@ def all_cmd(project: Project, coder: str | None, run: int, top: int, threshold: 
         cooccurrence_section(data, coder, top),
         saturation_section(data, coder, run, "all", per_post=False, colour=False),
         quotes_section(data, coder, None),
+        first_seen_section(data),
     ])
     try:
         sections.append(screening_section(project, data, coder, threshold))

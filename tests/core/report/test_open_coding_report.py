@@ -89,3 +89,36 @@ def test_the_cli_exports_the_curve_as_data(project: Path) -> None:
               "--measure", "first-used", "--format", "csv"])
     assert csv_out.exit_code == 0 and csv_out.output.splitlines()[0] == (
         "Post #,Label,New codes,Cumulative,New code ids")
+
+
+def test_each_code_first_appeared_when_created_or_first_used(project: Path, tmp_path: Path) -> None:
+    from tui.core.report.analyses import first_appeared
+
+    store = Store(project)
+    store.record(Event("bob", store.post_ids(order="id")[5], "code_add", code_id="a-000001", at=at(0, 5)))
+    cb = effective_codebook(store.db.conn, load_codebook(skeleton_codebook()))[0]
+    rows = first_appeared(store, cb)
+    # a created code counts from its creation even if bob used it earlier (after a merge of his file, say)
+    assert [(r.id, r.at, r.how, r.post, r.coder) for r in rows] == [
+        ("a-000001", at(1, 1), "created", "P-01", "alice"),
+        ("b-000002", at(1, 2), "created", "P-01", "alice"),
+        ("c-000001", at(2, 1), "created", "P-02", "alice"),
+        ("d-000001", at(4, 1), "created", "P-04", "alice"),
+        ("e-000001", at(16, 1), "created", "P-16", "alice"),
+    ]
+    store.close()
+    study = tmp_path / "s.db"
+    s = Store(study)
+    with s.write() as conn:
+        conn.executemany("INSERT INTO posts (platform, platform_id, label, text, text_hash) "
+                         "VALUES ('xhs', ?, ?, 'x', 'h')", [("n1", "P-1"), ("n2", "P-2")])
+    p1, p2 = s.post_ids(order="id")
+    s.record(Event("bob", p2, "code_add", code_id="targeting/financial-instability/debt", at=at(3)))
+    s.record(Event("alice", p1, "code_add", code_id="targeting/financial-instability/debt", at=at(2)))
+    from tui.core.paths import bundled_codebook
+
+    rows = first_appeared(s, load_codebook(bundled_codebook()))
+    assert (rows[0].id, rows[0].at, rows[0].how, rows[0].post, rows[0].coder) == (
+        "targeting/financial-instability/debt", at(2), "first used", "P-1", "alice")
+    assert {r.how for r in rows[1:]} == {"not used yet"} and rows[1].at == ""
+    s.close()

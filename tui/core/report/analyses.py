@@ -23,7 +23,7 @@ from tui.core.sync.agreement import BinaryScores, binary_scores
 
 __all__ = [
     "ALL", "CoPair", "Cooccurrence", "CoderPost", "FreqRow", "QuoteRow", "ReportData", "ReportError",
-    "CREATED", "FIRST_USED", "MEASURES", "SatPoint", "Saturation", "Screening", "cooccurrence", "frequencies", "quotes", "saturation",
+    "CREATED", "FIRST_USED", "MEASURES", "FirstSeen", "first_appeared", "SatPoint", "Saturation", "Screening", "cooccurrence", "frequencies", "quotes", "saturation",
     "screening", "pick_coder", "DEFAULT_RUN",
 ]
 
@@ -245,6 +245,44 @@ def saturation(source: Source, codebook: Codebook, coder: str | None = None, run
         seen.update(new)
         points.append(SatPoint(i, data.label(pid), len(new), tuple(new), len(seen)))
     return Saturation(who, points, run, saturation_point([p.new for p in points], run), level, measure)
+
+
+@dataclass(frozen=True)
+class FirstSeen:
+    """When a code first appeared: created while coding, or (a code from the file) first applied to a post."""
+
+    id: str
+    path: str
+    at: str  # "" if never used
+    how: str  # "created", "first used" or "not used yet"
+    post: str  # the post's label, "" if none
+    coder: str
+
+
+def first_appeared(source: Source, codebook: Codebook) -> list[FirstSeen]:
+    """Every code and sub-code in use, in the order they first appeared (codes never used last)."""
+    data = _data(source, codebook)
+    used: dict[str, tuple[str, str, int]] = {}
+    for name in data.humans():
+        for pid, cp in data.coders[name].items():
+            for code, when in cp.state.codes.items():
+                cur = codebook.resolve(code) or code
+                seen = (str(when or cp.first_at), name, pid)
+                if cur not in used or seen < used[cur]:
+                    used[cur] = seen
+    rows: list[FirstSeen] = []
+    for code in codebook.codes():
+        made = data.creations.get(code.id)
+        if made is not None:
+            at, coder, pid = made
+            rows.append(FirstSeen(code.id, codebook.path_str(code.id), at, "created",
+                                  data.label(pid) if pid is not None else "", coder))
+        elif code.id in used:
+            at, coder, pid = used[code.id]
+            rows.append(FirstSeen(code.id, codebook.path_str(code.id), at, "first used", data.label(pid), coder))
+        else:
+            rows.append(FirstSeen(code.id, codebook.path_str(code.id), "", "not used yet", "", ""))
+    return sorted(rows, key=lambda r: (r.at == "", r.at))
 
 
 # ---------------------------------------------------------------- quotes

@@ -50,6 +50,8 @@ class ReportData:
     pending: int = 0  # posts the coders disagree on that nobody has reconciled yet
     created: dict[str, dict[int, list[str]]] = field(default_factory=dict)
     """coder -> post id -> ids of the codes created on that post while coding (open coding), in order."""
+    creations: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
+    """code id -> (time, coder, post id or None) of the change that created it while coding."""
     _codings: dict[str, dict[int, tuple[str, frozenset[str]]]] = field(default_factory=dict, repr=False)
     _rollup: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _resolved: dict[str, str] = field(default_factory=dict, repr=False)
@@ -73,7 +75,10 @@ class ReportData:
                                                               data.current(st))
         data.labels = dict(conn.execute("SELECT id, label FROM posts"))
         for ch in codebook_changes(conn):  # the standing ones: an undone creation never happened
-            if ch.kind == CODE_CREATE and ch.post_id is not None and not ch.value.get("category"):
+            if ch.kind != CODE_CREATE or ch.value.get("category"):
+                continue
+            data.creations.setdefault(ch.code_id, (ch.at, ch.coder, ch.post_id))
+            if ch.post_id is not None:
                 data.created.setdefault(ch.coder, {}).setdefault(ch.post_id, []).append(ch.code_id)
         data._build_consensus()
         return data

@@ -7,15 +7,15 @@ from dataclasses import asdict
 from typing import Any
 
 from tui.core.codebook.model import Category, Codebook
-from tui.core.report.analyses import Cooccurrence, FreqRow, QuoteRow, Saturation, Screening
+from tui.core.report.analyses import Cooccurrence, FirstSeen, FreqRow, QuoteRow, Saturation, Screening
 from tui.core.report.data import ReportData
 from tui.core.report.writers import Table, latex_escape, md_escape, to_latex, to_markdown
 from tui.core.safe import clean
 
 __all__ = [
     "LEVELS", "codebook_latex", "codebook_markdown", "codebook_tables", "codings_long", "codings_wide",
-    "cooccurrence_table", "frequency_records", "frequency_table", "matrix_table", "quotes_markdown",
-    "quotes_table", "saturation_chart", "saturation_summary", "saturation_table", "screening_tables",
+    "cooccurrence_table", "first_seen_table", "frequency_records", "frequency_table", "matrix_table",
+    "quotes_markdown", "quotes_table", "saturation_chart", "saturation_summary", "saturation_table", "screening_tables",
 ]
 
 LEVELS = {0: "unknown", 1: "category", 2: "code", 3: "sub-code"}
@@ -79,6 +79,14 @@ def saturation_table(sat: Saturation) -> Table:
     return Table(f"Saturation ({sat.coder})", ["Post #", "Label", new, "Cumulative", "New code ids"],
                  [[p.index, p.label, p.new, p.cumulative, ";".join(p.new_ids)] for p in sat.points],
                  note=saturation_summary(sat))
+
+
+def first_seen_table(rows: Sequence[FirstSeen]) -> Table:
+    """When each code first appeared, in that order."""
+    return Table("When each code first appeared", ["First appeared", "How", "Post", "Coder", "Path", "Id"],
+                 [[r.at, r.how, r.post, r.coder, r.path, r.id] for r in rows],
+                 note="Codes created while coding count from their creation; codes from the codebook file from "
+                      "their first use on a post.")
 
 
 def saturation_summary(sat: Saturation) -> str:
