@@ -131,8 +131,8 @@ def new_cmd(file: Path, skeleton: bool) -> None:
     except FileRefused as exc:
         fail(str(exc))
     kind = "skeleton codebook" if skeleton else "study codebook"
-    console().print(text(f"Wrote the {kind} to {file}; qualtui uses it when run in this folder "
-                         "(or with --codebook). Codes you create while coding go into it with `qualtui codebook write`."))
+    console().print(text(f"Wrote the {kind} to {file}; qualtui uses it when run in this folder (or with "
+                         "--codebook). Codes you create while coding go into it with `qualtui codebook write`."))
 
 
 @codebook_group.command("write")

@@ -178,8 +178,9 @@ def saturation_section(data: ReportData, coder: str | None, run: int, level: str
     summary = Table("Saturation", ["Coder", "Posts", "Distinct", "Run", "Saturated at"],
                     [[sat.coder, len(sat.points), sat.total, sat.run, sat.saturated_at]],
                     note=saturation_summary(sat))
-    payload = {"coder": sat.coder, "measure": sat.measure, "level": sat.level, "run": sat.run, "saturated_at": sat.saturated_at,
-               "total": sat.total, "summary": saturation_summary(sat), "points": [asdict(p) for p in sat.points]}
+    payload = {"coder": sat.coder, "measure": sat.measure, "level": sat.level, "run": sat.run,
+               "saturated_at": sat.saturated_at, "total": sat.total, "summary": saturation_summary(sat),
+               "points": [asdict(p) for p in sat.points]}
     return Section("Saturation", [summary, table] if per_post else [summary], payload, table,
                    chart=saturation_chart(sat, width=width, height=18, colour=colour))
 

@@ -13,11 +13,11 @@ from tui.core.codebook.loading import load_codebook
 from tui.core.codebook.yaml_write import same_codebook
 from tui.core.coding.open_coding import create_code, edit_code, merge_codes, move_code, retire_code
 from tui.core.coding.session import Session
+from tui.core.paths import bundled_codebook
 from tui.core.project.codebook_log import WRITTEN_KEY, effective_codebook, with_project_changes
 from tui.core.project.codebook_write import FILE_KEY, WriteBackRefused, codebook_history, write_codebook
 from tui.core.project.events import Event
 from tui.core.project.store import Store
-from tui.core.paths import bundled_codebook
 
 AUTHORITY, FAMILY = "targeting/overtrust/authority", "targeting/overtrust/family-relation"
 

@@ -21,7 +21,7 @@ from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from tui.core.codebook.loading import parse_codebook
-from tui.core.codebook.model import UNPLACED, Category, Code, Codebook, CodebookError, CodebookNode
+from tui.core.codebook.model import UNPLACED, Category, Codebook, CodebookError, CodebookNode
 from tui.core.codebook.validate import FIELDS
 
 __all__ = ["WriteBackRefused", "fold_into_yaml", "same_codebook", "signature"]
@@ -76,7 +76,8 @@ def _yaml(text: str) -> tuple[YAML, Any]:
     try:
         return yaml, yaml.load(text)
     except YAMLError as e:
-        raise WriteBackRefused(f"The codebook file cannot be read for writing back: {str(e).splitlines()[0]}.") from None
+        first = str(e).splitlines()[0]
+        raise WriteBackRefused(f"The codebook file cannot be read for writing back: {first}.") from None
 
 
 class _Tree:
@@ -193,7 +194,7 @@ def _remove(seq: CommentedSeq, node: CommentedMap) -> None:
 def _styled(value: str, like: Any, indent: int) -> Any:
     if isinstance(like, FoldedScalarString):
         out = FoldedScalarString(value)
-        out.fold_pos = _folds(value, max(40, _WIDTH - indent))  # type: ignore[attr-defined]
+        out.fold_pos = _folds(value, max(40, _WIDTH - indent))
         return out
     if isinstance(like, (LiteralScalarString, ScalarString)) and not isinstance(like, FoldedScalarString):
         return type(like)(value)

@@ -82,9 +82,9 @@ def write_codebook(store: Store, path: Path, *, to: Path | None = None, force: b
     conn = store.db.conn
     read = _setting(conn, FILE_KEY)
     if read is not None and read != file_cb.hash and not force:
-        raise WriteBackRefused(f"{clean(str(path), oneline=True)} changed on disk since this project's codebook changes "
-                           "were made against it; check it, then run `qualtui codebook write --force` to fold them "
-                           "into it anyway.")
+        raise WriteBackRefused(f"{clean(str(path), oneline=True)} changed on disk since this project's codebook "
+                               "changes were made against it; check it, then run `qualtui codebook write --force` to "
+                               "fold them into it anyway.")
     effective, applied = effective_codebook(conn, file_cb)
     target = to or path
     if not applied:

@@ -23,7 +23,8 @@ from tui.core.sync.agreement import BinaryScores, binary_scores
 
 __all__ = [
     "ALL", "CoPair", "Cooccurrence", "CoderPost", "FreqRow", "QuoteRow", "ReportData", "ReportError",
-    "CREATED", "FIRST_USED", "MEASURES", "FirstSeen", "first_appeared", "SatPoint", "Saturation", "Screening", "cooccurrence", "frequencies", "quotes", "saturation",
+    "CREATED", "FIRST_USED", "MEASURES", "FirstSeen", "first_appeared", "SatPoint", "Saturation", "Screening",
+    "cooccurrence", "frequencies", "quotes", "saturation",
     "screening", "pick_coder", "DEFAULT_RUN",
 ]
 
@@ -233,14 +234,15 @@ def saturation(source: Source, codebook: Codebook, coder: str | None = None, run
     seen: set[str] = set()
     points: list[SatPoint] = []
     for i, pid in enumerate(ordered, 1):
+        new: list[str]
         if measure == CREATED:
             new = [c for c in created.get(pid, []) if c not in seen]
         else:
-            ids = codings[pid][1]
+            applied = codings[pid][1]
             if level == "code":
-                nodes = {data.code_level(c) for c in ids}
+                nodes = {data.code_level(c) for c in applied}
             else:
-                nodes = {n for c in ids for n in data.rollup(c) if not isinstance(codebook.node(n), Category)}
+                nodes = {n for c in applied for n in data.rollup(c) if not isinstance(codebook.node(n), Category)}
             new = sorted(nodes - seen)
         seen.update(new)
         points.append(SatPoint(i, data.label(pid), len(new), tuple(new), len(seen)))
@@ -271,17 +273,17 @@ def first_appeared(source: Source, codebook: Codebook) -> list[FirstSeen]:
                 if cur not in used or seen < used[cur]:
                     used[cur] = seen
     rows: list[FirstSeen] = []
-    for code in codebook.codes():
-        made = data.creations.get(code.id)
+    for node in codebook.codes():
+        path = codebook.path_str(node.id)
+        made = data.creations.get(node.id)
         if made is not None:
-            at, coder, pid = made
-            rows.append(FirstSeen(code.id, codebook.path_str(code.id), at, "created",
-                                  data.label(pid) if pid is not None else "", coder))
-        elif code.id in used:
-            at, coder, pid = used[code.id]
-            rows.append(FirstSeen(code.id, codebook.path_str(code.id), at, "first used", data.label(pid), coder))
+            rows.append(FirstSeen(node.id, path, made[0], "created", "" if made[2] is None else data.label(made[2]),
+                                  made[1]))
+        elif node.id in used:
+            when, who, post = used[node.id]
+            rows.append(FirstSeen(node.id, path, when, "first used", data.label(post), who))
         else:
-            rows.append(FirstSeen(code.id, codebook.path_str(code.id), "", "not used yet", "", ""))
+            rows.append(FirstSeen(node.id, path, "", "not used yet", "", ""))
     return sorted(rows, key=lambda r: (r.at == "", r.at))
 
 
