@@ -141,3 +141,46 @@ def test_a_result_that_would_not_be_valid_is_refused() -> None:
     with pytest.raises(WriteBackRefused, match=r"^The codebook with the changes folded in would not be valid "
                                                r"\(line \d+: .*subcodes.*\); nothing was written\.$"):
         fold_into_yaml(TEXT, base, effective)
+
+
+SMALL = '''version: "1"
+name: t
+categories:
+  - id: a
+    name: A
+    key: "1"
+    colour: "#000000"
+    codes:
+      - id: a/x
+        name: X
+        definition: d
+        key: "b" # an end-of-line comment
+
+  # the next category
+  - id: b
+    name: B
+    key: "2"
+    colour: "#000000"
+    codes:
+      - {id: b/y, name: Y, key: "y", definition: e}
+'''
+
+
+def test_an_end_of_line_comment_stays_on_its_line_and_a_new_code_follows_its_siblings_order() -> None:
+    base = parse_codebook(SMALL)
+    effective = fold(base, [ch(1, "code_create", "new-aaaaaa", name="New", parent="a", definition="d2"),
+                            ch(2, "code_merge", "b/y", into="a/x")])[0]
+    out = fold_into_yaml(SMALL, base, effective)
+    assert out == SMALL.replace('''        key: "b" # an end-of-line comment
+''', '''        key: "b" # an end-of-line comment
+        aliases:
+          - Y
+        former_ids:
+          - b/y
+      - id: new-aaaaaa
+        name: New
+        definition: d2
+        key: "n"
+''').replace('''    codes:
+      - {id: b/y, name: Y, key: "y", definition: e}
+''', "")

@@ -139,11 +139,16 @@ def _take_tail(seq: CommentedSeq) -> list[CommentToken]:
     if slot == "end":
         tokens, holder.end = list(holder.end), []
         return tokens
-    token, holder[slot] = holder[slot], None
-    if not token.value.startswith("\n"):
-        return [token]  # an end-of-line comment stays where it is
+    token = holder[slot]
+    value = token.value
+    if not value.startswith("\n"):
+        # An end-of-line comment stays on its line; only the lines after it move.
+        eol, _, rest = value.partition("\n")
+        token.value = eol + "\n"
+        return [CommentToken(rest, CommentMark(0), None)] if rest else []
+    holder[slot] = None
     # A comment after a scalar starts by ending that line; as a list's end comment it must not.
-    return [CommentToken(token.value[1:], CommentMark(0), None)] if token.value[1:] else []
+    return [CommentToken(value[1:], CommentMark(0), None)] if value[1:] else []
 
 
 def _put_tail(seq: CommentedSeq, tokens: list[CommentToken]) -> None:
