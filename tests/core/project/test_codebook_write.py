@@ -144,3 +144,14 @@ def test_history_lists_every_change_with_its_post_and_keeps_it_after_the_write(s
     assert [(r.summary, r.problem, r.written) for r in after] == [(r.summary, r.problem, True) for r in rows]
     assert [r.kind for r in codebook_history(store.db.conn, load_codebook(book), AUTHORITY)] == ["code_merge"]
     assert [r.kind for r in codebook_history(store.db.conn, load_codebook(book), FAMILY)] == ["code_merge"]
+
+
+def test_write_refuses_a_result_it_cannot_write_and_writes_nothing(store: Store, book: Path) -> None:
+    s = Session(store, load_codebook(book), "alice")
+    create_code(s, "Half made", parent="targeting")  # its definition is still a draft
+    before = book.read_bytes()
+    with pytest.raises(WriteBackRefused, match=r"^'Half made' has no definition yet; write one before writing the "
+                                               r"codebook\.$"):
+        write_codebook(store, book)
+    assert book.read_bytes() == before and store.project_setting(WRITTEN_KEY) is None
+    assert store.project_setting(FILE_KEY) == load_codebook(book).hash  # only what the session noted
