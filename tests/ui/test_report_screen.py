@@ -220,3 +220,19 @@ async def test_screening_tab_grades_the_learned_screen_out_of_fold_with_interval
         assert "0.867" in text and "0.967" not in text
         assert not app._notifications  # nothing went wrong on the way
     store.close()
+
+
+async def test_the_codebook_tab_shows_when_each_code_first_appeared(project: Path, codebook: Codebook) -> None:
+    store = Store(project)
+    code_five_posts(store)
+    app = Host(store, codebook)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await loaded(app, pilot)
+        await pilot.press("6")
+        assert "first use on a post" in screen_text(app)
+        table = screen.query_one("#codes-table", DataTable)
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[:3] == ["2025-01-01T10:00:00.000Z", "first used", store.post(store.post_ids(order="id")[0])
+                             ["label"]]
+        assert first[-1] in (RANSOM, TORTURE)
+    store.close()

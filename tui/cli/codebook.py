@@ -53,7 +53,7 @@ def lookup_cmd(project: Project, query: tuple[str, ...], limit: int, plain: bool
 
 @click.group("codebook")
 def codebook_group() -> None:
-    """Check, show and export the codebook."""
+    """Check, show, start, write back and trace the codebook."""
 
 
 @codebook_group.command("check")
@@ -109,6 +109,91 @@ def show_cmd(project: Project, counts: bool, definitions: bool) -> None:
             for leaf in code.subcodes:
                 sub.add(label(leaf))
     console().print(root)
+
+
+@codebook_group.command("new")
+@click.argument("file", required=False, default="codebook.yaml", type=click.Path(path_type=Path))
+@click.option("--skeleton/--study", default=True, show_default=True,
+              help="Start from the skeleton for open coding (the stages of trafficking as categories, no codes) "
+                   "or from a copy of the full study codebook.")
+def new_cmd(file: Path, skeleton: bool) -> None:
+    """Start a codebook of your own (default ./codebook.yaml), which every command then uses."""
+    from tui.core.files import FileRefused, atomic_write, read_text
+    from tui.core.paths import bundled_codebook, skeleton_codebook
+
+    if file.exists() or file.is_symlink():
+        fail(f"{file} already exists; choose another path or remove it first.")
+    source = skeleton_codebook() if skeleton else bundled_codebook()
+    try:
+        content = read_text(source, what="codebook", max_bytes=8 * 1024 * 1024)
+        with atomic_write(file, what="codebook", newline="") as fh:
+            fh.write(content)
+    except FileRefused as exc:
+        fail(str(exc))
+    kind = "skeleton codebook" if skeleton else "study codebook"
+    console().print(text(f"Wrote the {kind} to {file}; qualtui uses it when run in this folder (or with "
+                         "--codebook). Codes you create while coding go into it with `qualtui codebook write`."))
+
+
+@codebook_group.command("write")
+@click.option("--to", "to", type=click.Path(path_type=Path),
+              help="Write the result to this file instead; the project then still counts the changes as unwritten.")
+@click.option("--force", is_flag=True, help="Write even though the codebook file changed since the changes were made.")
+@click.pass_obj
+def write_cmd(project: Project, to: Path | None, force: bool) -> None:
+    """Fold the codebook changes made while coding into the codebook file, keeping its comments and layout."""
+    from tui.core.paths import bundled_codebook
+    from tui.core.project.codebook_write import WriteBackRefused, write_codebook
+
+    path = project.codebook_file()
+    if to is None and path.resolve() == bundled_codebook().resolve():
+        fail("The codebook in force is the one shipped with qualtui; start your own with `qualtui codebook new "
+             "--study` (or give --to PATH) and write into that.")
+    if not Path(project.db_path).exists():
+        fail(f"No project at {project.db_path}; there are no codebook changes to write.")
+    try:
+        result = write_codebook(project.store(), path, to=to, force=force)
+    except WriteBackRefused as exc:
+        fail(str(exc))
+    if not result.written and not result.skipped:
+        console().print(text(f"{path} already holds every codebook change; nothing written."))
+        return
+    skipped = f" ({result.skipped} skipped; see `qualtui codebook history`)" if result.skipped else ""
+    where = "" if result.recorded else "; the project's own codebook file is unchanged"
+    console().print(text(f"Wrote {result.written} codebook change{'s' * (result.written != 1)} into "
+                         f"{result.path}{skipped}{where}."))
+
+
+@codebook_group.command("history")
+@click.option("--code", "code", help="Only the changes to this code (id or former id).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_obj
+def history_cmd(project: Project, code: str | None, fmt: str) -> None:
+    """Every codebook change: when, who, on which post, what it did, and why any was skipped."""
+    from tui.core.project.codebook_write import codebook_history
+    from tui.core.report.writers import Table, to_csv, to_json
+
+    file_cb = load_codebook_or_exit(project.codebook_file())
+    rows = codebook_history(project.store().db.conn, file_cb, code)
+    if code and not rows and project.codebook().node(code) is None:
+        fail(f"There is no code {code!r} in the codebook or its history.")
+    headers = ["at", "coder", "post", "kind", "code", "change", "skipped", "written"]
+    table = Table("Codebook history", headers, [[r.at, r.coder, r.post, r.kind, r.code_id, r.summary, r.problem,
+                                                 "yes" if r.written else "no"] for r in rows])
+    if fmt == "csv":
+        click.echo(to_csv(table), nl=False)
+        return
+    if fmt == "json":
+        click.echo(to_json(table.records()), nl=False)
+        return
+    if not rows:
+        console().print(text("No codebook changes yet."))
+        return
+    for r in rows:
+        line = text(f"{r.at}  {r.coder}  {r.post or '-'}  ", "dim", oneline=True)
+        line.append_text(text(f"skipped: {r.problem}" if r.problem else r.summary, "yellow" if r.problem else "",
+                              oneline=True))
+        console().print(line)
 
 
 def coded_counts(project: Project) -> dict[str, int]:

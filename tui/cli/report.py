@@ -166,20 +166,21 @@ def cooccurrence_section(data: ReportData, coder: str | None, top: int, matrix: 
 
 
 def saturation_section(data: ReportData, coder: str | None, run: int, level: str, per_post: bool = True,
-                       colour: bool = False) -> Section:
+                       colour: bool = False, measure: str | None = None) -> Section:
     """The saturation curve, its summary and the chart."""
     from tui.core.report.analyses import saturation
     from tui.core.report.export import saturation_chart, saturation_summary, saturation_table
     from tui.core.report.writers import Table
 
-    sat = saturation(data, data.codebook, coder, run=run, level=level)
+    sat = saturation(data, data.codebook, coder, run=run, level=level, measure=measure)
     width = max(40, min(100, shutil.get_terminal_size((100, 24)).columns - 2))
     table = saturation_table(sat)
     summary = Table("Saturation", ["Coder", "Posts", "Distinct", "Run", "Saturated at"],
                     [[sat.coder, len(sat.points), sat.total, sat.run, sat.saturated_at]],
                     note=saturation_summary(sat))
-    payload = {"coder": sat.coder, "level": sat.level, "run": sat.run, "saturated_at": sat.saturated_at,
-               "total": sat.total, "summary": saturation_summary(sat), "points": [asdict(p) for p in sat.points]}
+    payload = {"coder": sat.coder, "measure": sat.measure, "level": sat.level, "run": sat.run,
+               "saturated_at": sat.saturated_at, "total": sat.total, "summary": saturation_summary(sat),
+               "points": [asdict(p) for p in sat.points]}
     return Section("Saturation", [summary, table] if per_post else [summary], payload, table,
                    chart=saturation_chart(sat, width=width, height=18, colour=colour))
 
@@ -248,21 +249,45 @@ def cooccurrence_cmd(project: Project, coder: str | None, top: int, matrix: bool
 
 @report_group.command("saturation")
 @_coder
-@click.option("--run", default=10, show_default=True, type=click.IntRange(min=1),
+@click.option("--window", "--run", "run", default=10, show_default=True, type=click.IntRange(min=1),
               help="Posts in a row without a new code that count as saturation.")
+@click.option("--measure", type=click.Choice(["created", "first-used"]), default=None,
+              help="A new code is one created on the post while coding, or one applied for the first time "
+                   "[default: created if codes were created while coding, else first-used].")
 @click.option("--level", type=click.Choice(["all", "code"]), default="all", show_default=True,
-              help="Count codes and sub-codes, or codes only.")
+              help="With first-used: count codes and sub-codes, or codes only.")
 @_fmt
 @_out
 @click.pass_obj
-def saturation_cmd(project: Project, coder: str | None, run: int, level: str, fmt: str | None,
-                   output: Path | None) -> None:
+def saturation_cmd(project: Project, coder: str | None, run: int, measure: str | None, level: str,
+                   fmt: str | None, output: Path | None) -> None:
     """New codes per post in coding order, the cumulative curve, and where saturation was reached."""
     data = _data(project)
     chosen = _format(fmt, output)
     colour = chosen == "table" and output is None and sys.stdout.isatty()
-    section = _guard(lambda: saturation_section(data, coder, run, level, per_post=chosen != "table", colour=colour))
+    section = _guard(lambda: saturation_section(data, coder, run, level, per_post=chosen != "table", colour=colour,
+                                                measure=measure))
     _render([section], chosen, output)
+
+
+@report_group.command("codes")
+@_fmt
+@_out
+@click.pass_obj
+def codes_cmd(project: Project, fmt: str | None, output: Path | None) -> None:
+    """When each code first appeared: created while coding, or first used (codes from the codebook file)."""
+    data = _data(project)
+    _render([_guard(lambda: first_seen_section(data))], _format(fmt, output), output)
+
+
+def first_seen_section(data: ReportData) -> Section:
+    """When each code first appeared."""
+    from tui.core.report.analyses import first_appeared
+    from tui.core.report.export import first_seen_table
+
+    rows = first_appeared(data, data.codebook)
+    table = first_seen_table(rows)
+    return Section("First appeared", [table], {"codes": [asdict(r) for r in rows]}, table)
 
 
 @report_group.command("quotes")
@@ -332,6 +357,7 @@ def all_cmd(project: Project, coder: str | None, run: int, top: int, threshold: 
         cooccurrence_section(data, coder, top),
         saturation_section(data, coder, run, "all", per_post=False, colour=False),
         quotes_section(data, coder, None),
+        first_seen_section(data),
     ])
     try:
         sections.append(screening_section(project, data, coder, threshold))

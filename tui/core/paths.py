@@ -13,6 +13,11 @@ def bundled_codebook() -> Path:
     return DATA / "codebook.yaml"
 
 
+def skeleton_codebook() -> Path:
+    """The skeleton for open coding shipped beside the study codebook: categories only, no codes yet."""
+    return DATA / "skeleton.yaml"
+
+
 def sample_corpus() -> Path:
     """The synthetic sample corpus shipped with qualtui."""
     return DATA / "sample_xhs.json"

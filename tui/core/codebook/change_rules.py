@@ -43,8 +43,9 @@ def propose_key(name: str, taken: Iterable[str], category: bool = False) -> str 
     """A free key for a new node: a letter of its name if one is free, else the first free one; None if full."""
     used = set(taken)
     allowed = CATEGORY_KEYS if category else CODE_KEYS
-    words = slug(name).split("-")
-    for ch in [w[0] for w in words if w] + list(slug(name).replace("-", "")) + list(allowed):
+    slugged = slug(name)
+    words = slugged.split("-")
+    for ch in [w[0] for w in words if w] + list(slugged.replace("-", "")) + list(allowed):
         if ch in allowed and ch not in used:
             return ch
     return None
@@ -65,6 +66,8 @@ def clean_definition(value: Any) -> str:
     text = str(value or "").strip()
     if len(text) > MAX_DEFINITION:
         raise ChangeRefused(f"The definition is {len(text)} characters long; it may have at most {MAX_DEFINITION}.")
+    if text.replace("\n", "").isprintable():  # the usual case, without a pass per character
+        return text
     return "".join(ch for ch in text if ch.isprintable() or ch == "\n")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -255,32 +256,44 @@ def _severity(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _code(d: dict[str, Any], inherited: float, parent_id: str, category_id: str, level: int) -> Code:
+def _code(d: dict[str, Any], inherited: float, parent_id: str, category_id: str, level: int,
+          retired: list[CodebookNode], parent_retired: bool = False) -> Code:
     own = _severity(d.get("severity"))
     effective = inherited if own is None else own
-    return Code(
+    gone = parent_retired or bool(d.get("retired"))
+    code = Code(
         id=d["id"], name=d["name"], key=d["key"], definition=d["definition"].strip(),
         aliases=tuple(d.get("aliases") or ()), severity=effective, former_ids=tuple(d.get("former_ids") or ()),
-        subcodes=tuple(_code(s, effective, d["id"], category_id, 3) for s in d.get("subcodes") or ()),
-        parent_id=parent_id, category_id=category_id, level=level, own_severity=own,
+        subcodes=(), parent_id=parent_id, category_id=category_id, level=level, own_severity=own, retired=gone,
     )
+    if gone:  # a node retired in the file is kept out of use the same way as one retired while coding
+        retired.append(code)
+    subs = [_code(s, effective, d["id"], category_id, 3, retired, gone) for s in d.get("subcodes") or ()]
+    return code if gone else dataclasses.replace(code, subcodes=tuple(s for s in subs if not s.retired))
 
 
-def _category(c: dict[str, Any]) -> Category:
+def _category(c: dict[str, Any], retired: list[CodebookNode]) -> Category:
     own = _severity(c.get("severity"))
     effective = 1.0 if own is None else own
-    return Category(
+    gone = bool(c.get("retired"))
+    cat = Category(
         id=c["id"], name=c["name"], key=c["key"], colour=c["colour"].lower(),
-        description=(c.get("description") or "").strip(), severity=effective,
-        codes=tuple(_code(d, effective, c["id"], c["id"], 2) for d in c.get("codes") or ()), own_severity=own,
+        description=(c.get("description") or "").strip(), severity=effective, codes=(), own_severity=own,
+        retired=gone,
     )
+    if gone:
+        retired.append(cat)
+    codes = [_code(d, effective, c["id"], c["id"], 2, retired, gone) for d in c.get("codes") or ()]
+    return dataclasses.replace(cat, codes=tuple(d for d in codes if not d.retired))
 
 
 def build_codebook(data: dict[str, Any], source: str = "<string>") -> Codebook:
     """Build the dataclasses from already-validated plain data (what safe_load returns)."""
-    categories = tuple(_category(c) for c in data.get("categories") or ())
+    retired: list[CodebookNode] = []
+    categories = tuple(c for c in (_category(c, retired) for c in data.get("categories") or ()) if not c.retired)
     if data.get("codes"):
-        categories += (_category({**UNPLACED_DATA, "codes": data["codes"]}),)
+        unplaced = _category({**UNPLACED_DATA, "codes": data["codes"]}, retired)
+        categories += (unplaced,) if unplaced.codes else ()
     screening = None
     if data.get("screening"):
         s = data["screening"]
@@ -295,4 +308,5 @@ def build_codebook(data: dict[str, Any], source: str = "<string>") -> Codebook:
     return Codebook(
         version=data["version"], name=data["name"], description=(data.get("description") or "").strip(),
         categories=categories, screening=screening, prelabel=prelabel, source=source, hash=codebook_hash(data),
+        retired=tuple(retired),
     )

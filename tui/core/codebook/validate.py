@@ -29,9 +29,9 @@ _CONSTRUCT = yaml.constructor.SafeConstructor()
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "codebook": ("version", "name", "description", "categories", "codes", "screening", "prelabel"),
-    "category": ("id", "name", "key", "colour", "description", "severity", "codes"),
-    "code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids", "subcodes"),
-    "sub-code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids"),
+    "category": ("id", "name", "key", "colour", "description", "severity", "retired", "codes"),
+    "code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids", "retired", "subcodes"),
+    "sub-code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids", "retired"),
     "screening": ("labels", "threshold", "prompt", "examples"),
     "label": ("name", "definition"),
     "example": ("text", "label"),
@@ -304,10 +304,13 @@ def _common(c: Checker, f: Fields, what: str, keys: list[tuple[str, int]], slash
     name = c.text(f["name"][1], f"the name of {what}", empty_ok=False) if "name" in f else None
     if "key" in f:
         key = c.key(f["key"][1], what)
-        if key is not None:
+        retired = "retired" in f and isinstance(f["retired"][1], ScalarNode) and f["retired"][1].value == "true"
+        if key is not None and not retired:  # a retired node's key is free for a node in use
             keys.append((key, line_of(f["key"][1])))
     if "severity" in f:
         c.number(f["severity"][1], f"the severity of {what}", 1.0, 3.0)
+    if "retired" in f and f["retired"][1].tag != BOOL:
+        c.add(line_of(f["retired"][1]), f"retired in {what} should be true or false, not {_describe(f['retired'][1])}")
     return f"'{name}'" if name else what
 
 

@@ -13,6 +13,7 @@ from tui.core.codebook.model import Codebook
 from tui.core.coding.queue import resume_index, work_list
 from tui.core.coding.sentences import shown_sentences
 from tui.core.project.codebook_log import effective_codebook
+from tui.core.project.codebook_write import note_file_read
 from tui.core.project.events import CODEBOOK_KINDS, Event, EventKind, new_event_id, utc_stamp
 from tui.core.project.state import PostState
 from tui.core.project.store import Store, WriteRefused
@@ -68,6 +69,7 @@ class Session:
         self.current: Current | None = None
         self.saved = 0  # decisions committed in this session (a screen tells a refused write by it)
         self._saved_place: str | None = None
+        self._file_noted = False
         if self.posts:
             self.load()
 
@@ -320,9 +322,20 @@ class Session:
                                 value=json.dumps(value, ensure_ascii=False, sort_keys=True),
                                 codebook_hash=self.codebook.hash))
         self.saved += 1
+        self._note_file_read()
         applied = work.apply(change)
         self.codebook = work.build()
         return applied
+
+    def _note_file_read(self) -> None:
+        # Which codebook file the changes were made against, so `codebook write` can tell a hand edit.
+        if not self._file_noted:
+            try:
+                with self.store.write() as conn:
+                    note_file_read(conn, self.codebook.file_codebook().hash)
+            except WriteRefused:
+                return  # the change itself is saved; the note is tried again with the next one
+            self._file_noted = True
 
     def reload_codebook(self) -> None:
         """Fold the project's codebook changes again (after undo, redo or a merge of another coder's file)."""

@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from tui.core.codebook.changes import Applied, Change, change_from_row, fold
 from tui.core.codebook.model import Codebook
 from tui.core.project.events import CODEBOOK_KINDS
-from tui.core.project.undo import active_events
 
 __all__ = ["WRITTEN_KEY", "codebook_changes", "effective_codebook", "with_project_changes", "written_ids"]
 
@@ -23,14 +21,17 @@ _MARKS = ", ".join("?" * len(_KINDS))
 
 def codebook_changes(conn: sqlite3.Connection) -> list[Change]:
     """Every codebook change that stands (after undo and redo), from every coder, in (time, id) order."""
-    cur = conn.execute(
-        "SELECT id, coder, post_id, kind, code_id, value, ref, at FROM events WHERE kind IN (" + _MARKS + ")"
-        " UNION ALL SELECT id, coder, post_id, kind, code_id, value, ref, at FROM events"
-        " WHERE kind IN ('undo', 'redo') AND ref IN (SELECT id FROM events WHERE kind IN (" + _MARKS + "))",
-        _KINDS + _KINDS)
-    cols = [d[0] for d in cur.description]
-    rows: list[dict[str, Any]] = [dict(zip(cols, r, strict=True)) for r in cur]
-    return [change_from_row(r) for r in active_events(rows)]
+    rows = conn.execute("SELECT id, coder, post_id, kind, code_id, value, at FROM events WHERE kind IN (" + _MARKS
+                        + ")", _KINDS).fetchall()
+    # Undo and redo of codebook changes are rare: count them apart, in (time, id) order as active_events does.
+    balance: dict[str, int] = {}
+    for kind, ref in conn.execute(
+            "SELECT kind, ref FROM events WHERE kind IN ('undo', 'redo') AND ref IN (SELECT id FROM events "
+            "WHERE kind IN (" + _MARKS + ")) ORDER BY at, id", _KINDS):
+        balance[ref] = balance.get(ref, 0) + (1 if kind == "undo" else -1)
+    rows.sort(key=lambda r: (r[6], r[0]))
+    return [change_from_row({"id": r[0], "coder": r[1], "post_id": r[2], "kind": r[3], "code_id": r[4],
+                             "value": r[5], "at": r[6]}) for r in rows if balance.get(r[0], 0) <= 0]
 
 
 def written_ids(conn: sqlite3.Connection) -> frozenset[str]:

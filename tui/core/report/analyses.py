@@ -24,12 +24,17 @@ from tui.core.sync.agreement import BinaryScores, binary_scores
 
 __all__ = [
     "ALL", "CoPair", "Cooccurrence", "CoderPost", "FreqRow", "QuoteRow", "ReportData", "ReportError",
-    "SatPoint", "Saturation", "Screening", "cooccurrence", "frequencies", "quotes", "saturation",
+    "CREATED", "FIRST_USED", "MEASURES", "FirstSeen", "first_appeared", "SatPoint", "Saturation", "Screening",
+    "cooccurrence", "frequencies", "quotes", "saturation",
     "screening", "pick_coder", "DEFAULT_RUN",
 ]
 
 DEFAULT_RUN = 10
 """Posts in a row without a new code that count as saturation, unless the caller says otherwise."""
+CREATED, FIRST_USED = "created", "first-used"
+MEASURES = (CREATED, FIRST_USED)
+"""What counts as a new code on a post: one created on it while coding (the study's open coding), or a
+code of the codebook applied for the first time."""
 
 
 Source = Union[Store, ReportData]
@@ -171,6 +176,7 @@ class Saturation:
     run: int
     saturated_at: int | None
     level: str
+    measure: str = FIRST_USED  # "created": codes created on the post while coding; "first-used": first applied
 
     @property
     def total(self) -> int:
@@ -193,30 +199,93 @@ def saturation_point(new_counts: list[int], run: int) -> int | None:
 
 
 def saturation(source: Source, codebook: Codebook, coder: str | None = None, run: int = DEFAULT_RUN,
-               level: str = "all") -> Saturation:
+               level: str = "all", measure: str | None = None) -> Saturation:
     """New codes per post in coding order (first event on each post) and the cumulative distinct codes.
 
-    `level` "all" counts codes and sub-codes (a sub-code introduces its code too); "code" counts
-    codes only. Categories never count.
+    `measure` "created" counts the codes created on each post while coding (open coding, as the study
+    monitored saturation); "first-used" counts codes applied for the first time. None: "created" if the
+    project has codes created while coding, else "first-used". With "first-used", `level` "all" counts
+    codes and sub-codes (a sub-code introduces its code too); "code" counts codes only. Categories never count.
     """
     if run < 1:
         raise ReportError("The saturation run must be at least one post.")
     if level not in ("all", "code"):
         raise ReportError(f"Unknown saturation level {level!r}; use 'all' or 'code'.")
     data = _data(source, codebook)
+    if measure is None:
+        measure = CREATED if data.created else FIRST_USED
+    if measure not in MEASURES:
+        raise ReportError(f"Unknown saturation measure {measure!r}; use 'created' or 'first-used'.")
     who = pick_coder(data, coder)
-    ordered = sorted(data.codings(who).items(), key=lambda kv: (kv[1][0], kv[0]))
+    codings = data.codings(who)
+    created: dict[int, list[str]] = {}
+    if measure == CREATED:
+        # Codes emerge from any coder in the pooled and the consensus views; from the coder alone otherwise.
+        for name, posts in data.created.items():
+            if who in (ALL, CONSENSUS) or name == who:
+                for pid, ids in posts.items():
+                    created.setdefault(pid, []).extend(i for i in ids if i not in created.get(pid, []))
+    firsts = {pid: first for pid, (first, _) in codings.items()}
+    for pid in created:
+        if pid not in firsts:  # a code made on a post that no longer carries one still emerged there
+            seen_at = [cp.first_at for name, cps in data.coders.items() if pid in cps
+                       for cp in [cps[pid]] if who in (ALL, CONSENSUS) or name == who]
+            firsts[pid] = min(seen_at, default="")
+    ordered = sorted(firsts, key=lambda pid: (firsts[pid], pid))
     seen: set[str] = set()
     points: list[SatPoint] = []
-    for i, (pid, (_, ids)) in enumerate(ordered, 1):
-        if level == "code":
-            nodes = {data.code_level(c) for c in ids}
+    for i, pid in enumerate(ordered, 1):
+        new: list[str]
+        if measure == CREATED:
+            new = [c for c in created.get(pid, []) if c not in seen]
         else:
-            nodes = {n for c in ids for n in data.rollup(c) if not isinstance(codebook.node(n), Category)}
-        new = sorted(nodes - seen)
+            applied = codings[pid][1]
+            if level == "code":
+                nodes = {data.code_level(c) for c in applied}
+            else:
+                nodes = {n for c in applied for n in data.rollup(c) if not isinstance(codebook.node(n), Category)}
+            new = sorted(nodes - seen)
         seen.update(new)
         points.append(SatPoint(i, data.label(pid), len(new), tuple(new), len(seen)))
-    return Saturation(who, points, run, saturation_point([p.new for p in points], run), level)
+    return Saturation(who, points, run, saturation_point([p.new for p in points], run), level, measure)
+
+
+@dataclass(frozen=True)
+class FirstSeen:
+    """When a code first appeared: created while coding, or (a code from the file) first applied to a post."""
+
+    id: str
+    path: str
+    at: str  # "" if never used
+    how: str  # "created", "first used" or "not used yet"
+    post: str  # the post's label, "" if none
+    coder: str
+
+
+def first_appeared(source: Source, codebook: Codebook) -> list[FirstSeen]:
+    """Every code and sub-code in use, in the order they first appeared (codes never used last)."""
+    data = _data(source, codebook)
+    used: dict[str, tuple[str, str, int]] = {}
+    for name in data.humans():
+        for pid, cp in data.coders[name].items():
+            for code, when in cp.state.codes.items():
+                cur = codebook.resolve(code) or code
+                seen = (str(when or cp.first_at), name, pid)
+                if cur not in used or seen < used[cur]:
+                    used[cur] = seen
+    rows: list[FirstSeen] = []
+    for node in codebook.codes():
+        path = codebook.path_str(node.id)
+        made = data.creations.get(node.id)
+        if made is not None:
+            rows.append(FirstSeen(node.id, path, made[0], "created", "" if made[2] is None else data.label(made[2]),
+                                  made[1]))
+        elif node.id in used:
+            when, who, post = used[node.id]
+            rows.append(FirstSeen(node.id, path, when, "first used", data.label(post), who))
+        else:
+            rows.append(FirstSeen(node.id, path, "", "not used yet", "", ""))
+    return sorted(rows, key=lambda r: (r.at == "", r.at))
 
 
 # ---------------------------------------------------------------- quotes

@@ -11,7 +11,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from tui.core.codebook.changes import CODE_CREATE
 from tui.core.codebook.model import Category, Codebook
+from tui.core.project.codebook_log import codebook_changes
 from tui.core.project.events import CONSENSUS
 from tui.core.project.state import PostState, derive_state
 from tui.core.project.store import Store
@@ -46,6 +48,10 @@ class ReportData:
     labels: dict[int, str]
     n_posts: int
     pending: int = 0  # posts the coders disagree on that nobody has reconciled yet
+    created: dict[str, dict[int, list[str]]] = field(default_factory=dict)
+    """coder -> post id -> ids of the codes created on that post while coding (open coding), in order."""
+    creations: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
+    """code id -> (time, coder, post id or None) of the change that created it while coding."""
     _codings: dict[str, dict[int, tuple[str, frozenset[str]]]] = field(default_factory=dict, repr=False)
     _rollup: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _resolved: dict[str, str] = field(default_factory=dict, repr=False)
@@ -68,6 +74,12 @@ class ReportData:
             coders.setdefault(coder, {})[post_id] = CoderPost(post_id, min(r["at"] for r in group), st,
                                                               data.current(st))
         data.labels = dict(conn.execute("SELECT id, label FROM posts"))
+        for ch in codebook_changes(conn):  # the standing ones: an undone creation never happened
+            if ch.kind != CODE_CREATE or ch.value.get("category"):
+                continue
+            data.creations.setdefault(ch.code_id, (ch.at, ch.coder, ch.post_id))
+            if ch.post_id is not None:
+                data.created.setdefault(ch.coder, {}).setdefault(ch.post_id, []).append(ch.code_id)
         data._build_consensus()
         return data
 

@@ -8,16 +8,16 @@ from typing import Any
 
 from tui.core.codebook.model import Category, Codebook
 from tui.core.prelabel.intervals import interval_text, value_text
-from tui.core.report.analyses import Cooccurrence, FreqRow, QuoteRow, Saturation, Screening
+from tui.core.report.analyses import Cooccurrence, FirstSeen, FreqRow, QuoteRow, Saturation, Screening
 from tui.core.report.data import ReportData
 from tui.core.report.writers import Table, latex_escape, md_escape, to_latex, to_markdown
 from tui.core.safe import clean
 
 __all__ = [
     "LEVELS", "codebook_latex", "codebook_markdown", "codebook_tables", "codings_long", "codings_wide",
-    "cooccurrence_table", "frequency_records", "frequency_table", "matrix_table", "quotes_markdown",
-    "quotes_table", "saturation_chart", "saturation_summary", "saturation_table", "screening_records",
-    "screening_tables", "INTERVAL_NOTE",
+    "cooccurrence_table", "first_seen_table", "frequency_records", "frequency_table", "matrix_table",
+    "quotes_markdown", "quotes_table", "saturation_chart", "saturation_summary", "saturation_table",
+    "screening_records", "screening_tables", "INTERVAL_NOTE",
 ]
 
 LEVELS = {0: "unknown", 1: "category", 2: "code", 3: "sub-code"}
@@ -77,9 +77,18 @@ def matrix_table(co: Cooccurrence) -> Table:
 
 def saturation_table(sat: Saturation) -> Table:
     """One row per coded post in coding order."""
-    return Table(f"Saturation ({sat.coder})", ["Post #", "Label", "New codes", "Cumulative", "New code ids"],
+    new = "Codes created" if sat.measure == "created" else "New codes"
+    return Table(f"Saturation ({sat.coder})", ["Post #", "Label", new, "Cumulative", "New code ids"],
                  [[p.index, p.label, p.new, p.cumulative, ";".join(p.new_ids)] for p in sat.points],
                  note=saturation_summary(sat))
+
+
+def first_seen_table(rows: Sequence[FirstSeen]) -> Table:
+    """When each code first appeared, in that order."""
+    return Table("When each code first appeared", ["First appeared", "How", "Post", "Coder", "Path", "Id"],
+                 [[r.at, r.how, r.post, r.coder, r.path, r.id] for r in rows],
+                 note="Codes created while coding count from their creation; codes from the codebook file from "
+                      "their first use on a post.")
 
 
 def saturation_summary(sat: Saturation) -> str:
@@ -88,6 +97,14 @@ def saturation_summary(sat: Saturation) -> str:
     what = "codes and sub-codes" if sat.level == "all" else "codes"
     if not n:
         return "No coded posts yet."
+    if sat.measure == "created":
+        if sat.saturated_at is None:
+            return (f"Not saturated: {sat.total} codes created while coding over {n} posts, and no run of "
+                    f"{sat.run} posts in a row without a new one.")
+        later = sum(p.new for p in sat.points[sat.saturated_at:])
+        return (f"Saturation after post {sat.saturated_at} of {n}: the next {sat.run} posts in a row produced no "
+                f"new code ({sat.points[sat.saturated_at - 1].cumulative} of {sat.total} codes created by then; "
+                f"{later or 'none'} created later).")
     if sat.saturated_at is None:
         return (f"Not saturated: {sat.total} distinct {what} over {n} posts, and no run of {sat.run} posts "
                 "in a row without a new one.")

@@ -33,20 +33,27 @@ from tui.core.report.analyses import (
     ReportError,
     Saturation,
     cooccurrence,
+    first_appeared,
     frequencies,
     pick_coder,
     quotes,
     saturation,
     screening,
 )
-from tui.core.report.export import cooccurrence_table, frequency_table, saturation_summary, screening_tables
+from tui.core.report.export import (
+    cooccurrence_table,
+    first_seen_table,
+    frequency_table,
+    saturation_summary,
+    screening_tables,
+)
 from tui.core.report.writers import Table, fmt_number
 from tui.core.safe import clean
 
 QUOTES_HIDDEN = "Quotes are post text, so they are hidden during a break and after today's limit."
-SECTIONS = ("frequencies", "cooccurrence", "saturation", "quotes", "screening")
+SECTIONS = ("frequencies", "cooccurrence", "saturation", "quotes", "screening", "codes")
 TITLES = {"frequencies": "Frequencies", "cooccurrence": "Co-occurrence", "saturation": "Saturation",
-          "quotes": "Quotes", "screening": "Screening"}
+          "quotes": "Quotes", "screening": "Screening", "codes": "Codebook"}
 
 
 @dataclass
@@ -62,6 +69,7 @@ class ReportResults:
     saturation: Saturation | None = None
     quotes: list[QuoteRow] = field(default_factory=list)
     screening: list[Table] = field(default_factory=list)
+    codes: Table | None = None  # when each code first appeared
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty, in one sentence
 
 
@@ -77,7 +85,7 @@ def build_report(store: Store, codebook: Codebook, view: str | None,
     try:
         out.view = pick_coder(data, view)
     except ReportError as exc:
-        out.notes.update(dict.fromkeys(SECTIONS[1:], str(exc)))
+        out.notes.update(dict.fromkeys([n for n in SECTIONS if n not in ("frequencies", "codes")], str(exc)))
         out.view = view or ALL
     # Quotes and screening read one coder's decisions; the pooled view has none of its own.
     own = None if out.view == ALL else out.view
@@ -92,6 +100,7 @@ def build_report(store: Store, codebook: Codebook, view: str | None,
         ("saturation", lambda: setattr(out, "saturation", saturation(data, codebook, out.view))),
         ("quotes", lambda: setattr(out, "quotes", quotes(data, codebook, own))),
         ("screening", lambda: setattr(out, "screening", screening_tables(screening(data, codebook, store, own)))),
+        ("codes", lambda: setattr(out, "codes", first_seen_table(first_appeared(data, codebook)))),
     ]
     for name, step in steps:
         if cancelled():
@@ -241,6 +250,8 @@ class ReportScreen(Screen[None]):
             fill_table(self.query_one("#cooccurrence-table", DataTable), r.cooccurrence)
         self._saturation(r.saturation)
         self._show_quotes()
+        if r.codes is not None:
+            fill_table(self.query_one("#codes-table", DataTable), r.codes)
         if r.screening:
             fill_table(self.query_one("#screening-confusion", DataTable), r.screening[0])
             fill_table(self.query_one("#screening-scores", DataTable), r.screening[1])
@@ -250,6 +261,7 @@ class ReportScreen(Screen[None]):
             "saturation": saturation_summary(r.saturation) if r.saturation else "",
             "quotes": "" if r.quotes else "No quotes yet.",
             "screening": r.screening[0].title + ". " + r.screening[0].note if r.screening else "",
+            "codes": r.codes.note if r.codes else "",
         }
         for name in SECTIONS:
             note = r.notes.get(name) or notes[name]
