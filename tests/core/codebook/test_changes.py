@@ -172,3 +172,12 @@ def test_new_ids_never_clash_and_keys_come_from_the_name() -> None:
     assert propose_key("Quiet", set()) == "i"  # q is the picker's
     assert propose_key("Anything", set(), category=True) == "1"
     assert propose_key("x", set("123456789"), category=True) is None
+
+
+def test_retired_sub_codes_keep_the_tree_three_levels_deep(cb: Codebook) -> None:
+    eff, _ = fold(cb, [ch(CODE_RETIRE, TEEN)])
+    with pytest.raises(ChangeRefused, match="'Age' has sub-codes, and a sub-code cannot have its own"):
+        OpenCodebook(eff).check(ch(CODE_MOVE, AGE, parent=FIN))
+    merged, done = fold(eff, [ch(CODE_MERGE, AGE, into=FIN)])
+    assert done[0].problem is None
+    assert merged.is_retired(TEEN) and merged.parent(TEEN).id == FIN  # still named, still placed

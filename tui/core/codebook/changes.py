@@ -295,7 +295,7 @@ class OpenCodebook:
             if up == node.id:
                 raise ChangeRefused(f"{self._label(node.id)} cannot move under itself or one of its own sub-codes.")
             up = self.nodes[up].parent
-        if self.level(parent) == 2 and self.active_children(node.id):
+        if self.level(parent) == 2 and node.children:  # retired ones too: the tree stays three levels deep
             raise ChangeRefused(f"{self._label(node.id)} has sub-codes, and a sub-code cannot have its own; "
                                 "move or merge them first.")
         key = self._key_for(str(ch.value.get("key") or node.key), node.name, parent.id, False)
@@ -321,15 +321,16 @@ class OpenCodebook:
             if up == gone.id:
                 raise ChangeRefused(f"{self._label(gone.id)} cannot be merged into one of its own sub-codes.")
             up = self.nodes[up].parent
-        kids = self.active_children(gone.id)
+        kids = [self.nodes[c] for c in gone.children]  # retired ones go along, so they keep a place in the tree
         if kids and self.level(into) >= 3:
             raise ChangeRefused(f"{self._label(gone.id)} has sub-codes, and {self._label(into.id)} is a sub-code; "
                                 "move them first.")
         for kid in kids:
-            kid.key = self._key_for(kid.key, kid.name, into.id, False)
+            if not kid.retired:
+                kid.key = self._key_for(kid.key, kid.name, into.id, False)
             kid.parent = into.id
             into.children.append(kid.id)
-        gone.children = [c for c in gone.children if self.nodes[c].retired]
+        gone.children = []
         self._detach(gone)
         del self.nodes[gone.id]
         self.merged[gone.id] = into.id
