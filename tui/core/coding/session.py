@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tui.core.codebook.model import Codebook
 from tui.core.coding.queue import resume_index, work_list
 from tui.core.coding.sentences import shown_sentences
+from tui.core.prelabel.arms import BLIND, arm_of
 from tui.core.project.events import Event, EventKind, utc_stamp
 from tui.core.project.state import PostState
 from tui.core.project.store import Store, WriteRefused
@@ -44,6 +45,12 @@ class Current:
     sentences: list[tuple[int, int]]
     suggestions: list[tuple[str, str, float]] = field(default_factory=list)  # (kind, code id, score)
     likely_codes: list[str] = field(default_factory=list)  # suggested codes that count for exposure weight
+    arm: str = ""  # "blind": the study shows no model output for this post; "shown"
+
+    @property
+    def blind(self) -> bool:
+        """True when no relevance pre-label, code suggestion or anything made from them may be shown."""
+        return self.arm == BLIND
 
 
 class Session:
@@ -127,9 +134,19 @@ class Session:
             (pid,),
         ).fetchall()
         suggestions = [(k, c, s) for k, c, s, _ in rows if k == "relevance" or self.codebook.node(c) is not None]
-        self.current = Current(post, state, shown_sentences(post["text"]), suggestions,
-                               likely_codes(self.store, pid))
+        arm = self.arm(post)
+        # A blind post keeps its likely codes: they weigh its exposure (well-being first), never shown.
+        self.current = Current(post, state, shown_sentences(post["text"]), [] if arm == BLIND else suggestions,
+                               likely_codes(self.store, pid), arm)
         return self.current
+
+    def arm(self, post: dict[str, Any] | int) -> str:
+        """The study arm of a post (a row or an id): blind or shown, from the codebook's seed and share."""
+        if isinstance(post, int):
+            if self.current is not None and self.current.post["id"] == post:
+                return self.current.arm
+            post = self.store.post(post) or {}
+        return arm_of(post, self.codebook)
 
     def go(self, index: int) -> Current:
         """Move to a post by position (clamped)."""
@@ -180,7 +197,7 @@ class Session:
         assert self.current is not None
         pid = post_id if post_id is not None else self.current.post["id"]
         return self._commit(Event(self.coder, pid, kind, code_id=code_id, value=value, ref=ref,
-                                  at=utc_stamp(self.clock()), codebook_hash=self.codebook.hash))
+                                  at=utc_stamp(self.clock()), codebook_hash=self.codebook.hash, arm=self.arm(pid)))
 
     def _commit(self, event: Event) -> Event:
         assert self.current is not None
@@ -272,6 +289,8 @@ class Session:
 
     def decide_suggestion(self, code_id: str, accept: bool) -> Event:
         """Accept (assign) or reject a model suggestion; both are recorded so acceptance can be measured."""
+        if self.current is not None and self.current.blind:
+            raise SessionError("This post is blind: it shows no suggestion to accept or reject.")
         ev = self._record(EventKind.SUGGESTION_ACCEPT if accept else EventKind.SUGGESTION_REJECT, code_id=code_id)
         if accept and code_id != "relevance":
             self.add_code(code_id)
@@ -308,7 +327,8 @@ class Session:
         if target is None:
             return None
         # Recorded first: if the project refuses the write, the screen stays where it was.
-        self._commit(compensating(kind, target, self.coder, self.codebook.hash, at=utc_stamp(self.clock())))
+        event = compensating(kind, target, self.coder, self.codebook.hash, at=utc_stamp(self.clock()))
+        self._commit(replace(event, arm=self.arm(target["post_id"])))
         self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target
