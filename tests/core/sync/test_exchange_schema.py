@@ -45,6 +45,8 @@ def _every_kind(store: Store, coder: str) -> None:
     """One coder's session using every kind of decision the coding app records."""
     s = Session(store, CB, coder)
     s.go(0)
+    if s.current is not None and s.current.blind:  # a blind post shows no suggestion to decide on
+        s.go(1)
     s.set_relevance(1)
     s.add_code(TEEN)
     s.set_memo("a memo\nover two lines")

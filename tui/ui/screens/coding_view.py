@@ -175,6 +175,8 @@ class CodingView(Screen[None]):
         out = Text()
         out.append(f" {clean(post['label'], oneline=True)} ", style="bold reverse")
         out.append(f"  {clean(post['platform'], oneline=True)}  {(post.get('posted_at') or '')[:10]}", style="dim")
+        if self.session.current is not None and self.session.current.blind:
+            out.append("  blind", style="bold magenta")  # the study shows no model output for this post
         severity = self.host.severity_label(post)
         if severity:
             out.append(f"  {severity}", style="bold red")
