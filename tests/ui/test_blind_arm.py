@@ -39,7 +39,8 @@ def _flat(text: str) -> str:
 
 
 def _app(project: Path, codebook: Codebook) -> QualtuiApp:
-    return QualtuiApp(Store(project), codebook, "alice", mode="coding", config=Config(wellbeing={"checkins": False, "severe_pause_seconds": 0}))
+    cfg = Config(wellbeing={"checkins": False, "severe_pause_seconds": 0})
+    return QualtuiApp(Store(project), codebook, "alice", mode="coding", config=cfg)
 
 
 async def test_a_blind_post_shows_no_model_output_but_keeps_its_warning(project: Path,

@@ -109,6 +109,10 @@ def show_cmd(project: Project, counts: bool, definitions: bool) -> None:
             for leaf in code.subcodes:
                 sub.add(label(leaf))
     console().print(root)
+    share = cb.assistance.blind_share
+    where = "the codebook's seed" if cb.assistance.seed else "made from the codebook's name"
+    console().print(text(f"Blind arm: {share:.0%} of posts show no model output (study seed {cb.study_seed!r}, "
+                         f"{where}); the codebook's assistance section sets both.", oneline=True))
 
 
 def coded_counts(project: Project) -> dict[str, int]:

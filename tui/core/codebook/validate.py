@@ -112,8 +112,8 @@ class Checker:
     def fields(self, node: Node, kind: str, what: str) -> Fields | None:
         """The fields of a mapping, after reporting unknown and missing ones; None if not a mapping."""
         if not isinstance(node, MappingNode):
-            self.add(line_of(node), f"{what} should be a mapping of fields ({', '.join(_REQUIRED[kind] or FIELDS[kind])}), "
-                                    f"not {_describe(node)}")
+            listed = ", ".join(_REQUIRED[kind] or FIELDS[kind])
+            self.add(line_of(node), f"{what} should be a mapping of fields ({listed}), not {_describe(node)}")
             return None
         found: Fields = {}
         for key, value in self.pairs(node):

@@ -11,15 +11,15 @@ import hashlib
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tui.core.project.events import CONSENSUS
 from tui.core.project.schema import arm_column
 
 __all__ = [
-    "ALL", "ARM_CHOICES", "BLIND", "INFLUENCED", "SHOWN", "arm_note", "arm_of", "in_arm", "is_blind", "post_arms",
-    "share_problem",
+    "ALL", "ARM_CHOICES", "BLIND", "INFLUENCED", "SHOWN", "arm_note", "arm_of", "counted", "in_arm", "is_blind",
+    "post_arms", "share_problem",
 ]
 
 BLIND = "blind"
@@ -61,19 +61,24 @@ def arm_of(post: Mapping[str, Any], codebook: Any) -> str:
     return BLIND if blind else SHOWN
 
 
-def post_arms(conn: sqlite3.Connection, coders: Iterable[str] | None = None) -> dict[int, str]:
+def post_arms(conn: sqlite3.Connection, coders: Iterable[str] | None = None, *,
+              strict: bool = False) -> dict[int, str]:
     """The arm of every post these coders (default: all but the consensus) decided, from the recorded arms.
 
     A post counts as blind only if every event on it was recorded blind: a decision made before arms
-    were recorded ('') was made with the suggestions on screen, so it counts as shown.
+    were recorded ('') was made with the suggestions on screen, so it counts as shown. `strict` (the
+    anchoring comparison) calls a post shown only if every event was recorded shown, else ''.
     """
     names = [c for c in coders or () if c != CONSENSUS]  # the consensus's arm is its coders'
-    blind = f"min({arm_column(conn)} = 'blind')"
+    column = arm_column(conn)
+    blind = f"min({column} = 'blind') + 2 * min({column} = 'shown')" if strict else f"min({column} = 'blind')"
     if not names:
         rows = conn.execute(f"SELECT post_id, {blind} FROM events WHERE coder != ? GROUP BY post_id", (CONSENSUS,))
     else:
         marks = ",".join("?" * len(names))
         rows = conn.execute(f"SELECT post_id, {blind} FROM events WHERE coder IN ({marks}) GROUP BY post_id", names)
+    if strict:
+        return {pid: {1: BLIND, 2: SHOWN}.get(found, "") for pid, found in rows}
     return {pid: BLIND if blind else SHOWN for pid, blind in rows}
 
 
@@ -84,6 +89,19 @@ def in_arm(post_ids: Iterable[int], arms: Mapping[int, str], arm: str) -> list[i
     if arm == ALL:
         return list(post_ids)
     return [p for p in post_ids if (arms.get(p) == BLIND) == (arm == BLIND)]
+
+
+def counted(conn: sqlite3.Connection, coder: str | None, arm: str) -> Callable[[int], bool]:
+    """Whose decisions on which posts a scorecard in `arm` counts: the one filter every scorecard calls.
+
+    `coder` is whose decisions are compared (None or the consensus: every coder's arm on the post).
+    """
+    if arm not in ARM_CHOICES:
+        raise ValueError(f"unknown arm {arm!r}")
+    if arm == ALL:
+        return lambda _post_id: True
+    arms = post_arms(conn, [coder] if coder else None)
+    return lambda post_id: (arms.get(post_id) == BLIND) == (arm == BLIND)
 
 
 def arm_note(arm: str, n: int) -> str:

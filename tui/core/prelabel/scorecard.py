@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.core.prelabel.arms import ALL, BLIND, counted
 from tui.core.prelabel.cache import relevance_by_post
 from tui.core.prelabel.dataset import Dataset
 from tui.core.prelabel.metrics import auc
@@ -50,6 +51,7 @@ class EvalReport:
     per_code: list[CodeEval] = field(default_factory=list)
     model_hash: str = ""
     prompt_hash: str = ""
+    arm: str = ALL  # whose decisions count: blind posts only, shown ones, or all (arms.counted)
 
     @property
     def n(self) -> int:
@@ -58,11 +60,12 @@ class EvalReport:
 
 
 def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold: float | None = None,
-             source: str = "llm", k: int = 3, folds: int = 5, seed: int = 0) -> EvalReport:
+             source: str = "llm", k: int = 3, folds: int = 5, seed: int = 0, arm: str = BLIND) -> EvalReport:
     """Model versus coders: confusion matrix, accuracy, FNR, kappa, AUC, and per-code top-k precision/recall.
 
     source: 'llm' (the model's own scores), 'learned' (cross-validated, so never scored on its training
     posts) or 'suggestions' (whatever is stored now; optimistic once learned from these very posts).
+    arm: 'blind' (default) compares only decisions made with no suggestion on screen; 'shown', 'all'.
     """
     if source not in ("llm", "learned", "suggestions"):
         raise ValueError(f"unknown source {source!r}")
@@ -80,13 +83,14 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
         if min(int(y.sum()), int(len(y) - y.sum())) >= 2:
             oof = proj.oof_relevance(idx, y, min(folds, int(y.sum()), int(len(y) - y.sum())), seed)
             scores = {proj.ids[int(i)]: float(p) for i, p in zip(idx, oof, strict=False)}
-    pids = sorted(p for p in labels.relevance if p in scores)
+    keep = counted(conn, coder, arm)
+    pids = sorted(p for p in labels.relevance if p in scores and keep(p))
     truth = [labels.relevance[p] for p in pids]
     probs = [scores[p] for p in pids]
     bs = binary_scores(truth, [int(p >= thr) for p in probs])
     report = EvalReport(labels.source, source, thr, bs.tp, bs.fp, bs.fn, bs.tn, bs.accuracy, bs.precision, bs.recall,
                         bs.false_negative_rate, bs.kappa, auc(truth, probs), k=k,
-                        model_hash=proj.meta["model_hash"], prompt_hash=proj.meta["prompt_hash"])
+                        model_hash=proj.meta["model_hash"], prompt_hash=proj.meta["prompt_hash"], arm=arm)
     code_scores: dict[int, dict[str, float]] = {}
     cidx, cy = proj.code_set()
     if source == "suggestions":
@@ -97,7 +101,8 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
         code_scores = proj.ranked(cidx, None)
     elif proj.sims is not None and len(cidx) >= 4:
         code_scores = proj.ranked(cidx, proj.oof_codes(cidx, cy, min(folds, len(cidx)), seed))
-    coded = {p: {c for c in cs if proj.levels.get(c) == 2} for p, cs in labels.codes.items() if p in code_scores}
+    coded = {p: {c for c in cs if proj.levels.get(c) == 2} for p, cs in labels.codes.items()
+             if p in code_scores and keep(p)}
     report.n_coded = len(coded)
     for code in (c for c in proj.codes if c.level == 2):
         support = sum(code.id in cs for cs in coded.values())

@@ -13,6 +13,8 @@ from itertools import combinations
 from typing import Union
 
 from tui.core.codebook.model import Category, Codebook
+from tui.core.prelabel.arms import ALL as ARM_ALL
+from tui.core.prelabel.arms import BLIND, counted
 from tui.core.project.events import CONSENSUS
 from tui.core.project.state import PostState
 from tui.core.project.store import Store
@@ -274,11 +276,15 @@ class Screening:
     n_scored: int  # posts with a model score
     n_decided: int  # posts with a human relevance decision
     n_compared: int  # posts with both
+    arm: str = ARM_ALL  # whose decisions count: blind posts only, shown ones, or all (arms.counted)
 
 
 def screening(source: Source, codebook: Codebook, store: Store | None = None, coder: str | None = None,
-              threshold: float | None = None) -> Screening:
-    """Model-vs-human scorecard: P(relevant) >= threshold against consensus (or `coder`) decisions."""
+              threshold: float | None = None, arm: str = BLIND) -> Screening:
+    """Model-vs-human scorecard: P(relevant) >= threshold against consensus (or `coder`) decisions.
+
+    arm: 'blind' (default) compares only decisions made with no suggestion on screen; 'shown', 'all'.
+    """
     data = _data(source, codebook)
     db = source if isinstance(source, Store) else store
     if db is None:
@@ -310,9 +316,14 @@ def screening(source: Source, codebook: Codebook, store: Store | None = None, co
     both = sorted(set(human) & set(model))
     if not both:
         raise ReportError(f"No post has both a model score and a relevance decision by {who!r}.")
+    keep = counted(db.db.conn, who, arm)
+    both = [p for p in both if keep(p)]
+    if not both:
+        raise ReportError(f"No {arm} post has both a model score and a relevance decision by {who!r} yet "
+                          "(--arm all counts every post).")
     truth = [human[p] for p in both]
     pred = [1 if model[p] >= threshold else 0 for p in both]
-    return Screening(who, threshold, binary_scores(truth, pred), len(model), len(human), len(both))
+    return Screening(who, threshold, binary_scores(truth, pred), len(model), len(human), len(both), arm)
 
 
 def _decision(st: PostState) -> int | None:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tui.core.codebook.model import Category, Codebook
+from tui.core.prelabel.arms import arm_note
 from tui.core.report.analyses import Cooccurrence, FreqRow, QuoteRow, Saturation, Screening
 from tui.core.report.data import ReportData
 from tui.core.report.writers import Table, latex_escape, md_escape, to_latex, to_markdown
@@ -142,7 +143,7 @@ def screening_tables(s: Screening) -> list[Table]:
     confusion = Table(f"Screening: model vs {who}, threshold {s.threshold:g}", ["", f"{who}: relevant",
                       f"{who}: irrelevant"], [["model: relevant", b.tp, b.fp], ["model: irrelevant", b.fn, b.tn]],
                       note=f"{s.n_compared} posts with both a model score and a human decision "
-                           f"({s.n_scored} scored, {s.n_decided} decided).")
+                           f"({s.n_scored} scored, {s.n_decided} decided); {arm_note(s.arm, s.n_compared)}.")
     measures = [("posts compared", b.n), ("accuracy", b.accuracy), ("precision", b.precision),
                 ("recall", b.recall), ("false-negative rate", b.false_negative_rate), ("F1", b.f1),
                 ("Cohen's kappa", b.kappa)]
