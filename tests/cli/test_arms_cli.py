@@ -121,14 +121,14 @@ def test_nothing_blind_to_compare_is_one_sentence(tmp_path: Path, project: tuple
     store = Store(fresh)
     s = Session(store, load_codebook(off), "alice")
     with store.db.conn:
-        store.db.conn.execute("INSERT INTO suggestions (post_id, kind, code_id, score) VALUES (?, 'relevance', '', 0.9)",
-                              (s.current.post["id"],))
+        store.db.conn.execute("INSERT INTO suggestions (post_id, kind, code_id, score)"
+                              " VALUES (?, 'relevance', '', 0.9)", (s.current.post["id"],))
     s.set_relevance(1)
     store.close()
     r = run(fresh, off, "prelabel", "eval", "--source", "suggestions")
     assert r.exit_code == 1
-    assert r.output.strip() == ("Error: Nothing to compare on blind posts: no blind post has both a model score and a human "
-                                "relevance decision (--arm all counts every post).")
+    assert r.output.strip() == ("Error: Nothing to compare on blind posts: no blind post has both a model score "
+                                "and a human relevance decision (--arm all counts every post).")
     r = run(fresh, off, "report", "screening", "--coder", "alice")
     assert r.exit_code == 1
     assert r.output.strip() == ("Error: No blind post has both a model score and a relevance decision by 'alice' yet "

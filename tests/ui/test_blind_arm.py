@@ -77,3 +77,40 @@ async def test_a_blind_post_shows_no_model_output_but_keeps_its_warning(project:
         await pilot.press("a")
         await pilot.pause()
         assert {e["arm"] for e in Store(project).events(coder="alice", post_id=shown)} == {SHOWN}
+
+
+async def test_the_report_screen_has_an_anchoring_tab_and_a_blind_only_scorecard(project: Path,
+                                                                                 codebook: Codebook) -> None:
+    from textual.widgets import DataTable
+
+    from tests.ui.test_report_screen import Host, loaded
+    from tui.core.project.events import Event
+
+    store = Store(project)
+    ids = store.post_ids(order="id")[:12]
+    with store.db.conn:
+        store.db.conn.executemany("INSERT INTO suggestions (post_id, kind, code_id, score)"
+                                  " VALUES (?, 'relevance', '', ?)",
+                                  [(pid, 0.9 if i % 2 == 0 else 0.1) for i, pid in enumerate(ids)])
+    for i, pid in enumerate(ids):
+        arm = BLIND if i < 6 else SHOWN
+        for coder in ("alice", "bob"):
+            value = str(1 - i % 2) if arm == SHOWN else "1"  # shown: as the model says; blind: all relevant
+            store.record(Event(coder, pid, "relevance", value=value, arm=arm))
+    app = Host(store, codebook, "alice")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await loaded(app, pilot)
+        await pilot.press("5")
+        text = _flat(screen_text(app))
+        assert "blind posts only (n = 6): no suggestion was on screen" in text
+        await pilot.press("6")
+        text = _flat(screen_text(app))
+        assert "On 12 blind and 12 shown decisions the coders agreed with the model's screen on 50% and 100%" in text
+        arms = screen.query_one("#anchoring-arms", DataTable)
+        rows = [[str(c) for c in arms.get_row_at(i)] for i in range(arms.row_count)]
+        assert [r[:3] for r in rows] == [["alice", "blind", "6"], ["alice", "shown", "6"], ["bob", "blind", "6"],
+                                         ["bob", "shown", "6"], ["all coders", "blind", "12"],
+                                         ["all coders", "shown", "12"]]
+        coders = screen.query_one("#anchoring-coders", DataTable)
+        assert coders.row_count == 2  # alice – bob, within each arm
+    store.close()

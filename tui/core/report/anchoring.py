@@ -236,7 +236,7 @@ def _interpret(out: Anchoring, blind: ArmFigures | None, shown: ArmFigures | Non
 def anchoring_tables(a: Anchoring) -> list[Table]:
     """The figures per coder and arm, the shift in codes, and coder-coder agreement per arm."""
     main = Table(f"Anchoring: blind against shown posts (model screen at threshold {a.threshold:g})",
-                 ["Coder", "Arm", "Posts", "Relevant", "Scored", "Agree with model", "Kappa with model",
+                 ["Coder", "Arm", "Posts", "Relevance rate", "Scored", "Agree with model", "Kappa with model",
                   "Top code offered", "Top code taken", "Median s per post"],
                  note=a.sentence + (f" {a.left_out} decisions with no single recorded arm are left out."
                                     if a.left_out else ""))

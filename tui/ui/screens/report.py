@@ -1,4 +1,4 @@
-"""The report inside the app: frequencies, co-occurrence, saturation, quotes and the screening scorecard.
+"""The report inside the app: frequencies, co-occurrence, saturation, quotes, the screening scorecard, anchoring.
 
 The numbers are the same as `qualtui report`: both render the tables of `tui.core.report.export`.
 They are computed in a thread worker with its own connection to the project file, so the app never
@@ -39,14 +39,17 @@ from tui.core.report.analyses import (
     saturation,
     screening,
 )
+from tui.core.report.anchoring import anchoring, anchoring_tables
 from tui.core.report.export import cooccurrence_table, frequency_table, saturation_summary, screening_tables
 from tui.core.report.writers import Table, fmt_number
 from tui.core.safe import clean
 
+ANCHORING_PARTS = ("arms", "codes", "coders")
+"""The anchoring tab's tables: figures per coder and arm, the shift in codes, coder-coder agreement per arm."""
 QUOTES_HIDDEN = "Quotes are post text, so they are hidden during a break and after today's limit."
-SECTIONS = ("frequencies", "cooccurrence", "saturation", "quotes", "screening")
+SECTIONS = ("frequencies", "cooccurrence", "saturation", "quotes", "screening", "anchoring")
 TITLES = {"frequencies": "Frequencies", "cooccurrence": "Co-occurrence", "saturation": "Saturation",
-          "quotes": "Quotes", "screening": "Screening"}
+          "quotes": "Quotes", "screening": "Screening", "anchoring": "Anchoring"}
 
 
 @dataclass
@@ -62,6 +65,7 @@ class ReportResults:
     saturation: Saturation | None = None
     quotes: list[QuoteRow] = field(default_factory=list)
     screening: list[Table] = field(default_factory=list)
+    anchoring: list[Table] = field(default_factory=list)  # blind against shown posts (report.anchoring)
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty, in one sentence
 
 
@@ -92,6 +96,7 @@ def build_report(store: Store, codebook: Codebook, view: str | None,
         ("saturation", lambda: setattr(out, "saturation", saturation(data, codebook, out.view))),
         ("quotes", lambda: setattr(out, "quotes", quotes(data, codebook, own))),
         ("screening", lambda: setattr(out, "screening", screening_tables(screening(data, codebook, store, own)))),
+        ("anchoring", lambda: setattr(out, "anchoring", anchoring_tables(anchoring(store, codebook, data)))),
     ]
     for name, step in steps:
         if cancelled():
@@ -158,6 +163,7 @@ class ReportScreen(Screen[None]):
     #saturation-chart { height: 1fr; min-height: 8; }
     #report-tabs DataTable { height: 1fr; }
     #report-tabs #screening DataTable { height: auto; margin: 0 0 1 0; }
+    #report-tabs #anchoring DataTable { height: auto; margin: 0 0 1 0; }
     """
 
     BINDINGS = [
@@ -197,6 +203,10 @@ class ReportScreen(Screen[None]):
                     elif name == "screening":
                         yield DataTable(id="screening-confusion", cursor_type="row")
                         yield DataTable(id="screening-scores", cursor_type="row")
+                    elif name == "anchoring":
+                        with VerticalScroll():
+                            for part in ANCHORING_PARTS:
+                                yield DataTable(id=f"anchoring-{part}", cursor_type="row")
                     else:
                         yield DataTable(id=f"{name}-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -244,12 +254,15 @@ class ReportScreen(Screen[None]):
         if r.screening:
             fill_table(self.query_one("#screening-confusion", DataTable), r.screening[0])
             fill_table(self.query_one("#screening-scores", DataTable), r.screening[1])
+        for part, table in zip(ANCHORING_PARTS, r.anchoring, strict=False):
+            fill_table(self.query_one(f"#anchoring-{part}", DataTable), table)
         notes = {
             "frequencies": r.frequencies.note if r.frequencies else "",
             "cooccurrence": r.cooccurrence.note if r.cooccurrence else "",
             "saturation": saturation_summary(r.saturation) if r.saturation else "",
             "quotes": "" if r.quotes else "No quotes yet.",
             "screening": r.screening[0].title + ". " + r.screening[0].note if r.screening else "",
+            "anchoring": r.anchoring[0].note if r.anchoring else "",
         }
         for name in SECTIONS:
             note = r.notes.get(name) or notes[name]
