@@ -201,3 +201,55 @@ def test_a_bad_share_in_the_codebook_stops_every_command_with_its_line(project: 
         assert f"codebook.yaml:{line}: the assistance blind_share should be a number from 0.0 to 1.0, not {bad}" \
             in r.output
         assert Path(db).read_bytes() == before
+
+
+def _book(tmp_path: Path, extra: str = "") -> Path:
+    book = tmp_path / "mine.yaml"
+    book.write_text("# the team's codebook\n" + CODEBOOK.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return book
+
+
+def test_codebook_assistance_sets_share_and_seed_and_keeps_the_rest(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    db = tmp_path / "none.db"
+    shown = run(db, book, "codebook", "assistance")
+    assert shown.exit_code == 0 and "20% of posts are blind" in shown.output
+    r = run(db, book, "codebook", "assistance", "--blind-share", "0.1", "--seed", 'rednote "2026"')
+    assert r.exit_code == 0, r.output
+    assert "10% of posts are blind; study seed 'rednote \"2026\"'." in " ".join(r.output.split())
+    text = book.read_text(encoding="utf-8")
+    assert text.startswith("# the team's codebook\n") and text.endswith(
+        'assistance:\n  blind_share: 0.1\n  seed: "rednote \\"2026\\""\n')
+    cb = load_codebook(book)
+    assert (cb.assistance.blind_share, cb.study_seed) == (0.1, 'rednote "2026"')
+    # Setting one keeps the other, and the section is replaced, not added twice.
+    assert run(db, book, "codebook", "assistance", "--blind-share", "0").exit_code == 0
+    again = book.read_text(encoding="utf-8")
+    assert again.count("assistance:") == 1 and again.replace("blind_share: 0\n", "blind_share: 0.1\n") == text
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("args", "sentence"), [
+    (("--blind-share", "1.5"), "Error: The blind share must be a number from 0 to 1, not 1.5; nothing was changed."),
+    (("--blind-share", "abc"), "Error: The blind share must be a number from 0 to 1, not 'abc'; nothing was changed."),
+    (("--blind-share", "nan"), "Error: The blind share must be a number from 0 to 1, not 'nan'; nothing was changed."),
+    (("--seed", " "), "Error: The seed is empty; nothing was changed."),
+    (("--seed", "a\x1bb"), "Error: The seed contains a line break or another control character; nothing was "
+                           "changed."),
+])
+def test_codebook_assistance_refuses_bad_values_and_writes_nothing(tmp_path: Path, args: tuple[str, ...],
+                                                                   sentence: str) -> None:
+    book = _book(tmp_path)
+    before = book.read_bytes()
+    r = run(tmp_path / "none.db", book, "codebook", "assistance", *args)
+    assert r.exit_code == 2 and r.output.strip() == sentence
+    assert book.read_bytes() == before
+
+
+def test_codebook_assistance_never_edits_the_shipped_codebook(tmp_path: Path) -> None:
+    from tui.core.paths import bundled_codebook
+
+    before = bundled_codebook().read_bytes()
+    r = run(tmp_path / "none.db", bundled_codebook(), "codebook", "assistance", "--blind-share", "0.3")
+    assert r.exit_code == 2 and "copy it to ./codebook.yaml" in r.output
+    assert bundled_codebook().read_bytes() == before
