@@ -254,8 +254,8 @@ class ReportScreen(Screen[None]):
         if r.screening:
             fill_table(self.query_one("#screening-confusion", DataTable), r.screening[0])
             fill_table(self.query_one("#screening-scores", DataTable), r.screening[1])
-        for part, table in zip(ANCHORING_PARTS, r.anchoring, strict=False):
-            fill_table(self.query_one(f"#anchoring-{part}", DataTable), table)
+        for part, found in zip(ANCHORING_PARTS, r.anchoring, strict=False):
+            fill_table(self.query_one(f"#anchoring-{part}", DataTable), found)
         notes = {
             "frequencies": r.frequencies.note if r.frequencies else "",
             "cooccurrence": r.cooccurrence.note if r.cooccurrence else "",
