@@ -195,3 +195,14 @@ def test_a_file_without_arms_still_merges_and_a_bad_arm_is_refused(tmp_path: Pat
     assert lead.events() == []
     merge_files(lead, [path], resolve=s.codebook.resolve, codebook_hash=s.codebook.hash)
     assert [e["arm"] for e in lead.events(coder="alice")] == [""]
+
+
+def test_two_coders_projects_pick_the_same_posts_without_exchanging_anything(tmp_path: Path) -> None:
+    cb = parse_codebook(with_assistance('assistance:\n  blind_share: 0.5\n  seed: "t"\n'))
+    picks = []
+    for name in ("alice", "bob"):  # separate projects: different row ids and labels for the same posts
+        store = project(tmp_path, name)
+        picks.append({p["platform_id"]: (p["label"], arm_of(p, cb)) for p in store.posts()})
+    assert {k: v[1] for k, v in picks[0].items()} == {k: v[1] for k, v in picks[1].items()}
+    assert {v[1] for v in picks[0].values()} == {BLIND, SHOWN}
+    assert [v[0] for v in picks[0].values()] != [v[0] for v in picks[1].values()]
