@@ -218,7 +218,7 @@ def _interpret(out: Anchoring, blind: ArmFigures | None, shown: ArmFigures | Non
     out.p = two_proportion_p(blind.agree, nb, shown.agree, ns)
     out.detectable = min_detectable_difference(pb, nb, ns)
     head = (f"On {nb} blind and {ns} shown decisions the coders agreed with the model's screen on {pb:.0%} and "
-            f"{ps:.0%} ({100 * out.difference:+.0f} points, p = {out.p:.2g}); ")
+            f"{ps:.0%} ({100 * out.difference:+.0f} points, {_p(out.p)}); ")
     if out.detectable is None:
         out.sentence = head + ("at these sizes no rise in agreement could be detected at all (α = 0.05, power 0.8), "
                                "so code more blind posts before reading anything into it.")
@@ -270,6 +270,12 @@ def anchoring_payload(a: Anchoring) -> dict[str, object]:
         "codes": [vars(s) for s in a.shifts],
         "pairs": [vars(p) for p in a.pairs],
     }
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "no p"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
 def _share(value: float | None) -> float | None:
