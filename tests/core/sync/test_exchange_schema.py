@@ -104,6 +104,7 @@ def test_every_export_validates(store: Store, tmp_path: Path, coder: str, option
 
 HOSTILE: list[tuple[str, Any]] = [
     ("time not a time", lambda h, b: b[0].update(at="not a time")),
+    ("arm not an arm", lambda h, b: b[0].update(arm="hidden")),
     ("time without zone", lambda h, b: b[0].update(at="2026-11-22T10:00:00")),
     ("time with a newline", lambda h, b: b[0].update(at="2026-11-22T10:00:00Z\n")),
     ("coder with a newline", lambda h, b: [x.update(coder="a\nNothing was merged.") for x in [h, *b]]),
