@@ -176,6 +176,8 @@ def test_report_anchoring(project: tuple[Path, Path], tmp_path: Path) -> None:
     assert codes["alice"]["tvd"] > 0 and codes["alice"]["df"] == 1
     table = run(db, book, "report", "anchoring")
     assert table.exit_code == 0 and "Anchoring: blind against shown posts" in table.output
+    whole = run(db, book, "report", "all", "--format", "md")
+    assert whole.exit_code == 0 and "## Anchoring" in whole.output and data["sentence"][:40] in whole.output
     out = tmp_path / "anchoring.csv"
     assert run(db, book, "report", "anchoring", "-o", str(out)).exit_code == 0
     assert out.read_text(encoding="utf-8").splitlines()[0].startswith("Coder,Arm,Posts")

@@ -359,12 +359,17 @@ def all_cmd(project: Project, coder: str | None, run: int, top: int, threshold: 
         saturation_section(data, coder, run, "all", per_post=False, colour=False),
         quotes_section(data, coder, None),
     ])
-    try:
-        sections.append(screening_section(project, data, coder, threshold))
-    except ReportError as exc:
-        from tui.core.report.writers import Table
+    from tui.core.report.writers import Table
 
-        sections.append(Section("Screening", [Table("Screening", ["Note"], [[str(exc)]])], {"note": str(exc)}))
+    makers: list[tuple[str, Callable[[], Section]]] = [
+        ("Screening", lambda: screening_section(project, data, coder, threshold)),
+        ("Anchoring", lambda: anchoring_section(project, data, threshold)),
+    ]
+    for title, make in makers:
+        try:
+            sections.append(make())
+        except ReportError as exc:
+            sections.append(Section(title, [Table(title, ["Note"], [[str(exc)]])], {"note": str(exc)}))
     if chosen != "table":
         cb = data.codebook
         sections.append(Section("Codebook", codebook_tables(cb), {"name": cb.name, "version": cb.version,
