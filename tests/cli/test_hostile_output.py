@@ -36,6 +36,7 @@ SECTIONS = {
     "saturation": ("md", "csv", "json", "latex"),
     "quotes": ("md", "csv", "json", "latex"),
     "screening": ("md", "csv", "json", "latex"),
+    "anchoring": ("md", "csv", "json", "latex"),
     "all": ("md", "json", "latex"),
 }
 CASES = [[s, "--format", f] for s, fmts in SECTIONS.items() for f in fmts] + [
@@ -75,13 +76,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     for n, pid in enumerate(ids):
         for coder in ("alice", CODER):
             at = f"2025-01-01T10:{n:02d}:0{coder == CODER:d}.000Z"
-            store.record(Event(coder, pid, "relevance", value="1", at=at))
+            arm = "shown" if n % 2 else "blind"  # both arms, so the anchoring report has both
+            store.record(Event(coder, pid, "relevance", value="1", at=at, arm=arm))
             for code in (RANSOM, TORTURE, UNKNOWN):
-                store.record(Event(coder, pid, "code_add", code_id=code, at=at))
-            store.record(Event(coder, pid, "memo", value="memo " + EVIL, at=at))
-            store.record(Event(coder, pid, "quote_add", code_id=UNKNOWN if n % 2 else RANSOM, at=at,
+                store.record(Event(coder, pid, "code_add", code_id=code, at=at, arm=arm))
+            store.record(Event(coder, pid, "memo", value="memo " + EVIL, at=at, arm=arm))
+            store.record(Event(coder, pid, "quote_add", code_id=UNKNOWN if n % 2 else RANSOM, at=at, arm=arm,
                                value=json.dumps({"start": 0, "end": 3, "text": "quote " + EVIL})))
-            store.record(Event(coder, pid, "done", value="1", at=at))
+            store.record(Event(coder, pid, "done", value="1", at=at, arm=arm))
     store.close()
     return db, book
 
@@ -129,7 +131,8 @@ def test_every_report_file_is_clean(project: tuple[Path, Path], tmp_path: Path, 
     assert_clean_text(printed.output, "the printed report")
 
 
-@pytest.mark.parametrize("section", ["frequencies", "cooccurrence", "saturation", "quotes", "screening", "all"])
+@pytest.mark.parametrize("section", ["frequencies", "cooccurrence", "saturation", "quotes", "screening", "anchoring",
+                                     "all"])
 def test_terminal_tables_are_clean(project: tuple[Path, Path], section: str) -> None:
     db, book = project
     result = invoke(db, book, "report", section)

@@ -40,16 +40,16 @@ def project(tmp_path: Path) -> Path:
     for i, (pid, codes) in enumerate(zip(ids, plan, strict=False)):
         for coder in ("alice", "bob"):
             at = f"2025-01-01T10:{i:02d}:00.000Z"
-            store.record(Event(coder, pid, "relevance", value="1" if codes else "0", at=at))
+            store.record(Event(coder, pid, "relevance", value="1" if codes else "0", at=at, arm="blind"))
             for c in codes:
-                store.record(Event(coder, pid, "code_add", code_id=c, at=at))
-            store.record(Event(coder, pid, "done", value="1", at=at))
+                store.record(Event(coder, pid, "code_add", code_id=c, at=at, arm="blind"))
+            store.record(Event(coder, pid, "done", value="1", at=at, arm="blind"))
         with store.db.conn:
             store.db.conn.execute("INSERT INTO suggestions (post_id, kind, code_id, score) "
                                   "VALUES (?, 'relevance', '', ?)", (pid, 0.9 if i != 1 else 0.1))
     for text in ["被骗到缅北 @张三 小红书号：12345", "=HYPERLINK(\"http://x\")", *HOSTILE]:
         store.record(Event("alice", ids[0], "quote_add", code_id=RANSOM,
-                           value=json.dumps({"start": 0, "end": 1, "text": text}, ensure_ascii=False)))
+                           value=json.dumps({"start": 0, "end": 1, "text": text}, ensure_ascii=False), arm="blind"))
     store.close()
     return db
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import shutil
@@ -12,7 +13,7 @@ from textual.app import App
 
 from tests.samples import CODEBOOK, SAMPLE
 from tui.core.codebook.loading import load_codebook
-from tui.core.codebook.model import Codebook
+from tui.core.codebook.model import Assistance, Codebook
 from tui.core.project.ingest import import_file
 from tui.core.project.store import Store
 
@@ -34,7 +35,17 @@ def _toasts_visible(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def codebook() -> Codebook:
-    """The shipped study codebook."""
+    """The shipped study codebook, with the blind arm off.
+
+    Post labels are random, so which post comes first differs per run: a blind first post would
+    hide the suggestions a test is about. The blind arm's own tests turn it on (`blind_codebook`).
+    """
+    return dataclasses.replace(load_codebook(CODEBOOK), assistance=Assistance(blind_share=0.0))
+
+
+@pytest.fixture(scope="session")
+def blind_codebook() -> Codebook:
+    """The shipped study codebook as shipped: a fifth of the posts are blind."""
     return load_codebook(CODEBOOK)
 
 

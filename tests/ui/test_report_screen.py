@@ -42,17 +42,17 @@ def code_five_posts(store: Store, scores: bool = True, coders: tuple[str, ...] =
     for i, (pid, codes) in enumerate(zip(ids, plan, strict=False)):
         at = f"2025-01-01T10:{i:02d}:00.000Z"
         for coder in coders:
-            store.record(Event(coder, pid, "relevance", value="1" if codes else "0", at=at))
+            store.record(Event(coder, pid, "relevance", value="1" if codes else "0", at=at, arm="blind"))
             for c in codes:
-                store.record(Event(coder, pid, "code_add", code_id=c, at=at))
-            store.record(Event(coder, pid, "done", value="1", at=at))
+                store.record(Event(coder, pid, "code_add", code_id=c, at=at, arm="blind"))
+            store.record(Event(coder, pid, "done", value="1", at=at, arm="blind"))
         if scores:
             with store.db.conn:
                 store.db.conn.execute("INSERT INTO suggestions (post_id, kind, code_id, score) "
                                       "VALUES (?, 'relevance', '', ?)", (pid, 0.9 if i != 1 else 0.1))
     for text in HOSTILE:
         store.record(Event("alice", ids[0], "quote_add", code_id=RANSOM,
-                           value=json.dumps({"start": 0, "end": 1, "text": text}, ensure_ascii=False)))
+                           value=json.dumps({"start": 0, "end": 1, "text": text}, ensure_ascii=False), arm="blind"))
     return ids
 
 

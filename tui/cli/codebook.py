@@ -109,6 +109,59 @@ def show_cmd(project: Project, counts: bool, definitions: bool) -> None:
             for leaf in code.subcodes:
                 sub.add(label(leaf))
     console().print(root)
+    share = cb.assistance.blind_share
+    where = "the codebook's seed" if cb.assistance.seed else "made from the codebook's name"
+    console().print(text(f"Blind arm: {share:.0%} of posts show no model output (study seed {cb.study_seed!r}, "
+                         f"{where}); the codebook's assistance section sets both.", oneline=True))
+
+
+@codebook_group.command("assistance")
+@click.option("--blind-share", "share", default=None, metavar="SHARE",
+              help="The share of posts shown with no model output, from 0 to 1 (0 turns the blind arm off).")
+@click.option("--seed", default=None, help="The study seed that picks the blind posts (any text).")
+@click.pass_obj
+def assistance_cmd(project: Project, share: str | None, seed: str | None) -> None:
+    """Show the blind arm's share and seed, or set them in the codebook file (other lines stay as they are)."""
+    from tui.core.codebook.assistance import with_assistance
+    from tui.core.codebook.model import CodebookError
+    from tui.core.files import MAX_CODEBOOK_BYTES, FileRefused, atomic_write, read_text
+    from tui.core.paths import bundled_codebook
+    from tui.core.prelabel.arms import share_problem
+    from tui.core.project.events import name_problem
+
+    path = project.codebook_file()
+    if share is None and seed is None:
+        cb = load_codebook_or_exit(path)
+        console().print(text(f"{path}: {cb.assistance.blind_share:.0%} of posts are blind; study seed "
+                             f"{cb.study_seed!r}.", oneline=True))
+        return
+    value: float | None = None
+    if share is not None:
+        try:
+            value = float(share)
+        except ValueError:
+            value = None
+        problem = share_problem(value if value is not None else share)
+        if problem:
+            fail(problem[0].upper() + problem[1:] + "; nothing was changed.", exit_code=2)
+    if seed is not None:
+        problem = "the seed is empty" if not seed.strip() else name_problem(seed, "the seed", 200)
+        if problem:
+            fail(problem[0].upper() + problem[1:] + "; nothing was changed.", exit_code=2)
+    if path.resolve() == bundled_codebook().resolve():
+        fail("The codebook in force is the one shipped with qualtui; copy it to ./codebook.yaml (or pass "
+             "--codebook FILE) and change that one.", exit_code=2)
+    load_codebook_or_exit(path)
+    try:
+        old = read_text(path, what="codebook", max_bytes=MAX_CODEBOOK_BYTES)
+        new, cb = with_assistance(old, str(path), share=value, seed=seed)
+        with atomic_write(path, newline="\n", what="codebook") as fh:
+            fh.write(new)
+    except (FileRefused, CodebookError) as exc:
+        fail(f"{exc} Nothing was changed.", exit_code=2)
+    console().print(text(f"{path}: {cb.assistance.blind_share:.0%} of posts are blind; study seed "
+                         f"{cb.study_seed!r}. Give every coder this codebook: their projects pick the blind posts "
+                         "from it.", oneline=True))
 
 
 @codebook_group.command("new")

@@ -169,8 +169,10 @@ def _print_learned(ls: Any) -> None:
               help="llm: the model's own scores; learned: cross-validated scores of the learned model; "
                    "suggestions: what coders are shown, learned ones graded out of fold.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--arm", type=click.Choice(["blind", "shown", "all"]), default="blind", show_default=True,
+              help="blind: only posts coded with no suggestion on screen; shown, all: influenced by the suggestions.")
 @click.pass_obj
-def eval_cmd(project: Project, coder: str | None, threshold: float | None, source: str, fmt: str) -> None:
+def eval_cmd(project: Project, coder: str | None, threshold: float | None, source: str, fmt: str, arm: str) -> None:
     """The model against the coders: confusion matrix, accuracy, precision, recall, FNR, kappa, per-code P/R."""
     from dataclasses import asdict
 
@@ -179,7 +181,12 @@ def eval_cmd(project: Project, coder: str | None, threshold: float | None, sourc
     from tui.core.prelabel.scorecard import evaluate
 
     store = project.store()
-    report = evaluate(store, project.codebook(), coder=coder, threshold=threshold, source=source)
+    from tui.core.prelabel.arms import arm_note
+
+    report = evaluate(store, project.codebook(), coder=coder, threshold=threshold, source=source, arm=arm)
+    if report.n == 0 and arm != "all":
+        fail(f"Nothing to compare on {arm} posts: no {arm} post has both a model score and a human relevance "
+             "decision (--arm all counts every post).")
     if report.n == 0:
         fail("Nothing to compare: no post has both a model score and a human relevance decision "
              "(run `qualtui prelabel`, then screen some posts).")
@@ -193,6 +200,7 @@ def eval_cmd(project: Project, coder: str | None, threshold: float | None, sourc
 
     out.print(text(f"Model vs {report.labels_from} on {report.n} posts (threshold {report.threshold:g}, "
                    f"source {report.source})", "bold"))
+    out.print(text(f"Decisions compared: {arm_note(arm, report.n)}."))
     cm = Table(title="confusion matrix", title_justify="left")
     cm.add_column("")
     cm.add_column("human relevant", justify="right")

@@ -195,16 +195,26 @@ def quotes_section(data: ReportData, coder: str | None, code: str | None) -> Sec
                    markdown=quotes_markdown(rows))
 
 
-def screening_section(project: Project, data: ReportData, coder: str | None, threshold: float | None) -> Section:
-    """The model-vs-human screening scorecard."""
+def screening_section(project: Project, data: ReportData, coder: str | None, threshold: float | None,
+                      arm: str = "blind") -> Section:
+    """The model-vs-human screening scorecard (decisions on blind posts only, unless `arm` says otherwise)."""
     from tui.core.report.analyses import screening
     from tui.core.report.export import screening_records, screening_tables
 
-    s = screening(data, data.codebook, project.store(), coder, threshold)
+    s = screening(data, data.codebook, project.store(), coder, threshold, arm)
     payload = {"coder": s.coder, "threshold": s.threshold, "n_scored": s.n_scored, "n_decided": s.n_decided,
-               "n_compared": s.n_compared, "basis": s.basis, **asdict(s.scores),
+               "n_compared": s.n_compared, "basis": s.basis, "arm": s.arm, **asdict(s.scores),
                "measures": [asdict(m) for m in s.measures]}
     return Section("Screening", screening_tables(s), payload, screening_records(s))
+
+
+def anchoring_section(project: Project, data: ReportData, threshold: float | None) -> Section:
+    """Blind against shown posts: do the suggestions move the coders' decisions?"""
+    from tui.core.report.anchoring import anchoring, anchoring_payload, anchoring_tables
+
+    a = anchoring(project.store(), data.codebook, data, threshold)
+    tables = anchoring_tables(a)
+    return Section("Anchoring", tables, anchoring_payload(a), tables[0])
 
 
 # ---------------------------------------------------------------- commands
@@ -212,13 +222,16 @@ def screening_section(project: Project, data: ReportData, coder: str | None, thr
 _coder = click.option("--coder", default=None, help="Whose decisions (default: consensus if any, else all coders).")
 _fmt = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
                     help="Output format [default: table on the terminal, else from the -o extension].")
+_arm = click.option("--arm", type=click.Choice(["blind", "shown", "all"]), default="blind", show_default=True,
+                    help="blind: only posts coded with no suggestion on screen; shown, all: influenced by the "
+                         "suggestions.")
 _out = click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=_target,
                     help="Write to this file instead of the terminal (a regular file or a new path).")
 
 
 @click.group("report")
 def report_group() -> None:
-    """Findings for the write-up: frequencies, co-occurrence, saturation, quotes, screening scorecard."""
+    """Findings for the write-up: frequencies, co-occurrence, saturation, quotes, screening, anchoring."""
 
 
 @report_group.command("frequencies")
@@ -308,14 +321,27 @@ def quotes_cmd(project: Project, coder: str | None, code: str | None, fmt: str |
 @click.option("--coder", default=None, help="Compare with this coder's decisions (default: the consensus).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="P(relevant) at or above this counts as relevant [default: the codebook's].")
+@_arm
 @_fmt
 @_out
 @click.pass_obj
-def screening_cmd(project: Project, coder: str | None, threshold: float | None, fmt: str | None,
+def screening_cmd(project: Project, coder: str | None, threshold: float | None, arm: str, fmt: str | None,
                   output: Path | None) -> None:
     """The LLM screen against human relevance decisions: confusion matrix, accuracy, FNR, kappa."""
     data = _data(project)
-    _render([_guard(lambda: screening_section(project, data, coder, threshold))], _format(fmt, output), output)
+    _render([_guard(lambda: screening_section(project, data, coder, threshold, arm))], _format(fmt, output), output)
+
+
+@report_group.command("anchoring")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="P(relevant) at or above this is the model's 'relevant' [default: the codebook's].")
+@_fmt
+@_out
+@click.pass_obj
+def anchoring_cmd(project: Project, threshold: float | None, fmt: str | None, output: Path | None) -> None:
+    """Blind against shown posts, per coder and pooled: agreement with the model, codes, time, coder agreement."""
+    data = _data(project)
+    _render([_guard(lambda: anchoring_section(project, data, threshold))], _format(fmt, output), output)
 
 
 @report_group.command("codings")
@@ -359,12 +385,17 @@ def all_cmd(project: Project, coder: str | None, run: int, top: int, threshold: 
         quotes_section(data, coder, None),
         first_seen_section(data),
     ])
-    try:
-        sections.append(screening_section(project, data, coder, threshold))
-    except ReportError as exc:
-        from tui.core.report.writers import Table
+    from tui.core.report.writers import Table
 
-        sections.append(Section("Screening", [Table("Screening", ["Note"], [[str(exc)]])], {"note": str(exc)}))
+    makers: list[tuple[str, Callable[[], Section]]] = [
+        ("Screening", lambda: screening_section(project, data, coder, threshold)),
+        ("Anchoring", lambda: anchoring_section(project, data, threshold)),
+    ]
+    for title, make in makers:
+        try:
+            sections.append(make())
+        except ReportError as exc:
+            sections.append(Section(title, [Table(title, ["Note"], [[str(exc)]])], {"note": str(exc)}))
     if chosen != "table":
         cb = data.codebook
         sections.append(Section("Codebook", codebook_tables(cb), {"name": cb.name, "version": cb.version,

@@ -32,6 +32,8 @@ SEVERE_HIDDEN = ("Today's limit on severe posts is reached, so this post stays h
                  "Press → or g for the next post; milder posts are still open today.")
 END_CHECKIN_AFTER = 600.0
 """Ask the end-of-session check-in only after this many seconds of reading in the session."""
+BLIND_WARNING = "content warning"
+"""The header's warning on a blind post the model rates severe (its own labels would name a category)."""
 
 
 class CodebookCommands(Provider):
@@ -285,6 +287,13 @@ class QualtuiApp(WellbeingApp):
 
     def severity_label(self, post: dict[str, Any]) -> str | None:
         """A short header label for severe posts (not a blocking warning)."""
+        cur = self.session.current
+        if cur is not None and cur.post["id"] == post["id"] and cur.blind:
+            # A blind post names no category the model saw (that would be a suggestion), but a post the
+            # model rates severe still gets its warning: well-being comes before the study.
+            own = [self.codebook.severity(i) for i in cur.state.codes if self.codebook.node(i) is not None]
+            label = severity_label(max(own, default=1.0))
+            return label or (BLIND_WARNING if self.post_weight(post) >= SEVERE_WEIGHT else None)
         return severity_label(self.post_weight(post))
 
     def masking_required(self) -> bool:

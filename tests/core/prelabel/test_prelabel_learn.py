@@ -133,14 +133,14 @@ def test_scorecard_matches_the_study_figures(tmp_path: Path, codebook: Any) -> N
                          " VALUES (?, 'm', 'p', 'relevance', '', ?)", (text_hash("", f"post {i}"), score))
         for key, value in (("model_hash", "m"), ("prompt_hash", "p"), ("threshold", "0.5")):
             store.set_meta(f"prelabel.{key}", value)
-    r = evaluate(store, codebook)
+    r = evaluate(store, codebook, arm="all")
     assert (r.tp, r.fp, r.fn, r.tn, r.n) == (31, 13, 3, 53, 100)
     assert round(r.accuracy, 2) == 0.84
     assert round(r.false_negative_rate, 3) == 0.088
     assert r.precision == pytest.approx(31 / 44) and r.recall == pytest.approx(31 / 34)
     assert r.kappa == pytest.approx(0.6672, abs=1e-4)
     assert r.labels_from == "consensus"
-    strict = evaluate(store, codebook, threshold=0.8)  # the 13 false positives at 0.7 drop out
+    strict = evaluate(store, codebook, threshold=0.8, arm="all")  # the 13 false positives at 0.7 drop out
     assert (strict.tp, strict.fp) == (31, 0)
 
 
@@ -227,5 +227,5 @@ def test_learns_spam_from_a_coder_on_real_sms(tmp_path: Path, codebook: Any) -> 
     correct = sum((scores[p] >= 0.5) == truth[p] for p in held_out)
     base_rate = max(sum(truth[p] for p in held_out), len(held_out) - sum(truth[p] for p in held_out))
     assert correct / len(held_out) > 0.75 and correct > base_rate  # posts no coder has seen
-    report = evaluate(store, codebook, source="learned")
+    report = evaluate(store, codebook, source="learned", arm="all")
     assert report.n == 90 and report.accuracy > 0.75

@@ -127,6 +127,8 @@ def test_a_project_made_by_the_old_single_migration_opens_and_works(tmp_path: Pa
         store.record(Event("alice", 1, RELEVANCE, value="0"))
     with Store(path) as again:  # and it opens a second time without migrating anything
         assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == 3
+        # Decisions made before arms were recorded have none: they were made with the suggestions shown.
+        assert [r["arm"] for r in again.events(coder="alice")] == ["", ""]
         assert load_draft(again, "alice", 1) == "a whole thought"
         assert again.finished_posts("alice") == {1}
 

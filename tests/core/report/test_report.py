@@ -86,11 +86,11 @@ def code(store: Store, coder: str, pid: int, *codes: str, minute: int = 0, relev
          done: bool = True) -> None:
     """Record one coder's relevance, codes and done on a post at a fixed minute (the coding order)."""
     at = f"2025-01-01T10:{minute:02d}:00.000Z"
-    store.record(Event(coder, pid, "relevance", value=relevance, at=at))
+    store.record(Event(coder, pid, "relevance", value=relevance, at=at, arm="blind"))
     for c in codes:
-        store.record(Event(coder, pid, "code_add", code_id=c, at=at))
+        store.record(Event(coder, pid, "code_add", code_id=c, at=at, arm="blind"))
     if done:
-        store.record(Event(coder, pid, "done", value="1", at=at))
+        store.record(Event(coder, pid, "done", value="1", at=at, arm="blind"))
 
 
 def quote(store: Store, coder: str, pid: int, code_id: str, text: str) -> None:
@@ -286,7 +286,7 @@ def test_screening_matches_the_study_figures(tmp_path: Path, cb: Codebook) -> No
     with store.db.conn:
         store.db.conn.executemany(SCORE_SQL,
                                   [(pid, score) for pid, (_, score) in zip(ids, cells, strict=False)])
-    store.record_many(Event("alice", pid, "relevance", value=str(truth))
+    store.record_many(Event("alice", pid, "relevance", value=str(truth), arm="blind")
                       for pid, (truth, _) in zip(ids, cells, strict=False))
     s = R.screening(store, cb)
     b = s.scores
@@ -303,7 +303,8 @@ def test_screening_agrees_with_the_prelabel_scorecard(tmp_path: Path, cb: Codebo
     with store.db.conn:
         store.db.conn.executemany(SCORE_SQL,
                                   [(pid, (i * 37 % 100) / 100) for i, pid in enumerate(ids)])
-    store.record_many(Event("alice", pid, "relevance", value=str(i % 3 % 2)) for i, pid in enumerate(ids))
+    store.record_many(Event("alice", pid, "relevance", value=str(i % 3 % 2), arm="blind")
+                      for i, pid in enumerate(ids))
     ours = R.screening(store, cb, coder="alice").scores
     theirs = learn.evaluate(store, cb, coder="alice", source="suggestions", threshold=0.6)
     assert (ours.tp, ours.fp, ours.fn, ours.tn) == (theirs.tp, theirs.fp, theirs.fn, theirs.tn)

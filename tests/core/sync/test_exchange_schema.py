@@ -45,6 +45,8 @@ def _every_kind(store: Store, coder: str) -> None:
     """One coder's session using every kind of decision the coding app records."""
     s = Session(store, CB, coder)
     s.go(0)
+    if s.current is not None and s.current.blind:  # a blind post shows no suggestion to decide on
+        s.go(1)
     s.set_relevance(1)
     s.add_code(TEEN)
     s.set_memo("a memo\nover two lines")
@@ -102,6 +104,7 @@ def test_every_export_validates(store: Store, tmp_path: Path, coder: str, option
 
 HOSTILE: list[tuple[str, Any]] = [
     ("time not a time", lambda h, b: b[0].update(at="not a time")),
+    ("arm not an arm", lambda h, b: b[0].update(arm="hidden")),
     ("time without zone", lambda h, b: b[0].update(at="2026-11-22T10:00:00")),
     ("time with a newline", lambda h, b: b[0].update(at="2026-11-22T10:00:00Z\n")),
     ("coder with a newline", lambda h, b: [x.update(coder="a\nNothing was merged.") for x in [h, *b]]),

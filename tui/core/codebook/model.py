@@ -19,7 +19,7 @@ from tui.core.codebook.validate import (
 )
 
 __all__ = [
-    "Category", "Code", "Codebook", "CodebookError", "CodebookNode", "Prelabel", "Problem", "Screening",
+    "Assistance", "Category", "Code", "Codebook", "CodebookError", "CodebookNode", "Prelabel", "Problem", "Screening",
     "ScreeningExample", "ScreeningLabel", "PRELABEL_PLACEHOLDERS", "SCREENING_PLACEHOLDERS",
     "UNPLACED", "UNPLACED_KEY", "build_codebook", "codebook_hash", "render_template",
 ]
@@ -96,6 +96,18 @@ class Prelabel:
     code_prompt: str
 
 
+DEFAULT_BLIND_SHARE = 0.20
+"""The share of posts shown without any model output unless the codebook's `assistance` section says otherwise."""
+
+
+@dataclass(frozen=True)
+class Assistance:
+    """How the model's help is shown: the share of posts kept blind and the study seed that picks them."""
+
+    blind_share: float = DEFAULT_BLIND_SHARE
+    seed: str = ""  # empty: derived from the codebook's name (see Codebook.study_seed)
+
+
 @dataclass(frozen=True)
 class Codebook:
     """A loaded, valid codebook with lookups by id, former id and key sequence."""
@@ -112,6 +124,7 @@ class Codebook:
     """Codes and categories taken out of use while coding: still named where posts carry them, never offered."""
     origin: Codebook | None = field(default=None, repr=False, compare=False)
     """The codebook file's own codebook when this one has changes made while coding folded in; else None."""
+    assistance: Assistance = field(default_factory=Assistance)
     _nodes: dict[str, CodebookNode] = field(init=False, repr=False, compare=False)
     _former: dict[str, str] = field(init=False, repr=False, compare=False)
 
@@ -132,6 +145,11 @@ class Codebook:
 
     def __hash__(self) -> int:
         return hash(self.hash)
+
+    @property
+    def study_seed(self) -> str:
+        """The seed that picks the blind posts: the codebook's own, else one made from its name."""
+        return self.assistance.seed or "qualtui-study:" + self.name
 
     def resolve(self, node_id: str) -> str | None:
         """The current id for an id or former id; None if unknown."""
@@ -305,8 +323,12 @@ def build_codebook(data: dict[str, Any], source: str = "<string>") -> Codebook:
             examples=tuple(ScreeningExample(e["text"], int(e["label"])) for e in s.get("examples") or ()),
         )
     prelabel = Prelabel(data["prelabel"]["code_prompt"]) if data.get("prelabel") else None
+    a = data.get("assistance") or {}
+    share = a.get("blind_share")
+    assistance = Assistance(DEFAULT_BLIND_SHARE if share is None else float(share), a.get("seed") or "")
     return Codebook(
         version=data["version"], name=data["name"], description=(data.get("description") or "").strip(),
         categories=categories, screening=screening, prelabel=prelabel, source=source, hash=codebook_hash(data),
         retired=tuple(retired),
+        assistance=assistance,
     )

@@ -28,7 +28,7 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}\Z")
 _CONSTRUCT = yaml.constructor.SafeConstructor()
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    "codebook": ("version", "name", "description", "categories", "codes", "screening", "prelabel"),
+    "codebook": ("version", "name", "description", "categories", "codes", "screening", "prelabel", "assistance"),
     "category": ("id", "name", "key", "colour", "description", "severity", "retired", "codes"),
     "code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids", "retired", "subcodes"),
     "sub-code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids", "retired"),
@@ -36,6 +36,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "label": ("name", "definition"),
     "example": ("text", "label"),
     "prelabel": ("code_prompt",),
+    "assistance": ("blind_share", "seed"),
 }
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "codebook": ("version", "name"),
@@ -46,6 +47,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "label": ("name",),
     "example": ("text", "label"),
     "prelabel": ("code_prompt",),
+    "assistance": (),
 }
 
 Fields = dict[str, tuple[Node, Node]]
@@ -114,8 +116,8 @@ class Checker:
     def fields(self, node: Node, kind: str, what: str) -> Fields | None:
         """The fields of a mapping, after reporting unknown and missing ones; None if not a mapping."""
         if not isinstance(node, MappingNode):
-            self.add(line_of(node), f"{what} should be a mapping of fields ({', '.join(_REQUIRED[kind])}), "
-                                    f"not {_describe(node)}")
+            listed = ", ".join(_REQUIRED[kind] or FIELDS[kind])
+            self.add(line_of(node), f"{what} should be a mapping of fields ({listed}), not {_describe(node)}")
             return None
         found: Fields = {}
         for key, value in self.pairs(node):
@@ -285,7 +287,18 @@ def validate(root: Node, source: str) -> list[Problem]:
             if pre and "code_prompt" in pre:
                 c.template(pre["code_prompt"][1], "the prelabel code_prompt", ("post", "code", "definition"),
                            PRELABEL_PLACEHOLDERS)
+        if "assistance" in top:
+            _assistance(c, top["assistance"][1])
     return sorted(c.problems, key=lambda p: p.line or 0)
+
+
+def _assistance(c: Checker, node: Node) -> None:
+    """The blind arm: a share from 0 to 1 and a seed that is text (both optional)."""
+    f = c.fields(node, "assistance", "the assistance section")
+    if f and "blind_share" in f:
+        c.number(f["blind_share"][1], "the assistance blind_share", 0.0, 1.0)
+    if f and "seed" in f:
+        c.text(f["seed"][1], "the assistance seed", empty_ok=False)
 
 
 def _siblings(c: Checker, keys: list[tuple[str, int]], group: str) -> None:

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 
 from tui.core.project.store import Store
+from tui.core.project.undo import active_events
 
 
 class SampleError(Exception):
@@ -84,3 +85,15 @@ def resume_index(store: Store, coder: str, posts: list[int]) -> int:
         if posts[i] not in finished:
             return i
     return start
+
+
+def relevance_by_post(store: Store, coder: str) -> dict[int, int]:
+    """The coder's standing relevance decision (0 or 1) on every post they screened."""
+    cols = ("id", "post_id", "kind", "value", "ref", "at")
+    rows = [dict(zip(cols, r, strict=True)) for r in store.db.conn.execute(
+        "SELECT id, post_id, kind, value, ref, at FROM events"
+        " WHERE coder = ? AND kind IN ('relevance', 'undo', 'redo')", (coder,))]
+    out: dict[int, int] = {}
+    for r in active_events(rows):
+        out[r["post_id"]] = int(r["value"] == "1")
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -12,12 +12,13 @@ from tui.core.codebook.changes import Applied, Change, ChangeRefused, OpenCodebo
 from tui.core.codebook.model import Codebook
 from tui.core.coding.queue import resume_index, work_list
 from tui.core.coding.sentences import shown_sentences
+from tui.core.prelabel.arms import BLIND, arm_of
 from tui.core.project.codebook_log import effective_codebook
 from tui.core.project.codebook_write import note_file_read
 from tui.core.project.events import CODEBOOK_KINDS, Event, EventKind, new_event_id, utc_stamp
 from tui.core.project.state import PostState
 from tui.core.project.store import Store, WriteRefused
-from tui.core.project.undo import active_events, compensating, redo_target, undo_target
+from tui.core.project.undo import compensating, redo_target, undo_target
 
 RECENT = 5
 PLACE_KEY = "place."
@@ -47,6 +48,12 @@ class Current:
     sentences: list[tuple[int, int]]
     suggestions: list[tuple[str, str, float]] = field(default_factory=list)  # (kind, code id, score)
     likely_codes: list[str] = field(default_factory=list)  # suggested codes that count for exposure weight
+    arm: str = ""  # "blind": the study shows no model output for this post; "shown"
+
+    @property
+    def blind(self) -> bool:
+        """True when no relevance pre-label, code suggestion or anything made from them may be shown."""
+        return self.arm == BLIND
 
 
 class Session:
@@ -132,9 +139,19 @@ class Session:
             (pid,),
         ).fetchall()
         suggestions = [(k, c, s) for k, c, s, _ in rows if k == "relevance" or self.codebook.node(c) is not None]
-        self.current = Current(post, state, shown_sentences(post["text"]), suggestions,
-                               likely_codes(self.store, pid))
+        arm = self.arm(post)
+        # A blind post keeps its likely codes: they weigh its exposure (well-being first), never shown.
+        self.current = Current(post, state, shown_sentences(post["text"]), [] if arm == BLIND else suggestions,
+                               likely_codes(self.store, pid), arm)
         return self.current
+
+    def arm(self, post: dict[str, Any] | int) -> str:
+        """The study arm of a post (a row or an id): blind or shown, from the codebook's seed and share."""
+        if isinstance(post, int):
+            if self.current is not None and self.current.post["id"] == post:
+                return self.current.arm
+            post = self.store.post(post) or {}
+        return arm_of(post, self.codebook)
 
     def go(self, index: int) -> Current:
         """Move to a post by position (clamped)."""
@@ -185,7 +202,7 @@ class Session:
         assert self.current is not None
         pid = post_id if post_id is not None else self.current.post["id"]
         return self._commit(Event(self.coder, pid, kind, code_id=code_id, value=value, ref=ref,
-                                  at=utc_stamp(self.clock()), codebook_hash=self.codebook.hash))
+                                  at=utc_stamp(self.clock()), codebook_hash=self.codebook.hash, arm=self.arm(pid)))
 
     def _commit(self, event: Event) -> Event:
         assert self.current is not None
@@ -282,6 +299,8 @@ class Session:
 
     def decide_suggestion(self, code_id: str, accept: bool) -> Event:
         """Accept (assign) or reject a model suggestion; both are recorded so acceptance can be measured."""
+        if self.current is not None and self.current.blind:
+            raise SessionError("This post is blind: it shows no suggestion to accept or reject.")
         ev = self._record(EventKind.SUGGESTION_ACCEPT if accept else EventKind.SUGGESTION_REJECT, code_id=code_id)
         if accept and code_id != "relevance":
             self.add_code(code_id)
@@ -296,21 +315,17 @@ class Session:
         out = []
         for kind, code_id, score in self.current.suggestions:
             key = "relevance" if kind == "relevance" else code_id
-            if kind == "code" and code_id in st.codes or kind == "relevance" and st.relevance is not None:
-                continue
+            applied = kind == "code" and code_id in st.codes or kind == "relevance" and st.relevance is not None
             # An accepted suggestion whose code was taken back again (undo) is open again.
-            if st.suggestions.get(key) == "reject":
-                continue
-            out.append((kind, code_id, score))
+            if not applied and st.suggestions.get(key) != "reject":
+                out.append((kind, code_id, score))
         return out
 
     # ------------------------------------------------------------ the codebook (open coding)
 
     def change_codebook(self, kind: str, code_id: str, value: dict[str, Any], *, on_post: bool = True) -> Applied:
-        """Change the codebook (create, edit, move, merge, retire): checked, committed, then in force.
-
-        Raises SessionError with one sentence if the change cannot be made; nothing is then written.
-        """
+        """Change the codebook (create, edit, move, merge, retire): checked (SessionError, nothing written), committed,
+        then in force."""
         work = OpenCodebook(self.codebook)
         post_id = self.current.post["id"] if on_post and self.current is not None else None
         change = Change(kind, code_id, value, self.coder, utc_stamp(self.clock()), new_event_id(), post_id)
@@ -363,7 +378,7 @@ class Session:
             if target["post_id"] is None:
                 return target
         else:
-            self._commit(event)
+            self._commit(replace(event, arm=self.arm(target["post_id"])))
         self._show_for(target["post_id"])
         self._refresh_finished(target["post_id"])
         return target
@@ -375,8 +390,6 @@ class Session:
     def _refresh_finished(self, post_id: int) -> None:
         st = self.store.state(self.coder, post_id)
         (self.finished.add if st.finished else self.finished.discard)(post_id)
-
-    # ------------------------------------------------------------ bookkeeping
 
     def _recent_codes(self) -> list[str]:
         rows = self.store.db.conn.execute(
@@ -427,18 +440,6 @@ def likely_codes(store: Store, post_id: int) -> list[str]:
         (post_id,)).fetchall()
     learned = [c for c, score, src in rows if src == "learned" and score >= 0.5]
     return learned or [c for c, _, src in rows[:1] if src != "learned"]
-
-
-def relevance_by_post(store: Store, coder: str) -> dict[int, int]:
-    """The coder's standing relevance decision (0 or 1) on every post they screened."""
-    cols = ("id", "post_id", "kind", "value", "ref", "at")
-    rows = [dict(zip(cols, r, strict=True)) for r in store.db.conn.execute(
-        "SELECT id, post_id, kind, value, ref, at FROM events"
-        " WHERE coder = ? AND kind IN ('relevance', 'undo', 'redo')", (coder,))]
-    out: dict[int, int] = {}
-    for r in active_events(rows):
-        out[r["post_id"]] = int(r["value"] == "1")
-    return out
 
 
 def _parse(at: str, now: datetime) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.core.prelabel.arms import ALL, BLIND, counted
 from tui.core.prelabel.cache import relevance_by_post
 from tui.core.prelabel.dataset import Dataset
 from tui.core.prelabel.graded import graded_relevance, learned_basis, out_of_fold
@@ -54,6 +55,7 @@ class EvalReport:
     prompt_hash: str = ""
     basis: str = ""  # which scores were graded: the model's own, or the learned screen's out-of-fold ones
     measures: list[Measure] = field(default_factory=list)  # every figure with n and its 95 % interval
+    arm: str = ALL  # whose decisions count: blind posts only, shown ones, or all (arms.counted)
 
     @property
     def n(self) -> int:
@@ -62,12 +64,13 @@ class EvalReport:
 
 
 def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold: float | None = None,
-             source: str = "llm", k: int = 3, folds: int = 5, seed: int = 0) -> EvalReport:
+             source: str = "llm", k: int = 3, folds: int = 5, seed: int = 0, arm: str = BLIND) -> EvalReport:
     """Model versus coders: confusion matrix, accuracy, FNR, kappa, AUC, and per-code top-k precision/recall.
 
     source: 'llm' (the model's own scores), 'learned' (cross-validated, so never scored on its training
     posts) or 'suggestions' (what is stored now, with the learned screen's scores on the decisions it was
     fitted on replaced by out-of-fold predictions, so never graded on its own fit either).
+    arm: 'blind' (default) compares only decisions made with no suggestion on screen; 'shown', 'all'.
     """
     if source not in ("llm", "learned", "suggestions"):
         raise ValueError(f"unknown source {source!r}")
@@ -84,7 +87,8 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
         scores = relevance_by_post(conn, proj.meta["model_hash"], proj.meta["prompt_hash"])
     else:
         scores, used = out_of_fold(proj, folds, seed)
-    pids = sorted(p for p in labels.relevance if p in scores)
+    keep = counted(conn, coder, arm)
+    pids = sorted(p for p in labels.relevance if p in scores and keep(p))
     if source == "suggestions":
         basis = graded.basis()
     elif source == "llm":
@@ -97,7 +101,7 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
     report = EvalReport(labels.source, source, thr, bs.tp, bs.fp, bs.fn, bs.tn, bs.accuracy, bs.precision, bs.recall,
                         bs.false_negative_rate, bs.kappa, auc(truth, probs), k=k,
                         model_hash=proj.meta["model_hash"], prompt_hash=proj.meta["prompt_hash"], basis=basis,
-                        measures=measures(bs, truth, probs, thr))
+                        measures=measures(bs, truth, probs, thr), arm=arm)
     code_scores: dict[int, dict[str, float]] = {}
     cidx, cy = proj.code_set()
     # Learned code suggestions on coded posts are the learned model's fit on those posts: graded out of fold.
@@ -109,7 +113,8 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
         code_scores = proj.ranked(cidx, None)
     elif proj.sims is not None and len(cidx) >= 4:
         code_scores = proj.ranked(cidx, proj.oof_codes(cidx, cy, min(folds, len(cidx)), seed))
-    coded = {p: {c for c in cs if proj.levels.get(c) == 2} for p, cs in labels.codes.items() if p in code_scores}
+    coded = {p: {c for c in cs if proj.levels.get(c) == 2} for p, cs in labels.codes.items()
+             if p in code_scores and keep(p)}
     report.n_coded = len(coded)
     for code in (c for c in proj.codes if c.level == 2):
         support = sum(code.id in cs for cs in coded.values())

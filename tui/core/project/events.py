@@ -69,6 +69,9 @@ REDO = EventKind.REDO
 CODEBOOK_KINDS: frozenset[str] = frozenset(k.value for k in (
     EventKind.CODE_CREATE, EventKind.CODE_EDIT, EventKind.CODE_MOVE, EventKind.CODE_MERGE, EventKind.CODE_RETIRE))
 """The kinds that change the codebook rather than decide about a post."""
+ARMS = ("", "blind", "shown")
+"""The arm a decision was made in: blind (no model output on screen), shown, or "" (recorded before arms were)."""
+
 EVENT_KINDS: frozenset[str] = frozenset(kind.value for kind in EventKind)
 """Every kind as a plain string (what an exchange file or an events row may hold)."""
 UNDOABLE: frozenset[str] = EVENT_KINDS - {UNDO.value, REDO.value}
@@ -190,11 +193,12 @@ class Event:
     at: str = field(default_factory=utcnow)
     codebook_hash: str = ""
     seq: int | None = None
+    arm: str = ""  # "blind" | "shown" | "" (see ARMS)
 
     def row(self) -> dict[str, Any]:
         """The row inserted into the events table."""
         return {
             "id": self.id, "coder": self.coder, "post_id": self.post_id, "kind": self.kind,
             "code_id": self.code_id, "value": self.value, "ref": self.ref, "at": self.at,
-            "codebook_hash": self.codebook_hash,
+            "codebook_hash": self.codebook_hash, "arm": self.arm,
         }

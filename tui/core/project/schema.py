@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from tui.core.project.migrations import Step
 
 CORE = Step(1, "core schema", (
@@ -55,4 +57,17 @@ CODEBOOK_EVENTS = Step(3, "codebook changes", (
     "CREATE INDEX events_kind ON events(kind)",
 ), needed_to_read=False)
 
-STEPS = (CORE, CODEBOOK_EVENTS)
+# The arm of the study a decision was made in: "blind" (no model output on screen), "shown", or ""
+# for decisions recorded before arms were (they were made with the suggestions on screen).
+ARMS = Step(4, "decision arms", (
+    "ALTER TABLE events ADD COLUMN arm TEXT NOT NULL DEFAULT ''",
+), needed_to_read=False)  # readers ask arm_column: an old project opened read-only has no arms, all shown
+
+
+def arm_column(conn: sqlite3.Connection, table: str = "") -> str:
+    """What to select for an event's arm: the column, or '' in a project too old to have it (read-only)."""
+    names = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    return f"{table + '.' if table else ''}arm" if "arm" in names else "''"
+
+
+STEPS = (CORE, CODEBOOK_EVENTS, ARMS)

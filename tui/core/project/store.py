@@ -267,8 +267,8 @@ class Store:
             raise StoreError(f"Unknown event kind {event.kind!r}.")
         with self.write() as conn:
             cur = conn.execute(
-                "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash)"
-                " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash)",
+                "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, arm)"
+                " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash, :arm)",
                 event.row(),
             )
         return Event(**{**event.__dict__, "seq": cur.lastrowid})
@@ -278,8 +278,8 @@ class Store:
         rows = [e.row() for e in events]
         with self.write() as conn:
             conn.executemany(
-                "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash)"
-                " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash)",
+                "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, arm)"
+                " VALUES (:id, :coder, :post_id, :kind, :code_id, :value, :ref, :at, :codebook_hash, :arm)",
                 rows,
             )
         return len(rows)

@@ -13,6 +13,8 @@ from itertools import combinations
 from typing import Union
 
 from tui.core.codebook.model import Category, Codebook
+from tui.core.prelabel.arms import ALL as ARM_ALL
+from tui.core.prelabel.arms import BLIND, counted
 from tui.core.prelabel.intervals import Measure, measures
 from tui.core.project.events import CONSENSUS
 from tui.core.project.state import PostState
@@ -346,11 +348,15 @@ class Screening:
     n_compared: int  # posts with both
     basis: str = ""  # which scores were graded: the model's own, or the learned screen's out-of-fold ones
     measures: list[Measure] = field(default_factory=list)  # every figure with n and its 95 % interval
+    arm: str = ARM_ALL  # whose decisions count: blind posts only, shown ones, or all (arms.counted)
 
 
 def screening(source: Source, codebook: Codebook, store: Store | None = None, coder: str | None = None,
-              threshold: float | None = None) -> Screening:
-    """Model-vs-human scorecard: P(relevant) >= threshold against consensus (or `coder`) decisions."""
+              threshold: float | None = None, arm: str = BLIND) -> Screening:
+    """Model-vs-human scorecard: P(relevant) >= threshold against consensus (or `coder`) decisions.
+
+    arm: 'blind' (default) compares only decisions made with no suggestion on screen; 'shown', 'all'.
+    """
     data = _data(source, codebook)
     db = source if isinstance(source, Store) else store
     if db is None:
@@ -388,11 +394,16 @@ def screening(source: Source, codebook: Codebook, store: Store | None = None, co
         if graded.n_left_out:
             raise ReportError(f"No decision by {who!r} can be graded fairly: {graded.basis()}")
         raise ReportError(f"No post has both a model score and a relevance decision by {who!r}.")
+    keep = counted(db.db.conn, who, arm)
+    both = [p for p in both if keep(p)]
+    if not both:
+        raise ReportError(f"No {arm} post has both a model score and a relevance decision by {who!r} yet "
+                          "(--arm all counts every post).")
     truth = [human[p] for p in both]
     probs = [model[p] for p in both]
     scores = binary_scores(truth, [1 if p >= threshold else 0 for p in probs])
     return Screening(who, threshold, scores, len(model), len(human), len(both), graded.basis(),
-                     measures(scores, truth, probs, threshold))
+                     measures(scores, truth, probs, threshold), arm)
 
 
 def _decision(st: PostState) -> int | None:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tui.core.codebook.model import Category, Codebook
+from tui.core.prelabel.arms import arm_note
 from tui.core.prelabel.intervals import interval_text, value_text
 from tui.core.report.analyses import Cooccurrence, FirstSeen, FreqRow, QuoteRow, Saturation, Screening
 from tui.core.report.data import ReportData
@@ -165,7 +166,8 @@ def screening_tables(s: Screening) -> list[Table]:
     confusion = Table(f"Screening: model vs {who}, threshold {s.threshold:g}", ["", f"{who}: relevant",
                       f"{who}: irrelevant"], [["model: relevant", b.tp, b.fp], ["model: irrelevant", b.fn, b.tn]],
                       note=f"{s.n_compared} posts with both a model score and a human decision "
-                           f"({s.n_scored} scored, {s.n_decided} decided). {s.basis}".rstrip())
+                           f"({s.n_scored} scored, {s.n_decided} decided); {arm_note(s.arm, s.n_compared)}. "
+                           f"{s.basis}".rstrip())
     rows = [[m.name, value_text(m.value), interval_text(m), m.n, m.method] for m in s.measures]
     return [confusion, Table("Screening scores", ["Measure", "Value", "95% interval", "n", "Interval"], rows,
                              note=INTERVAL_NOTE)]

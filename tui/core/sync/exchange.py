@@ -12,6 +12,7 @@ from typing import Any
 
 from tui.core.files import FileRefused, atomic_write
 from tui.core.project.events import utcnow
+from tui.core.project.schema import arm_column
 from tui.core.project.store import Store
 from tui.core.wellbeing.storage import exported_rows
 
@@ -64,15 +65,15 @@ def export_events(store: Store, path: str | os.PathLike[str], *, coder: str, cod
     conn = store.db.conn
     cur = conn.execute(
         "SELECT e.id, e.coder, e.kind, e.code_id, e.value, e.ref, e.at, e.codebook_hash, e.origin,"
-        " p.platform, p.platform_id, p.text_hash FROM events e JOIN posts p ON p.id = e.post_id"
-        " WHERE e.coder = ? ORDER BY e.seq", (coder,))
+        f" p.platform, p.platform_id, p.text_hash, {arm_column(conn, 'e')} FROM events e JOIN posts p"
+        " ON p.id = e.post_id WHERE e.coder = ? ORDER BY e.seq", (coder,))
     lines: list[str] = []
     events: list[str] = []
-    for eid, c, kind, code_id, value, ref, at, cbh, ev_origin, platform, platform_id, th in cur:
+    for eid, c, kind, code_id, value, ref, at, cbh, ev_origin, platform, platform_id, th, arm in cur:
         events.append(_dump({
             "type": "event", "id": eid, "coder": c, "kind": kind, "code_id": code_id, "value": value, "ref": ref,
             "at": at, "codebook_hash": cbh, "origin": origin if ev_origin == "local" else ev_origin,
-            "platform": platform, "platform_id": platform_id, "text_hash": th,
+            "platform": platform, "platform_id": platform_id, "text_hash": th, "arm": arm,
         }))
     if not events:
         raise SyncError(f"Coder {coder!r} has no events in this project, so there is nothing to export.")

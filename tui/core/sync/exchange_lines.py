@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tui.core.project.events import (
+    ARMS,
     CODE_ADD,
     CODE_REMOVE,
     DEFER,
@@ -139,6 +140,8 @@ def take_line(out: ExportFile, obj: dict[str, Any], seen: set[str]) -> str | Non
             return problem
         if not _TEXT_HASH.match(obj["text_hash"]):
             return "the event's text_hash is not 32 lower-case hex digits"
+        if obj.setdefault("arm", "") not in ARMS:  # optional: files from before arms were recorded have none
+            return "the event's arm must be \"blind\", \"shown\" or empty"
         if obj["id"] in seen:
             return f"event {obj['id']} appears twice in the file"
         seen.add(obj["id"])

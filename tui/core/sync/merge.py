@@ -82,8 +82,8 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
         if new_posts:
             _insert_posts(store, new_posts, rows)
         conn.executemany(
-            "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, origin)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, origin, arm)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         insert_merged(store, wb_rows)
     return report
 
@@ -155,7 +155,7 @@ def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | 
             planned[ev["id"]] = content
             post: Any = local[0] if local else key  # a new post's key becomes its id once inserted
             rows.append([ev["id"], coder, post, ev["kind"], ev["code_id"], ev["value"], ev["ref"], ev["at"],
-                         ev["codebook_hash"], _origin(ev, f, own)])
+                         ev["codebook_hash"], _origin(ev, f, own), ev.get("arm", "")])
             report.coders[coder] = report.coders.get(coder, 0) + 1
     if missing:
         (platform, platform_id), name = next(iter(missing.items()))

@@ -221,6 +221,9 @@ class CodingScreen(CodingNavigation):
         s = self.session
         if s.current is None or not self.show_suggestions:
             return
+        if s.current.blind:
+            self.notify("This post is blind: it shows no suggestions, by the study's design.", timeout=3, markup=False)
+            return
         pending = s.pending_suggestions()
         if not pending:
             self.notify("No suggestion to decide on.", timeout=2, markup=False)

@@ -15,7 +15,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.core.coding.session import Session, relevance_by_post
+from tui.core.coding.queue import relevance_by_post
+from tui.core.coding.session import Session
 from tui.core.project.store import READONLY_DECISIONS, WriteRefused
 from tui.core.safe import clean
 from tui.ui.screens.coding_status import ProgressTally, wellbeing_notes
@@ -175,6 +176,8 @@ class CodingView(Screen[None]):
         out = Text()
         out.append(f" {clean(post['label'], oneline=True)} ", style="bold reverse")
         out.append(f"  {clean(post['platform'], oneline=True)}  {(post.get('posted_at') or '')[:10]}", style="dim")
+        if self.session.current is not None and self.session.current.blind:
+            out.append("  blind", style="bold magenta")  # the study shows no model output for this post
         severity = self.host.severity_label(post)
         if severity:
             out.append(f"  {severity}", style="bold red")

@@ -1,4 +1,4 @@
-"""The report inside the app: frequencies, co-occurrence, saturation, quotes and the screening scorecard.
+"""The report inside the app: frequencies, co-occurrence, saturation, quotes, the screening scorecard, anchoring.
 
 The numbers are the same as `qualtui report`: both render the tables of `tui.core.report.export`.
 They are computed in a thread worker with its own connection to the project file, so the app never
@@ -40,6 +40,7 @@ from tui.core.report.analyses import (
     saturation,
     screening,
 )
+from tui.core.report.anchoring import anchoring, anchoring_tables
 from tui.core.report.export import (
     cooccurrence_table,
     first_seen_table,
@@ -50,10 +51,12 @@ from tui.core.report.export import (
 from tui.core.report.writers import Table, fmt_number
 from tui.core.safe import clean
 
+ANCHORING_PARTS = ("arms", "codes", "coders")
+"""The anchoring tab's tables: figures per coder and arm, the shift in codes, coder-coder agreement per arm."""
 QUOTES_HIDDEN = "Quotes are post text, so they are hidden during a break and after today's limit."
-SECTIONS = ("frequencies", "cooccurrence", "saturation", "quotes", "screening", "codes")
+SECTIONS = ("frequencies", "cooccurrence", "saturation", "quotes", "screening", "codes", "anchoring")
 TITLES = {"frequencies": "Frequencies", "cooccurrence": "Co-occurrence", "saturation": "Saturation",
-          "quotes": "Quotes", "screening": "Screening", "codes": "Codebook"}
+          "quotes": "Quotes", "screening": "Screening", "codes": "Codebook", "anchoring": "Anchoring"}
 
 
 @dataclass
@@ -70,6 +73,7 @@ class ReportResults:
     quotes: list[QuoteRow] = field(default_factory=list)
     screening: list[Table] = field(default_factory=list)
     codes: Table | None = None  # when each code first appeared
+    anchoring: list[Table] = field(default_factory=list)  # blind against shown posts (report.anchoring)
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty, in one sentence
 
 
@@ -101,6 +105,7 @@ def build_report(store: Store, codebook: Codebook, view: str | None,
         ("quotes", lambda: setattr(out, "quotes", quotes(data, codebook, own))),
         ("screening", lambda: setattr(out, "screening", screening_tables(screening(data, codebook, store, own)))),
         ("codes", lambda: setattr(out, "codes", first_seen_table(first_appeared(data, codebook)))),
+        ("anchoring", lambda: setattr(out, "anchoring", anchoring_tables(anchoring(store, codebook, data)))),
     ]
     for name, step in steps:
         if cancelled():
@@ -167,6 +172,7 @@ class ReportScreen(Screen[None]):
     #saturation-chart { height: 1fr; min-height: 8; }
     #report-tabs DataTable { height: 1fr; }
     #report-tabs #screening DataTable { height: auto; margin: 0 0 1 0; }
+    #report-tabs #anchoring DataTable { height: auto; margin: 0 0 1 0; }
     """
 
     BINDINGS = [
@@ -206,6 +212,10 @@ class ReportScreen(Screen[None]):
                     elif name == "screening":
                         yield DataTable(id="screening-confusion", cursor_type="row")
                         yield DataTable(id="screening-scores", cursor_type="row")
+                    elif name == "anchoring":
+                        with VerticalScroll():
+                            for part in ANCHORING_PARTS:
+                                yield DataTable(id=f"anchoring-{part}", cursor_type="row")
                     else:
                         yield DataTable(id=f"{name}-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -255,6 +265,8 @@ class ReportScreen(Screen[None]):
         if r.screening:
             fill_table(self.query_one("#screening-confusion", DataTable), r.screening[0])
             fill_table(self.query_one("#screening-scores", DataTable), r.screening[1])
+        for part, found in zip(ANCHORING_PARTS, r.anchoring, strict=False):
+            fill_table(self.query_one(f"#anchoring-{part}", DataTable), found)
         notes = {
             "frequencies": r.frequencies.note if r.frequencies else "",
             "cooccurrence": r.cooccurrence.note if r.cooccurrence else "",
@@ -262,6 +274,7 @@ class ReportScreen(Screen[None]):
             "quotes": "" if r.quotes else "No quotes yet.",
             "screening": r.screening[0].title + ". " + r.screening[0].note if r.screening else "",
             "codes": r.codes.note if r.codes else "",
+            "anchoring": r.anchoring[0].note if r.anchoring else "",
         }
         for name in SECTIONS:
             note = r.notes.get(name) or notes[name]

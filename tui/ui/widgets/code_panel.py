@@ -75,7 +75,10 @@ def render_panel(codebook: Codebook, current: Current, pending: list[tuple[str, 
         out.append(f" {i} " if i < 10 else "   ", style="bold cyan")
         out.append_text(_node_line(codebook, code_id, width))
         out.append("\n")
-    if show_suggestions and pending:
+    if show_suggestions and current.blind:
+        out.append("\nBlind post\n", style="bold magenta")
+        out.append(_indented("  no model suggestions here, by the study's design", width, 2) + "\n", style="dim")
+    elif show_suggestions and pending:
         out.append("\nSuggestions", style="bold italic magenta")
         out.append("  (a accept · r reject)\n", style="dim")
         for n, (kind, code_id, score) in enumerate(pending[:5]):
