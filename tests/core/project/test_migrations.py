@@ -107,7 +107,7 @@ def _columns(store: Store) -> dict[str, list[tuple[object, ...]]]:
 
 def test_versions_run_in_order_and_version_1_keeps_its_name() -> None:
     found = migrations()
-    assert [m.version for m in found] == sorted(m.version for m in found) == [1, 2, 3]
+    assert [m.version for m in found] == sorted(m.version for m in found) == [1, 2, 3, 4]
     assert found[0].name == "core schema"
     # Within version 1 the owners' steps run in the fixed order of SCHEMA_MODULES.
     assert len(found[0].steps) == len(SCHEMA_MODULES)
@@ -119,14 +119,14 @@ def test_a_project_made_by_the_old_single_migration_opens_and_works(tmp_path: Pa
     _old_project(path, draft_table=draft_table)
     with Store(path) as store:
         assert _tables(store) == TABLES
-        assert [r[0] for r in store.db.execute("SELECT version FROM migrations ORDER BY version")] == [1, 2, 3]
+        assert [r[0] for r in store.db.execute("SELECT version FROM migrations ORDER BY version")] == [1, 2, 3, 4]
         assert store.meta("project_id") == "abc"  # nothing made afresh
         assert store.state("alice", 1).relevance == 1
         assert load_draft(store, "alice", 1) == ("half a thought" if draft_table else None)
         save_draft(store, "alice", 1, "a whole thought")
         store.record(Event("alice", 1, RELEVANCE, value="0"))
     with Store(path) as again:  # and it opens a second time without migrating anything
-        assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == 3
+        assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == 4
         # Decisions made before arms were recorded have none: they were made with the suggestions shown.
         assert [r["arm"] for r in again.events(coder="alice")] == ["", ""]
         assert load_draft(again, "alice", 1) == "a whole thought"

@@ -43,7 +43,7 @@ def study_project(tmp_path: Path) -> Store:
 
 def test_the_studys_100_posts_print_084_with_its_interval(tmp_path: Path, cb: Any) -> None:
     store = study_project(tmp_path)
-    s = R.screening(store, cb, threshold=0.5)
+    s = R.screening(store, cb, threshold=0.5, arm="all")
     assert (s.scores.tp, s.scores.fp, s.scores.fn, s.scores.tn) == (31, 13, 3, 53)
     confusion, card = screening_tables(s)
     rows = {r[0]: r[1:] for r in card.rows}
@@ -69,7 +69,7 @@ def test_undefined_recall_is_n_a_in_every_format(tmp_path: Path, cb: Any) -> Non
     with store.db.conn:
         store.db.conn.executemany(SCORE_SQL, [(pid, 0.2) for pid in ids])
     store.record_many(Event("alice", pid, "relevance", value="0") for pid in ids)
-    s = R.screening(store, cb, threshold=0.5)
+    s = R.screening(store, cb, threshold=0.5, arm="all")
     rows = {r[0]: r[1:] for r in screening_tables(s)[1].rows}
     assert rows["recall"] == ["n/a", "n/a", 0, "Wilson"] and rows["AUC"][:2] == ["n/a", "n/a"]
     got = {r["measure"]: r for r in csv.DictReader(io.StringIO(to_csv(screening_records(s))))}
@@ -88,15 +88,15 @@ def test_the_learned_screen_is_graded_out_of_fold_not_on_its_own_fit(tmp_path: P
     assert set(stored) == set(truth)  # the learned screen now scores every post, the 60 it learned from too
     pids = sorted(truth)
     in_sample = binary_scores([truth[p] for p in pids], [int(stored[p] >= 0.5) for p in pids])
-    oof = evaluate(store, cb, source="learned", threshold=0.5)
+    oof = evaluate(store, cb, source="learned", threshold=0.5, arm="all")
     assert in_sample.accuracy > oof.accuracy + 0.05  # the fit flatters: 0.967 against 0.867 out of fold
-    s = R.screening(store, cb, threshold=0.5)
+    s = R.screening(store, cb, threshold=0.5, arm="all")
     assert (s.scores.tp, s.scores.fp, s.scores.fn, s.scores.tn) == (oof.tp, oof.fp, oof.fn, oof.tn)
     assert s.scores.accuracy == pytest.approx(oof.accuracy)
     assert s.basis == "Learned screen: 5-fold out-of-fold predictions on the 60 decisions it learned from."
     assert s.basis in screening_tables(s)[0].note
     # `prelabel eval --source suggestions` grades what is stored the same way.
-    shown = evaluate(store, cb, source="suggestions", threshold=0.5)
+    shown = evaluate(store, cb, source="suggestions", threshold=0.5, arm="all")
     assert (shown.tp, shown.fp, shown.fn, shown.tn) == (oof.tp, oof.fp, oof.fn, oof.tn)
     assert shown.basis == s.basis
 
@@ -108,7 +108,7 @@ def test_posts_the_model_scored_alone_keep_its_score(tmp_path: Path, cb: Any) ->
     with store.db.conn:  # as if five posts had no embedding: the learned screen never scored them
         store.db.conn.executemany("UPDATE suggestions SET source = 'llm', score = 0.95 WHERE post_id = ? "
                                   "AND kind = 'relevance'", [(p,) for p in pids[:5]])
-    s = R.screening(store, cb, threshold=0.5)
+    s = R.screening(store, cb, threshold=0.5, arm="all")
     assert s.basis == ("Learned screen: 5-fold out-of-fold predictions on the 55 decisions it learned from; "
                        "the model's own scores on 5 decisions.")
     assert s.n_compared == 60
@@ -124,4 +124,4 @@ def test_too_few_decisions_for_out_of_fold_leaves_the_learned_posts_out(tmp_path
                                   "VALUES (?, 'relevance', '', 0.9, 'learned')", [(pid,) for pid in ids])
     store.record_many(Event("alice", pid, "relevance", value="1") for pid in ids)
     with pytest.raises(ReportError, match="can be graded fairly: 3 decisions the learned screen .* left out"):
-        R.screening(store, cb, threshold=0.5)
+        R.screening(store, cb, threshold=0.5, arm="all")
