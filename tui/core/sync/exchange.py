@@ -131,8 +131,10 @@ class ExportFile:
     events: list[dict[str, Any]] = field(default_factory=list)
     posts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     wellbeing: list[dict[str, Any]] = field(default_factory=list)
-    no_post_changes: set[str] = field(default_factory=set)
-    """The ids of the codebook changes made on no post read so far (an undo or redo on no post names one)."""
+    codebook_changes: set[str] = field(default_factory=set)
+    """The ids of the codebook changes in the file."""
+    outside_refs: set[str] = field(default_factory=set)
+    """What undo and redo events made on no post refer to outside the file (each must be a codebook change)."""
 
     @property
     def coder(self) -> str:

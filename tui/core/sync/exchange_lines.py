@@ -131,10 +131,8 @@ def _no_post_problem(obj: dict[str, Any], out: ExportFile) -> str | None:
     kind = obj["kind"]
     if kind not in NO_POST_KINDS:
         return f"a {kind} event names no post (an empty platform), which only codebook changes may"
-    if kind in CODEBOOK_KINDS:
-        out.no_post_changes.add(obj["id"])
-    elif obj["ref"] not in out.no_post_changes:
-        return f"a {kind} event that names no post must refer to a codebook change made on no post earlier in the file"
+    if kind not in CODEBOOK_KINDS and obj["ref"] not in out.codebook_changes:
+        out.outside_refs.add(obj["ref"])  # the merge checks it is a codebook change in the project (or a file)
     return None
 
 
@@ -183,6 +181,8 @@ def take_line(out: ExportFile, obj: dict[str, Any], seen: set[str]) -> str | Non
         if obj["id"] in seen:
             return f"event {obj['id']} appears twice in the file"
         seen.add(obj["id"])
+        if obj["kind"] in CODEBOOK_KINDS:
+            out.codebook_changes.add(obj["id"])
         out.events.append(obj)
     elif kind == "post":
         bad = _str_fields(obj, ("platform", "platform_id", "title", "text", "url", "keyword"))

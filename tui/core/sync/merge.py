@@ -79,6 +79,7 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
     own = store.meta("project_id") or ""
     report = MergeReport(files=[_shown(f) for f in files])
     _check_coders(store, files, own, rename)
+    _check_no_post_refs(store, files)
     rows, new_posts = _plan_events(store, files, own, rename, report)
     wb_rows = _plan_wellbeing(store, files, rename)
     report.wellbeing_added, report.posts_added = len(wb_rows), len(new_posts)
@@ -141,6 +142,21 @@ def _check_coders(store: Store, files: list[ExportFile], own: str, rename: str |
         where = "coded in this project" if here == {"local"} else "merged from another project"
         raise _refuse(f"{name}: coder {coder!r} already has events here that were {where}, and this file's "
                       f"{coder!r} comes from another project; if they are different people, merge with --as NAME.")
+
+
+def _check_no_post_refs(store: Store, files: list[ExportFile]) -> None:
+    """Refuse an undo or redo made on no post unless it takes back a codebook change (in a file or here)."""
+    refs = set().union(*(f.outside_refs for f in files)) - set().union(*(f.codebook_changes for f in files))
+    if not refs:
+        return
+    known = {r[0] for r in store.db.conn.execute(
+        f"SELECT id FROM events WHERE id IN ({','.join('?' * len(refs))}) AND kind IN "
+        f"({','.join('?' * len(CODEBOOK_KINDS))})", [*refs, *sorted(CODEBOOK_KINDS)])}
+    missing = sorted(refs - known)
+    if missing:
+        name = next(_shown(f) for f in files if f.outside_refs & set(missing))
+        raise _refuse(f"{name} has an undo or redo made on no post that takes back event {missing[0][:40]}, which is "
+                      "no codebook change in the file or in this project; merge the file with that change first.")
 
 
 def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | None,
