@@ -79,7 +79,8 @@ def export_cmd(project: Project, coder: str | None, consensus: bool, output: Pat
     except FileRefused as exc:
         fail(str(exc))
     try:
-        result = export_events(store, path, coder=who, codebook_hash=project.codebook().hash,
+        # The codebook file's hash: the changes made while coding travel in the file as events.
+        result = export_events(store, path, coder=who, codebook_hash=project.codebook().file_codebook().hash,
                                with_text=with_text, with_wellbeing=with_wellbeing)
     except (SyncError, OSError) as exc:
         fail(str(exc))
@@ -101,7 +102,7 @@ def merge_cmd(project: Project, files: tuple[Path, ...], rename: str | None) -> 
     store = project.store()
     cb = project.codebook()
     try:
-        report = merge_files(store, files, resolve=cb.resolve, codebook_hash=cb.hash, rename=rename,
+        report = merge_files(store, files, resolve=cb.resolve, codebook_hash=cb.file_codebook().hash, rename=rename,
                              file_codebook=cb.file_codebook())
     except SyncError as exc:
         fail(str(exc))
