@@ -34,7 +34,8 @@ def _apps() -> dict[type[App[Any]], tuple[type[Screen[Any]], ...]]:
     shared = (BreakScreen, ConfirmScreen, WellbeingScreen)
     return {
         QualtuiApp: (CodingScreen, HelpScreen, MemoScreen, SearchScreen, ReportScreen, *shared),
-        ReconcileApp: (ReconcileScreen, CodebookDiffScreen, DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen, *shared),
+        ReconcileApp: (ReconcileScreen, CodebookDiffScreen, DecisionTypeScreen, ReconciledSetScreen,
+                       ReconcileHelpScreen, *shared),
     }
 
 

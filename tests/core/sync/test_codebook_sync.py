@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.sync_helpers import ADULT, CB, DOCS, FIRST, TEEN, counts, project, rewrite
-from tui.core.codebook.model import Codebook
 from tui.core.coding.open_coding import create_code, edit_code, merge_codes, retire_code
 from tui.core.coding.session import Session
 from tui.core.project.codebook_log import effective_codebook

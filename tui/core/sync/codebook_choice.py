@@ -16,8 +16,8 @@ from tui.core.codebook.changes import (
     CODE_MERGE,
     CODE_MOVE,
     CODE_RETIRE,
-    ChangeRefused,
     Change,
+    ChangeRefused,
     OpenCodebook,
 )
 from tui.core.codebook.model import Codebook
@@ -83,8 +83,8 @@ def _planned(diff: CodebookDiff, key: str, typed: str, codebook: Codebook) -> li
     side = diff.sides[index] if 0 <= index < len(diff.sides) else None
     if diff.kind == SIMILAR:
         if key == BOTH:
-            first = diff.sides[0].code_id
-            return [(CODE_EDIT, first, {"name": _name(codebook, first)})]
+            kept = diff.sides[0].code_id
+            return [(CODE_EDIT, kept, {"name": _name(codebook, kept)})]
         if side is not None:
             return [(CODE_MERGE, s.code_id, {"into": side.code_id}) for s in diff.sides if s is not side]
     elif diff.kind == PLACE and side is not None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from tui.core.project.events import (
     CODE_ADD,
-    CODEBOOK_KINDS,
     CODE_REMOVE,
+    CODEBOOK_KINDS,
     DEFER,
     DONE,
     EVENT_KINDS,

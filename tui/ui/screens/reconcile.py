@@ -24,6 +24,7 @@ from tui.core.coding.sentences import split_sentences
 from tui.core.project.codebook_log import effective_codebook
 from tui.core.project.store import READONLY_DECISIONS, Store, WriteRefused
 from tui.core.safe import clean
+from tui.core.sync.codebook_diff import codebook_differences
 from tui.core.sync.consensus import (
     BOTH,
     DROP,
@@ -38,7 +39,6 @@ from tui.core.sync.consensus import (
     default_coders,
     disagreements,
 )
-from tui.core.sync.codebook_diff import codebook_differences
 from tui.core.wellbeing.masking import apply_mask
 from tui.ui.screens.bindings import B
 from tui.ui.screens.reconcile_codebook import CodebookDiffScreen
