@@ -59,7 +59,10 @@ def reconcile_cmd(project: Project, coder: str | None, coders: str | None, sort:
     # Screening mode leaves posts screened but not done: those relevance decisions are reconciled too.
     with_work = [c for c in chosen if any(screened(st) for st in states[c].values())]
     if as_list:
-        found = disagreements(store, codebook, coders=chosen, sort=sort) if len(with_work) >= 2 else []
+        try:
+            found = disagreements(store, codebook, coders=chosen, sort=sort) if len(with_work) >= 2 else []
+        except ConsensusError as exc:
+            fail(str(exc))
         list_posts(found)
         return
     if len(with_work) < 2 and not diffs:

@@ -130,7 +130,7 @@ def test_the_differences_are_found_resolved_by_consensus_and_the_codebooks_conve
     assert counts(pb)["events"] == n
 
     choose(pb, CB, debt, "a", by="lead")  # keep alice's id, merge bob's into it
-    choose(pb, CB, zh, BOTH, by="lead")
+    assert choose(pb, CB, zh, BOTH, by="lead") == ["kept both: '被卖', '被转卖'"]
     choose(pb, CB, place, "a", by="lead")  # under targeting: the two 'Sold on' are now siblings, alike
     choose(pb, CB, edit, TYPED, typed="Seized documents", by="lead")
     choose(pb, CB, gone, "b", by="lead")  # undo alice's merge: Teenagers is back

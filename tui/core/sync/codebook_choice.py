@@ -143,5 +143,7 @@ def choose(store: Store, file_codebook: Codebook, diff: CodebookDiff, key: str, 
         # On no post, whatever post the merge was made on: consensus's decisions on posts stay its own.
         events.append(Event(CONSENSUS, None, UNDO, ref=diff.change_id, codebook_hash=codebook.hash))
         said.append(f"took back {clean(diff.sides[0].coder, oneline=True)}'s merge")
+    if diff.kind == SIMILAR and key == BOTH:  # recorded as a rename to the same name, which is not news
+        said = ["kept both: " + ", ".join(f"'{_name(codebook, s.code_id)}'" for s in diff.sides)]
     store.record_many(events)
     return [clean(s, oneline=True) for s in said]
