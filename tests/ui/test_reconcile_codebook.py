@@ -114,3 +114,27 @@ async def test_escape_cancels_the_choice_then_leaves_for_the_posts_and_c_comes_b
         await pilot.pause()
         assert isinstance(app.screen, CodebookDiffScreen) and len(app.screen.diffs) == 2
     assert _consensus(db) == []
+
+
+class Watching(Host):
+    """The host, noting which post text the screen says is shown (what the exposure clock counts)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.shown: list[int] = []
+
+    def on_reconcile_screen_post_shown(self, message: ReconcileScreen.PostShown) -> None:
+        self.shown.append(message.post["id"])
+
+
+async def test_no_post_text_counts_as_shown_while_the_codebook_differences_cover_it(db: Path) -> None:
+    app = Watching(Store(db))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, CodebookDiffScreen)
+        app.screen_stack[-2].refresh_post()  # e.g. a break ended underneath: the post is redrawn, not shown
+        await pilot.pause()
+        assert app.shown == []
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.shown) == 1

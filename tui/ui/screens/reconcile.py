@@ -220,7 +220,7 @@ class ReconcileScreen(Screen[None]):
 
     def _exposure(self, post: dict[str, Any] | None, hidden: bool) -> None:
         """Tell the app, by message, which post text is on screen (reading it counts as exposure)."""
-        if post is None or hidden:
+        if post is None or hidden or isinstance(self.app.screen, CodebookDiffScreen):  # covered: no text shows
             self.post_message(self.PostHidden())
             return
         d = self.current
