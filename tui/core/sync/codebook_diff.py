@@ -15,12 +15,14 @@ difference it resolves, so a resolved difference does not come back.
 from __future__ import annotations
 
 import difflib
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tui.core.codebook.changes import CODE_CREATE, CODE_EDIT, CODE_MERGE, CODE_MOVE, CODE_RETIRE, Change
+from tui.core.codebook.changes import CODE_CREATE, CODE_EDIT, CODE_MERGE, CODE_MOVE, CODE_RETIRE, Change, fold
 from tui.core.codebook.model import Code, Codebook
-from tui.core.project.codebook_log import codebook_changes, effective_codebook
+from tui.core.project.codebook_log import codebook_changes, written_ids
 from tui.core.project.events import CONSENSUS
 from tui.core.project.store import Store
 from tui.core.safe import clean
@@ -35,7 +37,7 @@ RESOLVES = "resolves"
 NAME_RATIO = 0.8
 """Names at least this alike (difflib's ratio, case and spacing ignored) make two new codes similar."""
 DEFINITION_RATIO = 0.75
-"""Definitions at least this alike (their first 500 characters) make two new codes similar."""
+"""Definitions at least this alike (their first 200 words) make two new codes similar."""
 FIELDS = ("name", "definition", "aliases", "key")
 
 
@@ -70,27 +72,64 @@ def _norm(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _ratio(a: str, b: str) -> float:
-    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return m.ratio() if m.real_quick_ratio() >= NAME_RATIO - 0.3 else 0.0
+def _bag(items: Sequence[str]) -> frozenset[tuple[str, int]]:
+    """A multiset as a set, each item numbered by its repeat, so a set intersection is the multiset's (in C)."""
+    return frozenset((item, k) for item, n in Counter(items).items() for k in range(n))
+
+
+def _alike(a: Sequence[str], b: Sequence[str], bag_a: frozenset[tuple[str, int]], bag_b: frozenset[tuple[str, int]],
+           floor: float) -> float:
+    """difflib's ratio of two sequences, or 0.0 as soon as a cheap upper bound says it is under `floor`.
+
+    The bounds (lengths, then shared items: difflib's quick_ratio, from counts made once per code)
+    keep comparing every pair of new codes quick.
+    """
+    total = len(a) + len(b)
+    if not a or not b or 2 * min(len(a), len(b)) / total < floor:
+        return 0.0
+    if 2 * len(bag_a & bag_b) / total < floor:
+        return 0.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """What two codes are compared by, normalised once: the name, every name and alias, the definition."""
+
+    name: str
+    names: frozenset[str]
+    definition: tuple[str, ...]
+    name_chars: frozenset[tuple[str, int]]
+    definition_words: frozenset[tuple[str, int]]
+
+
+# Definitions are compared word by word (a Chinese character counts as a word): quicker than by
+# character, and two unrelated texts in one alphabet no longer look alike.
+_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def _profile(code: Code) -> _Profile:
+    name, words = _norm(code.name), tuple(_WORD.findall(_norm(code.definition)))[:200]
+    return _Profile(name, frozenset({name, *(_norm(x) for x in code.aliases)}), words, _bag(name), _bag(words))
+
+
+def _similar(a: _Profile, b: _Profile) -> str | None:
+    if a.names & b.names:
+        return "the same name or alias"
+    if min(len(a.name), len(b.name)) >= 2 and (a.name in b.name or b.name in a.name):
+        return "one name contains the other"
+    ratio = _alike(a.name, b.name, a.name_chars, b.name_chars, NAME_RATIO)
+    if ratio >= NAME_RATIO:
+        return f"names {ratio:.0%} alike"
+    ratio = _alike(a.definition, b.definition, a.definition_words, b.definition_words, DEFINITION_RATIO)
+    if ratio >= DEFINITION_RATIO:
+        return f"definitions {ratio:.0%} alike"
+    return None
 
 
 def similarity(a: Code, b: Code) -> str | None:
     """Why two codes look like one (a phrase), or None: a shared name or alias, alike names or definitions."""
-    na, nb = _norm(a.name), _norm(b.name)
-    if ({na} | {_norm(x) for x in a.aliases}) & ({nb} | {_norm(x) for x in b.aliases}):
-        return "the same name or alias"
-    if min(len(na), len(nb)) >= 2 and (na in nb or nb in na):
-        return "one name contains the other"
-    ratio = _ratio(na, nb)
-    if ratio >= NAME_RATIO:
-        return f"names {ratio:.0%} alike"
-    if a.definition.strip() and b.definition.strip():
-        ratio = difflib.SequenceMatcher(None, _norm(a.definition)[:500], _norm(b.definition)[:500],
-                                        autojunk=False).ratio()
-        if ratio >= DEFINITION_RATIO:
-            return f"definitions {ratio:.0%} alike"
-    return None
+    return _similar(_profile(a), _profile(b))
 
 
 def _shown(text: object, limit: int = 120) -> str:
@@ -109,11 +148,15 @@ class _Finder:
         self.coders = list(coders)
         self.file = file_codebook.file_codebook()
         self.changes = codebook_changes(store.db.conn)
-        self.cb, applied = effective_codebook(store.db.conn, file_codebook)
+        self.by_code: dict[str, list[Change]] = {}  # current id -> its changes, in fold order
+        written = written_ids(store.db.conn)  # what effective_codebook does, without reading the changes twice
+        self.cb, applied = fold(self.file, [c for c in self.changes if c.id not in written])
         self.ok: set[str] = {a.change.id for a in applied if a.problem is None}
         self.resolved = {str(c.value.get(RESOLVES)) for c in self.changes
                          if c.coder == CONSENSUS and c.value.get(RESOLVES)}
         self.rank = {c: i for i, c in enumerate(self.coders)}
+        for c in self.changes:
+            self.by_code.setdefault(self.cb.resolve(c.code_id) or c.code_id, []).append(c)
 
     def path(self, node_id: str) -> str:
         return self.cb.path_str(node_id) if self.cb.node(node_id) is not None else node_id
@@ -148,18 +191,19 @@ class _Finder:
         """Similar new codes and same-named ones in different places, one per pair of different coders' codes."""
         out: list[CodebookDiff] = []
         made = self.created()
+        profiles = {code.id: _profile(code) for _, code in made}
         for i, first in enumerate(made):
             for second in made[i + 1:]:
                 if first[0].coder == second[0].coder:
                     continue
                 (ca, a), (cb_, b) = sorted((first, second), key=lambda p: (self.rank[p[0].coder], p[1].id))
                 ids = f"{a.id}|{b.id}"
-                if _norm(a.name) == _norm(b.name) and a.parent_id != b.parent_id:
+                if profiles[a.id].name == profiles[b.id].name and a.parent_id != b.parent_id:
                     out.append(CodebookDiff(PLACE, f"{PLACE}:{ids}", f"'{_shown(a.name, 60)}' is under two parents",
                                             tuple(Side(c.coder, x.id, "under " + _shown(self.path(x.parent_id)),
                                                        x.parent_id) for c, x in ((ca, a), (cb_, b)))))
                     continue
-                why = similarity(a, b)
+                why = _similar(profiles[a.id], profiles[b.id])
                 if why:
                     out.append(CodebookDiff(SIMILAR, f"{SIMILAR}:{ids}", f"Two new codes look alike ({why})",
                                             tuple(Side(c.coder, x.id, _shown(self.path(x.id)) + ": "
@@ -170,9 +214,7 @@ class _Finder:
     def since_consensus(self, code_id: str, what: str) -> list[Change]:
         """The compared coders' changes to one code (and `what`) since consensus last changed it."""
         mine: list[Change] = []
-        for c in self.changes:
-            if self.cb.resolve(c.code_id) != code_id:
-                continue
+        for c in self.by_code.get(code_id, ()):
             touches = (c.kind == CODE_MOVE) if what == "parent" else (c.kind == CODE_EDIT and what in c.value)
             if c.coder == CONSENSUS and (touches or c.kind == CODE_MERGE):
                 mine = []  # the last common state: what consensus settled
