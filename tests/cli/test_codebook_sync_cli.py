@@ -101,3 +101,21 @@ def test_reconcile_list_shows_codebook_differences_before_posts(two: dict[str, A
         "    choices: a alice's name: Seized papers; b bob's name: Documents taken; e type a new name",
         "0 disputed posts, 0 still to reconcile.",
     ]
+
+
+def test_reconcile_opens_on_codebook_differences_alone(two: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before, reconciling needed two coders with screened posts: alice screened none, so it refused."""
+    calls: list[str] = []
+
+    def fake(db: Path, codebook: object, coder: str, config: object, **kwargs: Any) -> int:
+        calls.append(coder)
+        return 0
+
+    monkeypatch.setattr("tui.ui.reconcile_app.run_reconcile", fake)
+    run(two["a"], "export", "--coder", "alice", "-o", str(two["fa"]))
+    run(two["b"], "merge", str(two["fa"]))
+    result = run(two["b"], "reconcile", "--coder", "lead")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == ["2 codebook differences to reconcile first.",
+                                              "0 disputed posts, 0 still to reconcile."]
+    assert calls == ["lead"]
