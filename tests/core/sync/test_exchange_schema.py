@@ -130,6 +130,11 @@ HOSTILE: list[tuple[str, Any]] = [
     ("missing field", lambda h, b: b[0].pop("text_hash")),
     ("header without created_at", lambda h, b: h.pop("created_at")),
     ("negative count", lambda h, b: h.update(posts=-1)),
+    ("codebook change value not an object", lambda h, b: b[1].update(kind="code_edit", value="[1]")),
+    ("codebook change value over the limit", lambda h, b: b[1].update(kind="code_edit",
+                                                                      value='{"d":"' + "x" * 32_000 + '"}')),
+    ("decision on no post", lambda h, b: b[0].update(platform="", platform_id="", text_hash="")),
+    ("half a post on a codebook change", lambda h, b: b[1].update(kind="code_create", value="{}", platform="")),
 ]
 
 
