@@ -45,7 +45,7 @@ def db(tmp_path: Path) -> Path:
     code(s, "bob", {0: (1, [])})
     a, b = Session(s, CB, "alice"), Session(s, CB, "bob")
     create_code(a, "Debt bondage", definition="Owes the compound.", parent="control", assign=False, on_post=False)
-    create_code(b, "Debt [bold]bondge[/]", definition="Owes the compound!", parent="control", assign=False,
+    create_code(b, "Debt [bold]bondge[/] [@click=app.quit]x [$accent]y [B]", definition="Owes the compound!", parent="control", assign=False,
                 on_post=False)
     edit_code(a, DOCS, name="Seized papers", on_post=False)
     edit_code(b, DOCS, name="Documents taken", on_post=False)
@@ -72,7 +72,7 @@ async def test_codebook_differences_come_first_and_are_resolved_by_keys(db: Path
         screen = app.screen
         assert isinstance(screen, CodebookDiffScreen) and len(screen.diffs) == 2
         shown = screen_text(app)
-        assert "Codebook difference 1 of 2" in shown and "Debt [bold]bondge[/]" in shown  # as text, not markup
+        assert "Codebook difference 1 of 2" in shown and "Debt [bold]bondge[/] [@click=app.quit]x [$accent]y [B]" in shown  # text
         first = screen.current
         assert first is not None and first.kind == "similar"
         await pilot.press("a")
