@@ -45,8 +45,8 @@ def db(tmp_path: Path) -> Path:
     code(s, "bob", {0: (1, [])})
     a, b = Session(s, CB, "alice"), Session(s, CB, "bob")
     create_code(a, "Debt bondage", definition="Owes the compound.", parent="control", assign=False, on_post=False)
-    create_code(b, "Debt [bold]bondge[/] [@click=app.quit]x [$accent]y [B]", definition="Owes the compound!", parent="control", assign=False,
-                on_post=False)
+    create_code(b, "Debt [bold]bondge[/] [@click=app.quit]x [$accent]y [B]", definition="Owes the compound!",
+                parent="control", assign=False, on_post=False)
     edit_code(a, DOCS, name="Seized papers", on_post=False)
     edit_code(b, DOCS, name="Documents taken", on_post=False)
     s.close()
