@@ -72,7 +72,8 @@ async def test_codebook_differences_come_first_and_are_resolved_by_keys(db: Path
         screen = app.screen
         assert isinstance(screen, CodebookDiffScreen) and len(screen.diffs) == 2
         shown = screen_text(app)
-        assert "Codebook difference 1 of 2" in shown and "Debt [bold]bondge[/] [@click=app.quit]x [$accent]y [B]" in shown  # text
+        assert "Codebook difference 1 of 2" in shown
+        assert "Debt [bold]bondge[/] [@click=app.quit]x [$accent]y [B]" in shown  # as text, not markup
         first = screen.current
         assert first is not None and first.kind == "similar"
         await pilot.press("a")
