@@ -115,7 +115,7 @@ def merge_cmd(project: Project, files: tuple[Path, ...], rename: str | None) -> 
                    + (f", {report.wellbeing_added} well-being rows" if report.wellbeing_added else "")))
     for coder, n in sorted(report.coders.items()):
         out.print(text(f"  {coder}: {n} new events"))
-    if report.codebook_changes:
+    if report.codebook_changes or report.skipped:
         n = report.codebook_changes
         out.print(text(f"codebook: {n} change{'' if n == 1 else 's'} came in"
                        + (f"; the fold skips {len(report.skipped)}:" if report.skipped else "")))

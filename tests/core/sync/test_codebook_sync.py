@@ -203,3 +203,17 @@ def test_a_change_the_fold_skips_is_named_with_its_code_id_as_text(two: dict[str
     line = next(s for s in report.skipped if "gone/" in s)
     assert line.startswith("alice's code_edit of 'gone/[@click=app.quit]x' at ") and line.endswith(
         "There is no code 'gone/[@click=app.quit]x' in the codebook.")
+
+
+def test_an_undo_that_comes_in_alone_names_what_the_fold_now_skips(tmp_path: Path) -> None:
+    pa, pb = project(tmp_path, "a"), project(tmp_path, "b")
+    a = Session(pa, CB, "alice")
+    made = create_code(a, "Sold on", definition="Resold.", parent="control", assign=False, on_post=False)
+    merge(pb, export(pa, "alice", tmp_path / "a1.qualtui.jsonl"))
+    b = Session(pb, CB, "bob")
+    create_code(b, "Sold twice", definition="Resold twice.", parent=made.id, assign=False, on_post=False)
+    a.undo()  # alice takes her code back: bob's sub-code has no parent any more
+    report = merge(pb, export(pa, "alice", tmp_path / "a2.qualtui.jsonl"))
+    assert (report.added, report.codebook_changes) == (1, 0)
+    assert len(report.skipped) == 1 and report.skipped[0].startswith("bob's code_create of 'sold-twice-")
+    assert report.skipped[0].endswith(f"There is no parent {made.id!r} in the codebook.")

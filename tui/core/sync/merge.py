@@ -87,7 +87,9 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
         _warn_codebook(files, resolve, codebook_hash, report)
         return report
     conn = store.db.conn
-    before = _skipped(store, file_codebook) if file_codebook is not None and report.codebook_changes else {}
+    # Undo and redo may take back a codebook change too: the fold is compared whenever one comes in.
+    refold = file_codebook is not None and any(r[3] in CODEBOOK_KINDS or r[3] in ("undo", "redo") for r in rows)
+    before = _skipped(store, file_codebook) if file_codebook is not None and refold else {}
     with conn:
         if new_posts:
             _insert_posts(store, new_posts, rows)
@@ -95,7 +97,7 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
             "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, origin)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         insert_merged(store, wb_rows)
-    if file_codebook is not None and report.codebook_changes:
+    if file_codebook is not None and refold:
         after = _skipped(store, file_codebook)
         report.skipped = [_skip_line(a) for cid, a in after.items() if cid not in before]
         resolve = effective_codebook(conn, file_codebook)[0].resolve  # the codes the files created are known now
@@ -149,9 +151,13 @@ def _check_no_post_refs(store: Store, files: list[ExportFile]) -> None:
     refs = set().union(*(f.outside_refs for f in files)) - set().union(*(f.codebook_changes for f in files))
     if not refs:
         return
-    known = {r[0] for r in store.db.conn.execute(
-        f"SELECT id FROM events WHERE id IN ({','.join('?' * len(refs))}) AND kind IN "
-        f"({','.join('?' * len(CODEBOOK_KINDS))})", [*refs, *sorted(CODEBOOK_KINDS)])}
+    known: set[str] = set()
+    wanted, kinds = sorted(refs), sorted(CODEBOOK_KINDS)
+    for i in range(0, len(wanted), 900):
+        chunk = wanted[i:i + 900]
+        known.update(r[0] for r in store.db.conn.execute(
+            f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))}) AND kind IN "
+            f"({','.join('?' * len(kinds))})", [*chunk, *kinds]))
     missing = sorted(refs - known)
     if missing:
         name = next(_shown(f) for f in files if f.outside_refs & set(missing))
