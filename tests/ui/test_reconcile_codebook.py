@@ -106,7 +106,9 @@ async def test_escape_cancels_the_choice_then_leaves_for_the_posts_and_c_comes_b
     app = Host(Store(db))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
-        await pilot.press("b", "escape")
+        await pilot.press("question_mark")
+        assert "Codebook difference keys" in screen_text(app) and "codebook_diff.both" in screen_text(app)
+        await pilot.press("escape", "b", "escape")
         assert ("Cancelled: nothing was recorded.", "information", False) in _messages(app)
         await pilot.press("escape")
         await pilot.pause()

@@ -25,6 +25,14 @@ from tui.core.sync.codebook_choice import BOTH, SIDE_KEYS, TYPED, Option, choose
 from tui.core.sync.codebook_diff import KIND_NAMES, CodebookDiff, codebook_differences
 from tui.core.sync.consensus import ConsensusError
 from tui.ui.screens.bindings import B
+from tui.ui.screens.help import HelpScreen
+
+
+class CodebookDiffHelpScreen(HelpScreen):
+    """The keys of the codebook differences screen."""
+
+    TABLE_TITLE = "Codebook difference keys (remap them in the config file by id)"
+    APP_KEYS = False
 
 
 class CodebookDiffScreen(Screen[bool]):
@@ -41,6 +49,7 @@ class CodebookDiffScreen(Screen[bool]):
         B("n,right", "step(1)", "Next", "codebook_diff.next", "Next codebook difference"),
         B("p,left", "step(-1)", "Prev", "codebook_diff.previous", "Previous codebook difference"),
         B("escape", "leave", "Posts", "codebook_diff.posts", "Cancel the choice shown, else go on to the posts"),
+        B("question_mark", "help", "Keys", "codebook_diff.help", "All keys"),
         B("q", "app.quit", "Quit", "codebook_diff.quit", "Quit (every choice is already saved)"),
     ]
 
@@ -179,6 +188,9 @@ class CodebookDiffScreen(Screen[bool]):
         self._reset_typed()
         self.index = target
         self.refresh_diff()
+
+    def action_help(self) -> None:
+        self.app.push_screen(CodebookDiffHelpScreen())
 
     def action_leave(self) -> None:
         """Escape: cancel the choice shown, else leave the codebook differences for the posts."""
