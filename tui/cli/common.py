@@ -102,6 +102,10 @@ class Project:
             self._codebook = with_project_changes(self.db_path, load_codebook_or_exit(self.codebook_file()))
         return self._codebook
 
+    def forget_codebook(self) -> None:
+        """Fold the codebook again on next use (after a merge brought other coders' codebook changes)."""
+        self._codebook = None
+
 
 def load_codebook_or_exit(path: Path) -> Codebook:
     """Load a codebook or exit 2 listing every problem with file and line."""

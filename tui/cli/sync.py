@@ -79,7 +79,8 @@ def export_cmd(project: Project, coder: str | None, consensus: bool, output: Pat
     except FileRefused as exc:
         fail(str(exc))
     try:
-        result = export_events(store, path, coder=who, codebook_hash=project.codebook().hash,
+        # The codebook file's hash: the changes made while coding travel in the file as events.
+        result = export_events(store, path, coder=who, codebook_hash=project.codebook().file_codebook().hash,
                                with_text=with_text, with_wellbeing=with_wellbeing)
     except (SyncError, OSError) as exc:
         fail(str(exc))
@@ -101,7 +102,8 @@ def merge_cmd(project: Project, files: tuple[Path, ...], rename: str | None) -> 
     store = project.store()
     cb = project.codebook()
     try:
-        report = merge_files(store, files, resolve=cb.resolve, codebook_hash=cb.hash, rename=rename)
+        report = merge_files(store, files, resolve=cb.resolve, codebook_hash=cb.file_codebook().hash, rename=rename,
+                             file_codebook=cb.file_codebook())
     except SyncError as exc:
         fail(str(exc))
     out, err = console(), console(stderr=True)
@@ -113,6 +115,13 @@ def merge_cmd(project: Project, files: tuple[Path, ...], rename: str | None) -> 
                    + (f", {report.wellbeing_added} well-being rows" if report.wellbeing_added else "")))
     for coder, n in sorted(report.coders.items()):
         out.print(text(f"  {coder}: {n} new events"))
+    if report.codebook_changes or report.skipped:
+        n = report.codebook_changes
+        out.print(text(f"codebook: {n} change{'' if n == 1 else 's'} came in"
+                       + (f"; the fold skips {len(report.skipped)}:" if report.skipped else "")))
+        for line in report.skipped:
+            out.print(text(f"  skipped {line}"))
+    project.forget_codebook()  # the merged changes are part of the codebook the agreement summary uses
     _summary(project)
 
 

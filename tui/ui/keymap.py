@@ -25,6 +25,7 @@ def _apps() -> dict[type[App[Any]], tuple[type[Screen[Any]], ...]]:
     from tui.ui.screens.help import HelpScreen
     from tui.ui.screens.memo import MemoScreen
     from tui.ui.screens.reconcile import ReconcileScreen
+    from tui.ui.screens.reconcile_codebook import CodebookDiffScreen
     from tui.ui.screens.reconcile_dialogs import DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen
     from tui.ui.screens.report import ReportScreen
     from tui.ui.screens.search import SearchScreen
@@ -33,7 +34,8 @@ def _apps() -> dict[type[App[Any]], tuple[type[Screen[Any]], ...]]:
     shared = (BreakScreen, ConfirmScreen, WellbeingScreen)
     return {
         QualtuiApp: (CodingScreen, HelpScreen, MemoScreen, SearchScreen, ReportScreen, *shared),
-        ReconcileApp: (ReconcileScreen, DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen, *shared),
+        ReconcileApp: (ReconcileScreen, CodebookDiffScreen, DecisionTypeScreen, ReconciledSetScreen,
+                       ReconcileHelpScreen, *shared),
     }
 
 

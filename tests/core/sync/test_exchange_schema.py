@@ -11,6 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.sync_helpers import CB, DEBT, DOCS, TEEN, project, rewrite
+from tui.core.coding.open_coding import create_code, edit_code, merge_codes, move_code, retire_code
 from tui.core.coding.session import Session
 from tui.core.project.events import CONSENSUS, EVENT_KINDS, RELEVANCE, TIME_SYNTAX, Event, coder_problem, utc_time
 from tui.core.project.store import Store
@@ -67,6 +68,16 @@ def _every_kind(store: Store, coder: str) -> None:
     s.set_relevance(0)
     s.go(3)
     s.defer()
+    # Open coding: every codebook change, on a post and on none, and an undo and redo of one made on none.
+    s.go(4)
+    a = create_code(s, "Sold on 被卖", definition="d", aliases=["卖"], parent="targeting")
+    b = create_code(s, "Second", definition="d", assign=False, on_post=False)
+    edit_code(s, a.id, name="Sold on", on_post=False)
+    move_code(s, b.id, "targeting", on_post=False)
+    merge_codes(s, b.id, a.id)
+    retire_code(s, create_code(s, "Spare", definition="", assign=False, on_post=False).id, on_post=False)
+    s.undo()
+    s.redo()
 
 
 @pytest.fixture
@@ -100,6 +111,10 @@ def test_every_export_validates(store: Store, tmp_path: Path, coder: str, option
     if coder == CONSENSUS:
         assert "reconcile" in kinds
     assert read_export(path).coder == coder  # and the reader takes it
+    if coder == "alice":  # changes made on no post travel with an empty platform, an undo and redo of one too
+        lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()[1:]]
+        no_post = [x["kind"] for x in lines if x.get("type") == "event" and not x["platform"]]
+        assert set(no_post) == {"code_create", "code_edit", "code_move", "code_retire", "undo", "redo"}
 
 
 HOSTILE: list[tuple[str, Any]] = [
@@ -118,6 +133,11 @@ HOSTILE: list[tuple[str, Any]] = [
     ("missing field", lambda h, b: b[0].pop("text_hash")),
     ("header without created_at", lambda h, b: h.pop("created_at")),
     ("negative count", lambda h, b: h.update(posts=-1)),
+    ("codebook change value not an object", lambda h, b: b[1].update(kind="code_edit", value="[1]")),
+    ("codebook change value over the limit", lambda h, b: b[1].update(kind="code_edit",
+                                                                      value='{"d":"' + "x" * 32_000 + '"}')),
+    ("decision on no post", lambda h, b: b[0].update(platform="", platform_id="", text_hash="")),
+    ("half a post on a codebook change", lambda h, b: b[1].update(kind="code_create", value="{}", platform="")),
 ]
 
 
@@ -161,7 +181,7 @@ def _reader_takes(obj: dict[str, Any]) -> bool:
 def test_reader_and_schema_agree_on_every_kind_and_field() -> None:
     """For each kind, every mix of code_id, value and ref: the schema and the reader give the same verdict."""
     codes = ["", TEEN, "relevance", "c" * 201, "a\nb"]
-    values = ["", "0", "1", "2", "a memo", '{"start": 0, "end": 4, "text": "post"}']
+    values = ["", "0", "1", "2", "a memo", '{"start": 0, "end": 4, "text": "post"}', "{}", "[1]", '{"name": "x"} ']
     refs = ["", "0123abcd", "not an id", "x" * 65]
     checked = 0
     for kind, code_id, value, ref in itertools.product(sorted(EVENT_KINDS), codes, values, refs):
@@ -169,6 +189,40 @@ def test_reader_and_schema_agree_on_every_kind_and_field() -> None:
         assert LINE.is_valid(obj) == _reader_takes(obj), obj
         checked += 1
     assert checked == len(EVENT_KINDS) * len(codes) * len(values) * len(refs)
+
+
+def test_reader_and_schema_agree_on_events_made_on_no_post() -> None:
+    """For each kind, a post named or not (all three fields empty, or only some): the same verdict.
+
+    An undo or redo made on no post must take back a codebook change, which neither can follow: the merge
+    checks it (test_codebook_sync.py).
+    """
+    posts = [("xhs", "1", ""), ("", "", ""), ("", "1", ""), ("xhs", "", ""), ("", "", "0" * 32)]
+    checked = 0
+    for kind, code_id, value, ref, (pl, pi, th) in itertools.product(
+            sorted(EVENT_KINDS), ["", TEEN], ["", "1", "{}"], ["", "0123abcd"], posts):
+        obj = _event(kind=kind, code_id=code_id, value=value, ref=ref, platform=pl, platform_id=pi, text_hash=th)
+        assert LINE.is_valid(obj) == _reader_takes(obj), obj
+        checked += (not pl and not pi and not th) and LINE.is_valid(obj)
+    assert checked == 5 + 2  # one valid line per codebook kind (code, {}) and per undo/redo (ref, no value)
+    for size, valid in ((32_000, True), (32_001, False)):  # the size limit, at its edge
+        obj = _event(kind="code_edit", code_id=TEEN, value='{"d":"' + "x" * (size - 8) + '"}')
+        assert LINE.is_valid(obj) == _reader_takes(obj) == valid
+
+
+@pytest.mark.parametrize(("kind", "value", "ref", "says"), [
+    ("code_create", '{"name": }', "", "line 2: a code_create event's value is not valid JSON"),
+    ("code_edit", "[1]", "", "line 2: a code_edit event's value is not a JSON object"),
+    ("code_merge", "{" + "x" * 32_000 + "}", "", "line 2: a code_merge event's value is 32,002 characters long"),
+    ("memo", "a memo", "", "line 2: a memo event names no post (an empty platform), which only codebook changes"),
+])
+def test_a_bad_codebook_line_is_one_sentence_with_its_line(exported: Path, kind: str, value: str, ref: str,
+                                                            says: str) -> None:
+    rewrite(exported, lambda h, b: b[0].update(kind=kind, code_id="" if kind in ("memo", "undo") else TEEN,
+                                               value=value, ref=ref, platform="", platform_id="", text_hash=""))
+    with pytest.raises(SyncError) as err:
+        read_export(exported)
+    assert says in str(err.value) and str(err.value).count(". ") == 0 and "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("at", [

@@ -65,15 +65,16 @@ def export_events(store: Store, path: str | os.PathLike[str], *, coder: str, cod
     conn = store.db.conn
     cur = conn.execute(
         "SELECT e.id, e.coder, e.kind, e.code_id, e.value, e.ref, e.at, e.codebook_hash, e.origin,"
-        f" p.platform, p.platform_id, p.text_hash, {arm_column(conn, 'e')} FROM events e JOIN posts p"
+        f" p.platform, p.platform_id, p.text_hash, {arm_column(conn, 'e')} FROM events e LEFT JOIN posts p"
         " ON p.id = e.post_id WHERE e.coder = ? ORDER BY e.seq", (coder,))
     lines: list[str] = []
     events: list[str] = []
+    # A codebook change made on no post (and its undo or redo) names no post: empty platform, id and hash.
     for eid, c, kind, code_id, value, ref, at, cbh, ev_origin, platform, platform_id, th, arm in cur:
         events.append(_dump({
             "type": "event", "id": eid, "coder": c, "kind": kind, "code_id": code_id, "value": value, "ref": ref,
             "at": at, "codebook_hash": cbh, "origin": origin if ev_origin == "local" else ev_origin,
-            "platform": platform, "platform_id": platform_id, "text_hash": th, "arm": arm,
+            "platform": platform or "", "platform_id": platform_id or "", "text_hash": th or "", "arm": arm,
         }))
     if not events:
         raise SyncError(f"Coder {coder!r} has no events in this project, so there is nothing to export.")
@@ -81,7 +82,8 @@ def export_events(store: Store, path: str | os.PathLike[str], *, coder: str, cod
         # Only these columns: the author (even as a pseudonym) never leaves the project.
         for platform, platform_id, th, title, body_text, tags, posted_at, url, keyword in conn.execute(
             "SELECT platform, platform_id, text_hash, title, text, tags, posted_at, url, source_keyword FROM posts"
-            " WHERE id IN (SELECT DISTINCT post_id FROM events WHERE coder = ?) ORDER BY id", (coder,)):
+            " WHERE id IN (SELECT DISTINCT post_id FROM events WHERE coder = ? AND post_id IS NOT NULL)"
+            " ORDER BY id", (coder,)):
             lines.append(_dump({
                 "type": "post", "platform": platform, "platform_id": platform_id, "text_hash": th, "title": title,
                 "text": body_text, "tags": _tags(tags), "posted_at": posted_at, "url": url, "keyword": keyword,
@@ -130,6 +132,10 @@ class ExportFile:
     events: list[dict[str, Any]] = field(default_factory=list)
     posts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     wellbeing: list[dict[str, Any]] = field(default_factory=list)
+    codebook_changes: set[str] = field(default_factory=set)
+    """The ids of the codebook changes in the file."""
+    outside_refs: set[str] = field(default_factory=set)
+    """What undo and redo events made on no post refer to outside the file (each must be a codebook change)."""
 
     @property
     def coder(self) -> str:

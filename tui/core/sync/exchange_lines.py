@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from tui.core.project.events import (
     ARMS,
     CODE_ADD,
     CODE_REMOVE,
+    CODEBOOK_KINDS,
     DEFER,
     DONE,
     EVENT_KINDS,
@@ -50,7 +52,7 @@ _TEXT_HASH = re.compile(r"(?:[0-9a-f]{32})?\Z")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 # What each event kind holds in code_id, value and ref (docs/sync.md and docs/exchange.schema.json say
 # the same): "" must be empty, "code" a code id, "code?" a code id or empty, "bit" "0" or "1", "text"
-# any text, "id" another event's id.
+# any text, "object" a JSON object's text (a codebook change), "id" another event's id.
 KIND_RULES: dict[str, tuple[str, str, str]] = {
     RELEVANCE: ("", "bit", ""),
     CODE_ADD: ("code", "", ""),
@@ -67,7 +69,12 @@ KIND_RULES: dict[str, tuple[str, str, str]] = {
     RECONCILE: ("code?", "text", ""),
     UNDO: ("", "", "id"),
     REDO: ("", "", "id"),
+    **{kind: ("code", "object", "") for kind in sorted(CODEBOOK_KINDS)},
 }
+MAX_CHANGE_VALUE_CHARS = 32_000
+"""The longest value of a codebook change (a definition may have 5,000 characters, 50 aliases 200 each)."""
+NO_POST_KINDS = CODEBOOK_KINDS | {UNDO.value, REDO.value}
+"""The kinds an event made on no post may have (an undo or redo only of a codebook change)."""
 _code_ok: dict[str, str | None] = {}  # code id -> its problem; a file uses few distinct ids
 
 
@@ -90,6 +97,10 @@ def _rule_problem(obj: dict[str, Any]) -> str | None:
     if value_rule == "bit":
         if value != "0" and value != "1":
             return f"a {kind} event's value must be \"0\" or \"1\""
+    elif value_rule == "object":
+        problem = _object_problem(value)
+        if problem:
+            return f"a {kind} event's value {problem}"
     elif not value_rule and value:
         return f"a {kind} event has a value, which it must leave empty"
     if ref_rule:
@@ -97,6 +108,32 @@ def _rule_problem(obj: dict[str, Any]) -> str | None:
             return f"a {kind} event's ref must be the id of the event it refers to"
     elif ref:
         return f"a {kind} event has a ref, which it must leave empty"
+    return None
+
+
+def _object_problem(value: str) -> str | None:
+    """Why `value` is not the text of a JSON object of bounded size (a phrase), or None."""
+    if len(value) > MAX_CHANGE_VALUE_CHARS:
+        return f"is {len(value):,} characters long, over the limit of {MAX_CHANGE_VALUE_CHARS:,}"
+    # The first and last characters are what the schema can check; the parse is what it cannot.
+    if not value.startswith("{") or not value.endswith("}"):
+        return "is not a JSON object"
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        return "is not valid JSON"
+    return None if isinstance(parsed, dict) else "is not a JSON object"
+
+
+def _no_post_problem(obj: dict[str, Any], out: ExportFile) -> str | None:
+    """What is wrong with an event that names no post, if anything (only codebook changes are made on none)."""
+    if obj["platform"] or obj["platform_id"] or obj["text_hash"]:
+        return "the event has an empty platform or platform id"
+    kind = obj["kind"]
+    if kind not in NO_POST_KINDS:
+        return f"a {kind} event names no post (an empty platform), which only codebook changes may"
+    if kind not in CODEBOOK_KINDS and obj["ref"] not in out.codebook_changes:
+        out.outside_refs.add(obj["ref"])  # the merge checks it is a codebook change in the project (or a file)
     return None
 
 
@@ -122,8 +159,6 @@ def take_line(out: ExportFile, obj: dict[str, Any], seen: set[str]) -> str | Non
     if kind == "event":
         if set(map(type, map(obj.get, _EVENT_TEXT))) != {str}:  # all text; map keeps the check in C
             return f"the event's {_str_fields(obj, _EVENT_TEXT)!r} is missing or not text"
-        if not obj["platform"] or not obj["platform_id"]:
-            return "the event has an empty platform or platform id"
         if not _ID.match(obj["id"]):
             return "the event's id is not 1 to 64 letters, digits, '-' or '_'"
         if obj["coder"] != out.header["coder"]:
@@ -142,9 +177,15 @@ def take_line(out: ExportFile, obj: dict[str, Any], seen: set[str]) -> str | Non
             return "the event's text_hash is not 32 lower-case hex digits"
         if obj.setdefault("arm", "") not in ARMS:  # optional: files from before arms were recorded have none
             return "the event's arm must be \"blind\", \"shown\" or empty"
+        if not obj["platform"] or not obj["platform_id"]:
+            problem = _no_post_problem(obj, out)
+            if problem:
+                return problem
         if obj["id"] in seen:
             return f"event {obj['id']} appears twice in the file"
         seen.add(obj["id"])
+        if obj["kind"] in CODEBOOK_KINDS:
+            out.codebook_changes.add(obj["id"])
         out.events.append(obj)
     elif kind == "post":
         bad = _str_fields(obj, ("platform", "platform_id", "title", "text", "url", "keyword"))

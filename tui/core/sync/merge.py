@@ -8,7 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.project.events import CONSENSUS, MAX_CODER_CHARS, coder_problem, utcnow
+from tui.core.codebook.changes import Applied
+from tui.core.codebook.model import Codebook
+from tui.core.project.codebook_log import effective_codebook
+from tui.core.project.events import CODEBOOK_KINDS, CONSENSUS, MAX_CODER_CHARS, coder_problem, utcnow
 from tui.core.project.store import Store, text_hash
 from tui.core.safe import clean
 from tui.core.sync.exchange import CODE_KINDS, FORMAT, ExportFile, SyncError
@@ -31,6 +34,9 @@ class MergeReport:
     coders: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     unknown_codes: list[str] = field(default_factory=list)
+    codebook_changes: int = 0
+    skipped: list[str] = field(default_factory=list)
+    """The codebook changes the fold skips since this merge (each one line: whose, what, and why)."""
 
     @property
     def changed(self) -> bool:
@@ -44,11 +50,13 @@ def _refuse(message: str) -> SyncError:
 
 def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
                 resolve: Callable[[str], str | None], codebook_hash: str,
-                rename: str | None = None) -> MergeReport:
+                rename: str | None = None, file_codebook: Codebook | None = None) -> MergeReport:
     """Merge exchange files into the project in one transaction; refuse (writing nothing) on any problem.
 
     `resolve` maps a code id (or former id) to its current id, None if the codebook does not know it.
-    `rename` gives the coder of the (single) file another name here.
+    `rename` gives the coder of the (single) file another name here. With `file_codebook` (the codebook
+    file's), codes are resolved in the effective codebook after the merge, and the report names the
+    codebook changes the fold skips that it did not skip before.
     """
     if not paths:
         raise SyncError("No file to merge.")
@@ -71,13 +79,17 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
     own = store.meta("project_id") or ""
     report = MergeReport(files=[_shown(f) for f in files])
     _check_coders(store, files, own, rename)
+    _check_no_post_refs(store, files)
     rows, new_posts = _plan_events(store, files, own, rename, report)
     wb_rows = _plan_wellbeing(store, files, rename)
-    _warn_codebook(files, resolve, codebook_hash, report)
     report.wellbeing_added, report.posts_added = len(wb_rows), len(new_posts)
     if not rows and not wb_rows and not new_posts:
+        _warn_codebook(files, resolve, codebook_hash, report)
         return report
     conn = store.db.conn
+    # Undo and redo may take back a codebook change too: the fold is compared whenever one comes in.
+    refold = file_codebook is not None and any(r[3] in CODEBOOK_KINDS or r[3] in ("undo", "redo") for r in rows)
+    before = _skipped(store, file_codebook) if file_codebook is not None and refold else {}
     with conn:
         if new_posts:
             _insert_posts(store, new_posts, rows)
@@ -85,7 +97,23 @@ def merge_files(store: Store, paths: Sequence[str | os.PathLike[str]], *,
             "INSERT INTO events (id, coder, post_id, kind, code_id, value, ref, at, codebook_hash, origin, arm)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         insert_merged(store, wb_rows)
+    if file_codebook is not None and refold:
+        after = _skipped(store, file_codebook)
+        report.skipped = [_skip_line(a) for cid, a in after.items() if cid not in before]
+        resolve = effective_codebook(conn, file_codebook)[0].resolve  # the codes the files created are known now
+    _warn_codebook(files, resolve, codebook_hash, report)
     return report
+
+
+def _skipped(store: Store, file_codebook: Codebook) -> dict[str, Applied]:
+    """The codebook changes the fold skips in the project as it is, by event id."""
+    return {a.change.id: a for a in effective_codebook(store.db.conn, file_codebook)[1] if a.problem}
+
+
+def _skip_line(a: Applied) -> str:
+    """One line for a skipped change: whose, which kind on which code, when, and why (all cleaned)."""
+    ch = a.change
+    return clean(f"{ch.coder}'s {ch.kind} of {ch.code_id!r} at {ch.at}: {a.problem}", oneline=True)
 
 
 def _shown(f: ExportFile) -> str:
@@ -118,6 +146,25 @@ def _check_coders(store: Store, files: list[ExportFile], own: str, rename: str |
                       f"{coder!r} comes from another project; if they are different people, merge with --as NAME.")
 
 
+def _check_no_post_refs(store: Store, files: list[ExportFile]) -> None:
+    """Refuse an undo or redo made on no post unless it takes back a codebook change (in a file or here)."""
+    refs = set().union(*(f.outside_refs for f in files)) - set().union(*(f.codebook_changes for f in files))
+    if not refs:
+        return
+    known: set[str] = set()
+    wanted, kinds = sorted(refs), sorted(CODEBOOK_KINDS)
+    for i in range(0, len(wanted), 900):
+        chunk = wanted[i:i + 900]
+        known.update(r[0] for r in store.db.conn.execute(
+            f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))}) AND kind IN "
+            f"({','.join('?' * len(kinds))})", [*chunk, *kinds]))
+    missing = sorted(refs - known)
+    if missing:
+        name = next(_shown(f) for f in files if f.outside_refs & set(missing))
+        raise _refuse(f"{name} has an undo or redo made on no post that takes back event {missing[0][:40]}, which is "
+                      "no codebook change in the file or in this project; merge the file with that change first.")
+
+
 def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | None,
                  report: MergeReport) -> tuple[list[list[Any]], dict[tuple[str, str], dict[str, Any]]]:
     """The event rows to insert (new ids only) and the posts the files bring in."""
@@ -144,7 +191,9 @@ def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | 
                 report.already += 1
                 continue
             local = posts.get(key)
-            if local is None:
+            if not ev["platform"]:
+                pass  # a codebook change made on no post (the reader allows no other kind): merged with no post
+            elif local is None:
                 if key in f.posts:
                     new_posts.setdefault(key, f.posts[key])
                 else:
@@ -153,10 +202,13 @@ def _plan_events(store: Store, files: list[ExportFile], own: str, rename: str | 
             elif ev["text_hash"] and local[1] != ev["text_hash"]:
                 changed_text.add(key)
             planned[ev["id"]] = content
-            post: Any = local[0] if local else key  # a new post's key becomes its id once inserted
+            # A new post's key becomes its id once inserted; a change made on no post stays on none.
+            post: Any = None if not ev["platform"] else local[0] if local else key
             rows.append([ev["id"], coder, post, ev["kind"], ev["code_id"], ev["value"], ev["ref"], ev["at"],
                          ev["codebook_hash"], _origin(ev, f, own), ev.get("arm", "")])
             report.coders[coder] = report.coders.get(coder, 0) + 1
+            if ev["kind"] in CODEBOOK_KINDS:
+                report.codebook_changes += 1
     if missing:
         (platform, platform_id), name = next(iter(missing.items()))
         example = f"{clean(platform[:20], oneline=True)} {clean(platform_id[:40], oneline=True)}"
@@ -228,6 +280,6 @@ def _warn_codebook(files: list[ExportFile], resolve: Callable[[str], str | None]
                                    f"{codebook_hash[:16]}: codes are matched by id.")
     report.unknown_codes = sorted(unknown)
     if unknown:
-        shown = ", ".join(sorted(unknown)[:10]) + (" …" if len(unknown) > 10 else "")
+        shown = ", ".join(clean(c, oneline=True) for c in sorted(unknown)[:10]) + (" …" if len(unknown) > 10 else "")
         report.warnings.append(f"{len(unknown)} code ids are not in this codebook (kept, listed by "
                                f"`qualtui codebook orphans`): {shown}")

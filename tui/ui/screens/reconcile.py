@@ -21,8 +21,10 @@ from textual.widgets import Footer, Static
 
 from tui.core.codebook.model import Codebook
 from tui.core.coding.sentences import split_sentences
+from tui.core.project.codebook_log import effective_codebook
 from tui.core.project.store import READONLY_DECISIONS, Store, WriteRefused
 from tui.core.safe import clean
+from tui.core.sync.codebook_diff import codebook_differences
 from tui.core.sync.consensus import (
     BOTH,
     DROP,
@@ -39,6 +41,7 @@ from tui.core.sync.consensus import (
 )
 from tui.core.wellbeing.masking import apply_mask
 from tui.ui.screens.bindings import B
+from tui.ui.screens.reconcile_codebook import CodebookDiffScreen
 from tui.ui.screens.reconcile_dialogs import DecisionTypeScreen, ReconciledSetScreen, ReconcileHelpScreen
 from tui.ui.screens.reconcile_view import code_name, render_summary, render_view
 from tui.ui.widgets.post_view import MASK, PostView
@@ -74,6 +77,8 @@ class ReconcileScreen(Screen[None]):
         B("p,left", "step(-1)", "Prev", "reconcile.previous", "Previous disputed post"),
         B("t", "toggle_sort", "Sort", "reconcile.sort", "Sort by number of disagreements or by code",
           show=False),
+        B("c", "codebook", "Codebook", "reconcile.codebook",
+          "Codebook differences: codes created, placed, renamed or merged differently by the coders"),
         B("u", "undo", "Undo", "reconcile.undo", "Not available: choose again to revise a decision", show=False),
         B("v", "reveal", "Reveal", "reconcile.reveal", "Show the masked terms of this post", show=False),
         B("question_mark", "help", "Keys", "reconcile.help", "All keys"),
@@ -120,7 +125,29 @@ class ReconcileScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(PostView).focus()
         self._load()
-        self.refresh_post()
+        if not self.action_codebook(quiet=True):
+            self.refresh_post()
+
+    def action_codebook(self, quiet: bool = False) -> bool:
+        """Show the codebook differences (listed before the posts); False when there are none."""
+        found = [] if self.error else codebook_differences(self.store, self.codebook.file_codebook(), self.coders)
+        if not found:
+            if not quiet:
+                self.notify("No codebook difference is left to reconcile.", timeout=3, markup=False)
+            return False
+        self.post_message(self.PostHidden())  # no post text is on screen while the codebook is
+
+        def done(changed: bool | None) -> None:
+            if changed:  # the consensus changes are part of the codebook the posts are compared with
+                self.codebook = effective_codebook(self.store.db.conn, self.codebook.file_codebook())[0]
+                if hasattr(self.app, "codebook"):
+                    self.app.codebook = self.codebook
+            self._load(keep=self.current.post_id if self.current else None)
+            self.refresh_post()
+
+        self.app.push_screen(CodebookDiffScreen(self.store, self.codebook.file_codebook(), found,
+                                                coders=self.coders, by=self.by), done)
+        return True
 
     def _load(self, keep: int | None = None) -> None:
         """Read the disputed posts: unresolved first, then in the chosen sort."""
@@ -193,7 +220,7 @@ class ReconcileScreen(Screen[None]):
 
     def _exposure(self, post: dict[str, Any] | None, hidden: bool) -> None:
         """Tell the app, by message, which post text is on screen (reading it counts as exposure)."""
-        if post is None or hidden:
+        if post is None or hidden or isinstance(self.app.screen, CodebookDiffScreen):  # covered: no text shows
             self.post_message(self.PostHidden())
             return
         d = self.current
