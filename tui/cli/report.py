@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -14,105 +14,8 @@ from tui.cli.common import Project, console, fail, text
 
 if TYPE_CHECKING:
     from tui.core.report.analyses import ReportData
-    from tui.core.report.writers import Table
 
-FORMATS = ("table", "md", "csv", "json", "latex")
-_EXT = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".tex": "latex", ".qdc": "qdc"}
-
-
-@dataclass
-class Section:
-    """One report section in every shape it can be written in."""
-
-    title: str
-    tables: list[Table]
-    data: Any
-    csv: Table | None = None
-    markdown: str | None = None  # a body that is better than the tables (quotes)
-    chart: str = ""
-
-
-def _format(fmt: str | None, output: Path | None, default_file: str = "md") -> str:
-    if fmt:
-        return fmt
-    if output is None:
-        return "table"
-    return _EXT.get(output.suffix.lower(), default_file)
-
-
-def _write(content: str, output: Path | None) -> None:
-    """Print, or write the whole file at once (nothing is written if anything failed before)."""
-    from tui.core.files import FileRefused, atomic_write
-
-    if output is None:
-        click.echo(content, nl=not content.endswith("\n"))
-        return
-    try:
-        # A temporary file and a rename: a symlink, FIFO or device at the path is refused, not replaced.
-        with atomic_write(output, newline="\n") as fh:
-            fh.write(content)
-    except FileRefused as exc:
-        fail(str(exc))
-    console(stderr=True).print(text(f"Wrote {output}"))
-
-
-def _target(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """Refuse an -o path that is not a regular file or a new path before any work is done."""
-    from tui.core.files import FileRefused, check_writable_target
-
-    if value is not None:
-        try:
-            check_writable_target(value)
-        except FileRefused as exc:
-            fail(str(exc))
-    return value
-
-
-def _rich(t: Table) -> Any:
-    from rich.table import Table as RichTable
-
-    from tui.core.report.writers import fmt_number
-
-    out = RichTable(title=text(t.title, "bold"), title_justify="left", caption=text(t.note) if t.note else None,
-                    caption_justify="left")
-    numeric = [all(isinstance(r[i], (int, float)) or r[i] is None for r in t.rows) and bool(t.rows)
-               for i in range(len(t.headers))]
-    for h, num in zip(t.headers, numeric, strict=False):
-        out.add_column(text(h), justify="right" if num else "left", overflow="fold")
-    for row in t.rows:
-        out.add_row(*(text(fmt_number(c), oneline=True) for c in row))
-    return out
-
-
-def _render(sections: list[Section], fmt: str, output: Path | None) -> None:
-    from tui.core.report.writers import to_csv, to_json, to_latex, to_markdown
-    from tui.core.safe import clean
-
-    if fmt == "table" and output is None:
-        out = console()
-        for s in sections:
-            for t in s.tables:
-                out.print(_rich(t))
-            if s.chart:
-                out.print(text(s.chart))
-        return
-    if fmt == "json":
-        body = to_json(sections[0].data if len(sections) == 1 else {s.title.lower(): s.data for s in sections})
-    elif fmt == "csv":
-        if len(sections) != 1 or sections[0].csv is None:
-            fail("CSV holds one table; export one section at a time (or use --format md or json).")
-        body = to_csv(sections[0].csv)
-    elif fmt == "latex":
-        body = "\n".join(to_latex(s.tables, label=f"tab:{s.title.lower()}") for s in sections)
-    else:
-        parts = []
-        for s in sections:
-            parts.append(f"## {s.title}\n")
-            if s.chart:
-                parts.append("```text\n" + clean(s.chart).rstrip("\n") + "\n```\n")
-            parts.append(s.markdown if s.markdown is not None else to_markdown(s.tables))
-        body = "\n".join(parts)
-    _write(body, output)
+from tui.cli.report_output import EXTENSIONS, FORMATS, Section, check_target, pick_format, render, write_out
 
 
 def _data(project: Project) -> ReportData:
@@ -225,7 +128,7 @@ _fmt = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
 _arm = click.option("--arm", type=click.Choice(["blind", "shown", "all"]), default="blind", show_default=True,
                     help="blind: only posts coded with no suggestion on screen; shown, all: influenced by the "
                          "suggestions.")
-_out = click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=_target,
+_out = click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=check_target,
                     help="Write to this file instead of the terminal (a regular file or a new path).")
 
 
@@ -243,7 +146,7 @@ def report_group() -> None:
 def frequencies_cmd(project: Project, coder: str | None, zeros: bool, fmt: str | None, output: Path | None) -> None:
     """Posts per category, code and sub-code, for each coder and the consensus."""
     data = _data(project)
-    _render([_guard(lambda: frequencies_section(data, coder, zeros))], _format(fmt, output), output)
+    render([_guard(lambda: frequencies_section(data, coder, zeros))], pick_format(fmt, output), output)
 
 
 @report_group.command("cooccurrence")
@@ -257,7 +160,7 @@ def cooccurrence_cmd(project: Project, coder: str | None, top: int, matrix: bool
                      output: Path | None) -> None:
     """Which codes appear together on the same post, with counts and Jaccard similarity."""
     data = _data(project)
-    _render([_guard(lambda: cooccurrence_section(data, coder, top, matrix))], _format(fmt, output), output)
+    render([_guard(lambda: cooccurrence_section(data, coder, top, matrix))], pick_format(fmt, output), output)
 
 
 @report_group.command("saturation")
@@ -276,11 +179,11 @@ def saturation_cmd(project: Project, coder: str | None, run: int, measure: str |
                    fmt: str | None, output: Path | None) -> None:
     """New codes per post in coding order, the cumulative curve, and where saturation was reached."""
     data = _data(project)
-    chosen = _format(fmt, output)
+    chosen = pick_format(fmt, output)
     colour = chosen == "table" and output is None and sys.stdout.isatty()
     section = _guard(lambda: saturation_section(data, coder, run, level, per_post=chosen != "table", colour=colour,
                                                 measure=measure))
-    _render([section], chosen, output)
+    render([section], chosen, output)
 
 
 @report_group.command("codes")
@@ -290,7 +193,7 @@ def saturation_cmd(project: Project, coder: str | None, run: int, measure: str |
 def codes_cmd(project: Project, fmt: str | None, output: Path | None) -> None:
     """When each code first appeared: created while coding, or first used (codes from the codebook file)."""
     data = _data(project)
-    _render([_guard(lambda: first_seen_section(data))], _format(fmt, output), output)
+    render([_guard(lambda: first_seen_section(data))], pick_format(fmt, output), output)
 
 
 def first_seen_section(data: ReportData) -> Section:
@@ -314,7 +217,7 @@ def quotes_cmd(project: Project, coder: str | None, code: str | None, fmt: str |
     data = _data(project)
     if code and data.codebook.node(code) is None:
         fail(f"No code with id {code!r} in the codebook (try `qualtui lookup`).")
-    _render([_guard(lambda: quotes_section(data, coder, code))], _format(fmt, output), output)
+    render([_guard(lambda: quotes_section(data, coder, code))], pick_format(fmt, output), output)
 
 
 @report_group.command("screening")
@@ -329,7 +232,7 @@ def screening_cmd(project: Project, coder: str | None, threshold: float | None, 
                   output: Path | None) -> None:
     """The LLM screen against human relevance decisions: confusion matrix, accuracy, FNR, kappa."""
     data = _data(project)
-    _render([_guard(lambda: screening_section(project, data, coder, threshold, arm))], _format(fmt, output), output)
+    render([_guard(lambda: screening_section(project, data, coder, threshold, arm))], pick_format(fmt, output), output)
 
 
 @report_group.command("anchoring")
@@ -341,7 +244,7 @@ def screening_cmd(project: Project, coder: str | None, threshold: float | None, 
 def anchoring_cmd(project: Project, threshold: float | None, fmt: str | None, output: Path | None) -> None:
     """Blind against shown posts, per coder and pooled: agreement with the model, codes, time, coder agreement."""
     data = _data(project)
-    _render([_guard(lambda: anchoring_section(project, data, threshold))], _format(fmt, output), output)
+    render([_guard(lambda: anchoring_section(project, data, threshold))], pick_format(fmt, output), output)
 
 
 @report_group.command("codings")
@@ -357,8 +260,8 @@ def codings_cmd(project: Project, coders: tuple[str, ...], wide: bool, fmt: str 
 
     data = _data(project)
     table = _guard(lambda: (codings_wide if wide else codings_long)(data, list(coders) or None))
-    chosen = fmt or (_EXT.get(output.suffix.lower()) if output else None) or "csv"
-    _write(to_json(table.records()) if chosen == "json" else to_csv(table), output)
+    chosen = fmt or (EXTENSIONS.get(output.suffix.lower()) if output else None) or "csv"
+    write_out(to_json(table.records()) if chosen == "json" else to_csv(table), output)
 
 
 @report_group.command("all")
@@ -377,7 +280,7 @@ def all_cmd(project: Project, coder: str | None, run: int, top: int, threshold: 
     from tui.core.report.export import codebook_tables
 
     data = _data(project)
-    chosen = _format(fmt, output)
+    chosen = pick_format(fmt, output)
     sections = _guard(lambda: [
         frequencies_section(data, None),
         cooccurrence_section(data, coder, top),
@@ -400,7 +303,7 @@ def all_cmd(project: Project, coder: str | None, run: int, top: int, threshold: 
         cb = data.codebook
         sections.append(Section("Codebook", codebook_tables(cb), {"name": cb.name, "version": cb.version,
                                                                  "hash": cb.hash}))
-    _render(sections, chosen, output)
+    render(sections, chosen, output)
 
 
 # ---------------------------------------------------------------- codebook export / import
@@ -416,15 +319,15 @@ def export_cmd(project: Project, fmt: str | None, output: Path | None) -> None:
     from tui.core.codebook.qdc import export_qdc
     from tui.core.report.export import codebook_latex, codebook_markdown
 
-    chosen = fmt or (_EXT.get(output.suffix.lower()) if output else None) or "md"
+    chosen = fmt or (EXTENSIONS.get(output.suffix.lower()) if output else None) or "md"
     cb = project.codebook()
     writer = {"md": codebook_markdown, "latex": codebook_latex, "qdc": export_qdc}[chosen]
-    _write(writer(cb), output)
+    write_out(writer(cb), output)
 
 
 @click.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=_target,
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, callback=check_target,
               help="The YAML codebook to write (default: print it).")
 @click.option("--name", default=None, help="The codebook's name [default: the file name].")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -440,7 +343,7 @@ def import_cmd(file: Path, output: Path | None, name: str | None, force: bool) -
         result = import_qdc(file, name)
     except QdcError as exc:
         fail(f"{exc} Nothing was written.")
-    _write(result.yaml_text, output)
+    write_out(result.yaml_text, output)
     err = console(stderr=True)
     cats, codes, subs = result.codebook.counts()
     err.print(text(f"{file.name}: {cats} categories, {codes} codes, {subs} sub-codes"))
