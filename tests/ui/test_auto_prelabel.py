@@ -164,3 +164,25 @@ async def test_the_report_shows_the_cross_validated_figures_of_the_last_learning
         await pilot.press("5")
         await _until(pilot, lambda: "after 23 decisions" in screen_text(app))
         assert "5-fold cross-validated accuracy" in screen_text(app)
+
+
+async def test_without_a_model_one_toast_says_so_and_coding_goes_on(tmp_path: Path, mini: Codebook) -> None:
+    db = _tiny(tmp_path)
+    cfg = Config(wellbeing={"checkins": False}, relearn_every=1, model=str(tmp_path / "missing.gguf"))
+    app = QualtuiApp(Store(db), mini, "alice", config=cfg, auto_prelabel=True)
+
+    def told() -> list[str]:
+        return [n.message for n in app._notifications if "pre-label" in n.message.lower()]
+
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await _until(pilot, lambda: _idle(app) and bool(told()))
+        await pilot.press("1", "0", "1")  # every decision could start learning: there is nothing to learn beside
+        await _until(pilot, lambda: _idle(app))
+        await pilot.pause()
+        assert told() == [f"No pre-labels: Model file {tmp_path / 'missing.gguf'} does not exist. "
+                          "Coding goes on without them; P tries again."]
+        assert app.return_code is None and app.prelabel_status == ""
+    s = Store(db)
+    assert [e["kind"] for e in s.events(coder="alice")] == ["relevance"] * 3
+    assert s.db.execute("SELECT count(*) FROM prelabel_runs").fetchone()[0] == 0
+    assert learning_note(s) == ""

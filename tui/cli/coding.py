@@ -18,8 +18,8 @@ def exit_like_app(code: int) -> None:
         raise SystemExit(code)
 
 
-AUTO_HELP = ("Do not pre-label posts in the background when the project has none "
-             "[default: on; `auto_prelabel: false` in the config file].")
+AUTO_HELP = ("Do not pre-label posts without pre-labels in the background "
+             "(as `auto_prelabel: false` in the config file).")
 
 
 def _open(project: Project, coder: str, mode: str | None, no_auto: bool = False) -> None:

@@ -21,9 +21,9 @@ from tui.core.coding.session import Session, likely_codes
 from tui.core.config import Config
 from tui.core.prelabel.auto import (
     has_prelabel,
+    learning_due,
     lower_priority,
     needs_prelabels,
-    new_decisions,
     other_model,
     prelabel_in_passes,
     queue_first,
@@ -309,14 +309,13 @@ class QualtuiApp(WellbeingApp):
 
     def maybe_relearn(self) -> None:
         """Learn again once enough new decisions came in (`relearn_every`), in the background."""
-        every = self.config.relearn_every
-        if not self.auto_prelabel or every <= 0 or self.store.readonly:
+        if not self.auto_prelabel or self.config.relearn_every <= 0 or self.store.readonly:
             return
         if any(w.group in ("prelabel", "learn") and w.is_running for w in self.workers):
             self._learn_pending = True  # a finishing pre-label run learns too; else we look again after it
             return
         self._learn_pending = False
-        if new_decisions(self.store) >= every:
+        if learning_due(self.store, self.config.relearn_every):
             self.prelabel_status = "pre-labelling: learning"
             coding = self.text_screen()
             if coding is not None:

@@ -22,9 +22,9 @@ if TYPE_CHECKING:  # learning brings numpy in: the app imports this module befor
     from tui.core.prelabel.learn import LearnSummary
     from tui.core.prelabel.run import RunSummary
 
-__all__ = ["LEARNED_KEY", "RELEARN_EVERY", "UNLABELLED", "Outcome", "has_prelabel", "learning_note", "lower_priority",
-           "needs_prelabels", "new_decisions", "other_model", "prelabel_in_passes", "queue_first", "record_learning",
-           "relearn"]
+__all__ = ["LEARNED_KEY", "RELEARN_EVERY", "UNLABELLED", "Outcome", "has_prelabel", "learning_due", "learning_note",
+           "lower_priority", "needs_prelabels", "new_decisions", "other_model", "prelabel_in_passes", "queue_first",
+           "record_learning", "relearn"]
 
 RELEARN_EVERY = 20
 """New decisions (relevance, codes added or removed, by any coder) after which the app learns again."""
@@ -134,6 +134,11 @@ def new_decisions(store: Store) -> int:
         f"SELECT count(*) FROM events WHERE seq > ? AND kind IN ({', '.join('?' * len(_DECISIONS))})",
         (seen if isinstance(seen, int) else 0, *_DECISIONS)).fetchone()
     return int(row[0])
+
+
+def learning_due(store: Store, every: int) -> bool:
+    """True once `every` new decisions came in and there are pre-labels to learn beside (0: never)."""
+    return every > 0 and bool(last_settings(store)["embed_hash"]) and new_decisions(store) >= every
 
 
 def record_learning(store: Store, summary: LearnSummary, seq: int | None = None) -> None:
