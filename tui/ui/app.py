@@ -245,7 +245,11 @@ class QualtuiApp(WellbeingApp):
                 return
             done = prelabel_in_passes(store, self.codebook, backend, first=first, progress=progress,
                                       should_stop=lambda: worker.is_cancelled)
-            summary, scored = done.run, done.n_new or done.run.n_scored
+            summary = done.run
+            if summary is None:
+                self.post_message(PrelabelFinished("Pre-labelling stopped before the first post.", False))
+                return
+            scored = done.n_new or summary.n_scored
             self.post_message(PrelabelFinished(
                 f"Pre-labels: {scored} scored, {summary.n_posts - scored} cached, "
                 f"{summary.n_relevant} likely relevant ({summary.status}).", False))

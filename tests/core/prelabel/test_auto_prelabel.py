@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from tests.core.prelabel.helpers import POSTS, Fake, add_posts
+from tui.core.codebook.loading import load_codebook
+from tui.core.paths import default_codebook
 from tui.core.prelabel import auto
 from tui.core.prelabel.run import run_prelabel
 from tui.core.project.events import Event
@@ -84,6 +86,21 @@ def test_the_quick_pass_leaves_earlier_pre_labels_alone(tmp_path: Path, codebook
     auto.prelabel_in_passes(store, codebook, model, progress=progress, should_stop=lambda: stop["now"])
     assert model.asked == [LATER]
     assert quick == [before]  # the new post was scored alone; the others' codes never went away
+
+
+def test_a_stop_while_the_codes_are_embedded_waits_for_a_few_codes_only(tmp_path: Path) -> None:
+    study = load_codebook(default_codebook())  # 143 codes and sub-codes to embed before the first post
+    n_codes = len([c for c in study.codes() if c.level in (2, 3)])
+    store, _ = _store(tmp_path, POSTS[:1])
+    model = Recording()
+    out = auto.prelabel_in_passes(store, study, model, should_stop=lambda: bool(model.embedded))
+    assert len(model.embedded) == auto.CODE_BATCH < n_codes  # one batch, then the stop was seen
+    assert out.run is not None and out.run.status == "finished" and out.n_new == 1  # the relevance pass
+    assert store.db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == auto.CODE_BATCH
+    again = auto.prelabel_in_passes(store, study, model)
+    assert again.run is not None and again.run.status == "finished"
+    assert len(model.embedded) == n_codes + 1  # every code once, then the post
+    assert len(model.asked) == 1  # its relevance was cached by the first pass
 
 
 def test_another_models_project_is_left_to_the_coder(tmp_path: Path, codebook: Any) -> None:

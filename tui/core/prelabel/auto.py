@@ -22,10 +22,12 @@ if TYPE_CHECKING:  # learning brings numpy in: the app imports this module befor
     from tui.core.prelabel.learn import LearnSummary
     from tui.core.prelabel.run import RunSummary
 
-__all__ = ["LEARNED_KEY", "RELEARN_EVERY", "UNLABELLED", "Outcome", "has_prelabel", "learning_due", "learning_note",
-           "lower_priority", "needs_prelabels", "new_decisions", "other_model", "prelabel_in_passes", "queue_first",
-           "record_learning", "relearn"]
+__all__ = ["CODE_BATCH", "LEARNED_KEY", "RELEARN_EVERY", "UNLABELLED", "Outcome", "embed_codes", "has_prelabel",
+           "learning_due", "learning_note", "lower_priority", "needs_prelabels", "new_decisions", "other_model",
+           "prelabel_in_passes", "queue_first", "record_learning", "relearn"]
 
+CODE_BATCH = 8
+"""Codes embedded between two looks at whether to stop: quitting never waits for a whole codebook."""
 RELEARN_EVERY = 20
 """New decisions (relevance, codes added or removed, by any coder) after which the app learns again."""
 LEARNED_KEY = "prelabel.learned"
@@ -47,7 +49,7 @@ def needs_prelabels(store: Store) -> bool:
 class Outcome:
     """What a background pre-labelling did: the last run, and the posts that got their first relevance score."""
 
-    run: RunSummary
+    run: RunSummary | None  # None: stopped while the codes were embedded, before the full run
     n_new: int
 
 
@@ -66,7 +68,7 @@ def prelabel_in_passes(store: Store, codebook: Any, backend: Backend, *, first: 
     def report(what: str) -> Callable[[int, int, int], None] | None:
         return None if progress is None else (lambda done, total, _cached: progress(what, done, total))
 
-    n_new = 0
+    n_new, quick = 0, None
     if needs_prelabels(store):
         quick = run_prelabel(store, codebook, backend, where=UNLABELLED, codes=False, learn_from_coders=False,
                              first=first, progress=report("pre-labelling"), should_stop=should_stop)
@@ -75,11 +77,39 @@ def prelabel_in_passes(store: Store, codebook: Any, backend: Backend, *, first: 
             return Outcome(quick, n_new)
     if progress is not None:  # the codes are embedded before the first post: say what is going on
         progress("pre-labelling codes", 0, store.count_posts())
+    if not embed_codes(store, codebook, backend, should_stop):
+        return Outcome(quick, n_new)
     full = run_prelabel(store, codebook, backend, first=first, progress=report("pre-labelling codes"),
                         should_stop=should_stop)
     if full.learned is not None:
         record_learning(store, full.learned)
     return Outcome(full, n_new)
+
+
+def embed_codes(store: Store, codebook: Any, backend: Backend, should_stop: Callable[[], bool] | None = None) -> bool:
+    """Embed and cache the codes `run_prelabel` suggests from, a few at a time; False if told to stop first.
+
+    `run_prelabel` embeds them all in one call before its first post, which a stop cannot interrupt:
+    the default model took over a minute and a half for the study codebook on a busy machine.
+    """
+    import numpy as np
+
+    from tui.core.prelabel.cache import cached_vectors, put_vector
+    from tui.core.prelabel.prompts import code_text, code_text_hash
+
+    texts = {code_text_hash(t): t for t in (code_text(codebook, c) for c in codebook.codes() if c.level in (2, 3))}
+    conn = store.db.conn
+    have = cached_vectors(conn, list(texts), backend.embed_hash)
+    todo = [h for h in texts if h not in have]
+    for at in range(0, len(todo), CODE_BATCH):
+        if should_stop is not None and should_stop():
+            return False
+        chunk = todo[at:at + CODE_BATCH]
+        vectors = backend.embed([texts[h] for h in chunk])
+        with conn:
+            for h, v in zip(chunk, vectors, strict=True):
+                put_vector(conn, h, backend.embed_hash, np.asarray(v, dtype=np.float32))
+    return True
 
 
 def has_prelabel(store: Store, post_id: int) -> bool:
