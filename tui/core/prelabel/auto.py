@@ -26,7 +26,7 @@ __all__ = ["CODE_BATCH", "LEARNED_KEY", "RELEARN_EVERY", "UNLABELLED", "Outcome"
            "learning_due", "learning_note", "lower_priority", "needs_prelabels", "new_decisions", "other_model",
            "prelabel_in_passes", "queue_first", "record_learning", "relearn"]
 
-CODE_BATCH = 8
+CODE_BATCH = 4
 """Codes embedded between two looks at whether to stop: quitting never waits for a whole codebook."""
 RELEARN_EVERY = 20
 """New decisions (relevance, codes added or removed, by any coder) after which the app learns again."""
