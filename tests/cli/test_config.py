@@ -27,6 +27,9 @@ from tui.core.files import MAX_CONFIG_BYTES
     ("keys: [u]\n", "'keys' must map"),
     ("colour: red\n", "unknown setting 'colour'"),
     ("mode: fast\n", "'mode' must be"),
+    ("auto_prelabel: later\n", "'auto_prelabel' must be true or false"),
+    ("relearn_every: -1\n", "'relearn_every' must be a whole number of decisions .0 turns it off"),
+    ("relearn_every: yes\n", "'relearn_every' must be a whole number"),
     ("coder: [a\n", "not valid YAML"),
     ("coder: 2026-02-30\n", "not valid YAML .day is out of range"),  # PyYAML raises a bare ValueError
     ("[" * 2000, "not valid YAML .nested too deeply"),

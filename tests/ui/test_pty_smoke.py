@@ -136,7 +136,8 @@ ESC = "\x1b"
 
 
 def test_a_real_session_in_a_terminal(db: Path, spawn: Callable[..., object]) -> None:
-    child = spawn(_qualtui(), ["--db", str(db), "code", "--coder", "smoke"])
+    # Without pre-labelling in the background (test_auto_prelabel_pty.py has it): keys and the database only.
+    child = spawn(_qualtui(), ["--db", str(db), "code", "--coder", "smoke", "--no-auto-prelabel"])
     _started(db, child)
     _keys(child, ESC, gap=0.6)  # skip the opening check-in
     _keys(child, "1", "0", "1")
@@ -162,7 +163,7 @@ def test_a_real_session_in_a_terminal(db: Path, spawn: Callable[..., object]) ->
 
 @pytest.mark.parametrize("together", [False, True], ids=["0.3 s apart", "in one burst"])
 def test_typing_a_word_after_quit_exits_cleanly(db: Path, spawn: Callable[..., object], together: bool) -> None:
-    child = spawn(_qualtui(), ["--db", str(db), "code", "--coder", "smoke"])
+    child = spawn(_qualtui(), ["--db", str(db), "code", "--coder", "smoke", "--no-auto-prelabel"])
     _started(db, child)
     _keys(child, ESC, gap=0.6)
     # A coder who thought the search box had focus; a fast typist's keys arrive in one read.
@@ -188,7 +189,7 @@ main()
 
 
 def test_a_crash_exits_non_zero(db: Path, spawn: Callable[..., object]) -> None:
-    child = spawn(sys.executable, ["-c", CRASHING, "--db", str(db), "code", "--coder", "smoke"])
+    child = spawn(sys.executable, ["-c", CRASHING, "--db", str(db), "code", "--coder", "smoke", "--no-auto-prelabel"])
     _started(db, child)
     _keys(child, ESC, gap=0.6)
     _keys(child, "1")

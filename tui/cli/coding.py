@@ -18,11 +18,17 @@ def exit_like_app(code: int) -> None:
         raise SystemExit(code)
 
 
-def _open(project: Project, coder: str, mode: str | None) -> None:
+AUTO_HELP = ("Do not pre-label posts without pre-labels in the background "
+             "(as `auto_prelabel: false` in the config file).")
+
+
+def _open(project: Project, coder: str, mode: str | None, no_auto: bool = False) -> None:
     from tui.core.coding.session import SessionError
     from tui.ui.app import run_app
 
     config = app_config()
+    if no_auto:
+        config.auto_prelabel = False
     codebook = project.codebook()
     if not Path(project.db_path).exists():
         fail(f"No project at {project.db_path}: run `qualtui import FILE` first, or pass --db.")
@@ -37,8 +43,9 @@ def _open(project: Project, coder: str, mode: str | None) -> None:
 @click.option("--coder", default=None, help="Your coder name [default: from the config file].")
 @click.option("--mode", type=click.Choice(["screening", "coding"]), default=None,
               help="Start in screening (relevance 0/1) or coding mode.")
+@click.option("--no-auto-prelabel", "no_auto", is_flag=True, help=AUTO_HELP)
 @click.pass_obj
-def code_cmd(project: Project, coder: str | None, mode: str | None) -> None:
+def code_cmd(project: Project, coder: str | None, mode: str | None, no_auto: bool) -> None:
     """Open the coding app: one post at a time, everything by keyboard, breaks enforced."""
     name = coder or getattr(app_config(), "coder", None)
     if not name:
@@ -46,13 +53,14 @@ def code_cmd(project: Project, coder: str | None, mode: str | None) -> None:
     coder_name(name)
     project.store()  # fails clearly when the project does not exist
     project.close_store()
-    _open(project, name, mode)
+    _open(project, name, mode, no_auto)
 
 
 @click.command("demo")
 @click.option("--coder", default=None, help="Coder name [default: your login name].")
+@click.option("--no-auto-prelabel", "no_auto", is_flag=True, help=AUTO_HELP)
 @click.pass_obj
-def demo_cmd(project: Project, coder: str | None) -> None:
+def demo_cmd(project: Project, coder: str | None, no_auto: bool) -> None:
     """Import the shipped sample corpus (if the project is empty) and open the app on it."""
     from tui.core.paths import sample_corpus
     from tui.core.project.ingest import ImportError_, import_file
@@ -68,7 +76,7 @@ def demo_cmd(project: Project, coder: str | None) -> None:
         console().print(text(f"Imported {report.imported} sample posts into {project.db_path}."))
     project.close_store()
     name = coder or os.environ.get("QUALTUI_CODER") or getpass.getuser() or "me"
-    _open(project, name, None)
+    _open(project, name, None, no_auto)
 
 
 def register(cli: click.Group) -> None:

@@ -14,7 +14,8 @@ import yaml
 from tui.core.files import MAX_CONFIG_BYTES, FileRefused, read_text
 from tui.core.safe import clean
 
-KNOWN = {"coder", "keys", "show_suggestions", "masking", "wellbeing", "mode", "model", "llm_url"}
+KNOWN = {"coder", "keys", "show_suggestions", "masking", "wellbeing", "mode", "model", "llm_url", "auto_prelabel",
+         "relearn_every"}
 
 
 class ConfigError(Exception):
@@ -33,6 +34,8 @@ class Config:
     wellbeing: dict[str, Any] = field(default_factory=dict)
     model: str | None = None  # a GGUF file for pre-labels started from the app
     llm_url: str | None = None  # or an OpenAI-compatible server
+    auto_prelabel: bool = True  # the app pre-labels a project without pre-labels by itself
+    relearn_every: int = 20  # new decisions after which the app learns from the coders again (0: never)
     path: Path | None = None
 
 
@@ -71,7 +74,7 @@ def load_config(path: Path) -> Config:
     if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in keys.items()):
         raise ConfigError(f"{path}: 'keys' must map binding ids to keys, e.g. undo: \"u,ctrl+z\".")
     cfg.keys = dict(keys)
-    for name in ("show_suggestions", "masking"):
+    for name in ("show_suggestions", "masking", "auto_prelabel"):
         if name in data:
             if not isinstance(data[name], bool):
                 raise ConfigError(f"{path}: '{name}' must be true or false.")
@@ -85,6 +88,11 @@ def load_config(path: Path) -> Config:
             if not isinstance(data[name], str) or not data[name].strip():
                 raise ConfigError(f"{path}: '{name}' must be a path or URL.")
             setattr(cfg, name, data[name])
+    if "relearn_every" in data:
+        every = data["relearn_every"]
+        if isinstance(every, bool) or not isinstance(every, int) or not 0 <= every <= 1_000_000:
+            raise ConfigError(f"{path}: 'relearn_every' must be a whole number of decisions (0 turns it off).")
+        cfg.relearn_every = every
     wb = data.get("wellbeing") or {}
     if not isinstance(wb, dict):
         raise ConfigError(f"{path}: 'wellbeing' must be a mapping of settings.")

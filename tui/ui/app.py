@@ -19,6 +19,16 @@ from tui.core.codebook.lookup import search
 from tui.core.codebook.model import Category, Codebook
 from tui.core.coding.session import Session, likely_codes
 from tui.core.config import Config
+from tui.core.prelabel.auto import (
+    has_prelabel,
+    learning_due,
+    lower_priority,
+    needs_prelabels,
+    other_model,
+    prelabel_in_passes,
+    queue_first,
+    relearn,
+)
 from tui.core.project.store import INTERACTIVE_BUSY_TIMEOUT, Store
 from tui.core.safe import clean
 from tui.core.wellbeing.masking import severity_label
@@ -62,18 +72,26 @@ class CodebookCommands(Provider):
 class PrelabelProgress(Message):
     """Pre-labelling moved on (bursts collapse into the latest)."""
 
-    def __init__(self, done: int, total: int, cached: int) -> None:
+    def __init__(self, done: int, total: int, what: str = "pre-labelling") -> None:
         super().__init__()
-        self.done, self.total, self.cached = done, total, cached
+        self.done, self.total, self.what = done, total, what
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PrelabelProgress)
 
 
 class PrelabelFinished(Message):
-    """Pre-labelling ended: a one-line summary, or the error a user can act on."""
+    """Pre-labelling ended: a one-line summary (empty: nothing to say), or the error a user can act on."""
 
     def __init__(self, summary: str, error: bool) -> None:
+        super().__init__()
+        self.summary, self.error = summary, error
+
+
+class LearnFinished(Message):
+    """Learning from the coders' decisions ended: new suggestions for the posts, and a line saying so."""
+
+    def __init__(self, summary: str, error: bool = False) -> None:
         super().__init__()
         self.summary, self.error = summary, error
 
@@ -98,13 +116,16 @@ class QualtuiApp(WellbeingApp):
     ]
 
     def __init__(self, store: Store, codebook: Codebook, coder: str, *, config: Config | None = None,
-                 mode: str | None = None, clock: Any = time.time) -> None:
+                 mode: str | None = None, clock: Any = time.time, auto_prelabel: bool = False) -> None:
         super().__init__(store, coder, config=config, clock=clock)
         self.codebook = codebook
         self.session = Session(store, codebook, coder)
         self.start_mode = mode or self.session.last_place()[1] or self.config.mode  # --mode, last mode, config
         self._exposure_at_start = 0.0
         self.prelabel_status = ""
+        self.auto_prelabel = auto_prelabel  # pre-label by itself when posts have none (run_app: the config's)
+        self._decisions_seen = 0  # session.saved when learning was last considered
+        self._learn_pending = False  # learning is due but another background job runs
 
     def on_mount(self) -> None:
         status = self.start_wellbeing()
@@ -112,6 +133,8 @@ class QualtuiApp(WellbeingApp):
         self.push_screen(CodingScreen(self.session, self, mode=self.start_mode,
                                       show_suggestions=self.config.show_suggestions))
         self._apply(status)
+        if self.auto_prelabel and not self.store.readonly and needs_prelabels(self.store):
+            self._start_prelabel(auto=True)
         if status.checkin_due == "session_start" and self.wb.settings.checkins and self._break is None:
             self.push_screen(CheckinScreen("session_start"), partial(self._checked_in, "session_start"))
 
@@ -148,6 +171,9 @@ class QualtuiApp(WellbeingApp):
         if coding is None or coding.text_hidden:
             return  # hidden since the message was sent: PostHidden or the policy already stopped the clock
         post = message.post
+        if self.session.saved != self._decisions_seen:
+            self._decisions_seen = self.session.saved
+            self.maybe_relearn()
         if self.severe_blocked(post):
             self._apply(self.wellbeing_tick())
             return
@@ -183,12 +209,16 @@ class QualtuiApp(WellbeingApp):
             self.notify("This project is open read-only: pre-labels cannot be saved.", severity="error",
                         timeout=6, markup=False)
             return
-        self.prelabel_status = "pre-labelling: loading the model"
         self.notify("Pre-labelling in the background; keep working.", timeout=3, markup=False)
-        self._prelabel_worker()
+        self._start_prelabel(auto=False)
+
+    def _start_prelabel(self, auto: bool) -> None:
+        """Pre-label in the background, the coder's walk from the post on screen first."""
+        self.prelabel_status = "pre-labelling: loading the model"
+        self._prelabel_worker(auto, tuple(queue_first(self.session.posts, self.session.index)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prelabel")
-    def _prelabel_worker(self) -> None:
+    def _prelabel_worker(self, auto: bool, first: tuple[int, ...]) -> None:
         # Never touches widgets: it opens its own Store (SQLite objects belong to their thread)
         # and reports by messages. One worker, one model: a Llama is not thread-safe.
         from tui.core.prelabel.backends import Backend
@@ -196,14 +226,14 @@ class QualtuiApp(WellbeingApp):
         from tui.core.prelabel.backends.llama import LlamaBackend
         from tui.core.prelabel.backends.server import OpenAIBackend
         from tui.core.prelabel.errors import PrelabelError
-        from tui.core.prelabel.run import run_prelabel
 
         worker = get_current_worker()
+        lower_priority()  # the interface comes first; llama.cpp's threads inherit this
         store = Store(self.store.path)
         backend: Backend | None = None
 
-        def progress(done: int, total: int, cached: int) -> None:
-            self.post_message(PrelabelProgress(done, total, cached))
+        def progress(what: str, done: int, total: int) -> None:
+            self.post_message(PrelabelProgress(done, total, what))
 
         try:
             if self.config.llm_url:
@@ -212,14 +242,22 @@ class QualtuiApp(WellbeingApp):
                 # One core stays free for the interface, and cores busy with other work are left alone:
                 # llama.cpp threads busy-wait.
                 backend = LlamaBackend(self.config.model or default_model_path(), reserve_cores=1)
-            summary = run_prelabel(
-                store, self.codebook, backend,
-                progress=progress, should_stop=lambda: worker.is_cancelled)
+            if auto and other_model(store, backend.model_hash):
+                self.post_message(PrelabelFinished("", False))  # another model's pre-labels: P replaces them
+                return
+            done = prelabel_in_passes(store, self.codebook, backend, first=first, progress=progress,
+                                      should_stop=lambda: worker.is_cancelled)
+            summary = done.run
+            if summary is None:
+                self.post_message(PrelabelFinished("Pre-labelling stopped before the first post.", False))
+                return
+            scored = done.n_new or summary.n_scored
             self.post_message(PrelabelFinished(
-                f"Pre-labels: {summary.n_scored} scored, {summary.n_cached} cached, "
+                f"Pre-labels: {scored} scored, {summary.n_posts - scored} cached, "
                 f"{summary.n_relevant} likely relevant ({summary.status}).", False))
         except PrelabelError as exc:
-            self.post_message(PrelabelFinished(str(exc), True))
+            more = " Coding goes on without them; P tries again." if auto else ""
+            self.post_message(PrelabelFinished(f"No pre-labels: {exc}{more}" if auto else str(exc), True))
         except Exception as exc:
             if not worker.is_cancelled:
                 raise  # reported by _prelabel_state
@@ -235,24 +273,84 @@ class QualtuiApp(WellbeingApp):
         """A worker that failed unexpectedly: tell the coder and leave the loading state."""
         if event.worker.group == "prelabel" and event.state == WorkerState.ERROR:
             self.post_message(PrelabelFinished(prelabel_failure(event.worker.error), True))
+        elif event.worker.group == "learn" and event.state == WorkerState.ERROR:
+            what = clean(f"{type(event.worker.error).__name__}: {event.worker.error}", oneline=True)[:200]
+            self.post_message(LearnFinished(f"Learning from the decisions stopped on an unexpected error ({what}). "
+                                            "Your coding is saved.", True))
 
     @on(PrelabelProgress)
     def _prelabel_progress(self, message: PrelabelProgress) -> None:
-        self.prelabel_status = f"pre-labelling {message.done}/{message.total}"
+        self.prelabel_status = f"{message.what} {message.done}/{message.total}"
         self.refresh(repaint=True)  # the model's loader may have silenced the terminal for a moment
         coding = self.text_screen()
-        if coding is not None:
+        if coding is None:
+            return
+        cur = self.session.current
+        if cur is not None and not any(k == "relevance" for k, _, _ in cur.suggestions) \
+                and has_prelabel(self.store, cur.post["id"]):
+            self._show_new_suggestions(coding)  # the post on screen was just scored
+        else:
             coding.refresh_status()
+
+    def _show_new_suggestions(self, coding: CodingScreen) -> None:
+        """Reload the post on screen's suggestions and redraw what they change (header, panel, status)."""
+        if self.session.current is not None:
+            self.session.load()
+            coding.refresh_decisions()
 
     @on(PrelabelFinished)
     def _prelabel_finished(self, message: PrelabelFinished) -> None:
         self.prelabel_status = ""
-        self.notify(message.summary, severity="error" if message.error else "information", timeout=8,
-                    markup=False)
+        if message.summary:
+            self.notify(message.summary, severity="error" if message.error else "information", timeout=8,
+                        markup=False)
         coding = self.text_screen()
         if coding is not None and self.session.current is not None:
             self.session.load()  # new suggestions for the post on screen
             coding.refresh_post(keep_cursor=True)
+        if self._learn_pending:
+            self.maybe_relearn()
+
+    # ------------------------------------------------------------ learning from the coders in the background
+
+    def maybe_relearn(self) -> None:
+        """Learn again once enough new decisions came in (`relearn_every`), in the background."""
+        if not self.auto_prelabel or self.config.relearn_every <= 0 or self.store.readonly:
+            return
+        if any(w.group in ("prelabel", "learn") and w.is_running for w in self.workers):
+            self._learn_pending = True  # a finishing pre-label run learns too; else we look again after it
+            return
+        self._learn_pending = False
+        if learning_due(self.store, self.config.relearn_every):
+            self.prelabel_status = "pre-labelling: learning"
+            coding = self.text_screen()
+            if coding is not None:
+                coding.refresh_status()
+            self._learn_worker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="learn")
+    def _learn_worker(self) -> None:
+        # Its own Store, like the pre-label worker; learning reads cached embeddings, never the model.
+        lower_priority()
+        store = Store(self.store.path)
+        try:
+            learned = relearn(store, self.codebook)
+        finally:
+            store.close()
+        self.post_message(LearnFinished("Suggestions updated from the coders' decisions (report: Screening)."
+                                        if learned.applied_relevance or learned.applied_codes else ""))
+
+    @on(LearnFinished)
+    def _learn_finished(self, message: LearnFinished) -> None:
+        self.prelabel_status = ""
+        if message.summary:
+            self.notify(message.summary, severity="error" if message.error else "information",
+                        timeout=8 if message.error else 4, markup=False)
+        coding = self.text_screen()
+        if coding is not None:
+            self._show_new_suggestions(coding)
+        if self._learn_pending:
+            self.maybe_relearn()
 
     def on_wellbeing_screen_history_deleted(self, event: Any) -> None:
         """The coder deleted their history: forget the ratings kept in memory too."""
@@ -313,7 +411,7 @@ def run_app(db: Path, codebook: Codebook, coder: str, config: Config, mode: str 
     """Open the project and run the app until the coder quits; the app's exit status (1 after a crash)."""
     store = Store(db, create=False, busy_timeout=INTERACTIVE_BUSY_TIMEOUT)
     try:
-        app = QualtuiApp(store, codebook, coder, config=config, mode=mode)
+        app = QualtuiApp(store, codebook, coder, config=config, mode=mode, auto_prelabel=config.auto_prelabel)
         app.run()
     finally:
         store.close()

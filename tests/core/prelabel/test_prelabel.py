@@ -187,6 +187,7 @@ def test_free_threads_leave_busy_cores_alone(monkeypatch: pytest.MonkeyPatch) ->
     assert T.free_threads(0.0, reserve=1) == 7  # the app keeps a core for the interface
     monkeypatch.setattr(T, "usable_cores", lambda: 2)  # a CPU affinity of two cores caps it
     assert T.free_threads(0.0) == 2
+    assert T.free_threads(0.0, reserve=1) == 1  # the interface keeps one of the two it may run on
 
 
 def test_core_meter_counts_other_programs_not_this_one(monkeypatch: pytest.MonkeyPatch) -> None:

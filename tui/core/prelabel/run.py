@@ -108,8 +108,12 @@ def run_prelabel(
     learn_from_coders: bool = True,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    first: Sequence[int] = (),
 ) -> RunSummary:
-    """Score the selected posts (cached per post text, model and prompt) and write their suggestions."""
+    """Score the selected posts (cached per post text, model and prompt) and write their suggestions.
+
+    Posts whose ids are in `first` are scored first, in that order (the app: the coder's queue from the post on screen).
+    """
     if code_method not in CODE_METHODS:
         raise PrelabelError(f"Unknown code method {code_method!r}: use one of {', '.join(CODE_METHODS)}.")
     t0 = time.monotonic()
@@ -133,6 +137,9 @@ def run_prelabel(
         return not (s.yesno and rel[th] >= thr and len(yes.get(th, {})) < len(s.yesno))
 
     todo = [p for p in posts if not complete(p["text_hash"])]
+    if first:
+        rank = {pid: i for i, pid in enumerate(first)}
+        todo.sort(key=lambda p: rank.get(p["id"], len(rank)))
     cached = [p for p in posts if complete(p["text_hash"])]
     n_cached = len(cached)
     # Nothing is written until the model has answered once: a refused run (server down, bad model)

@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui.core.codebook.model import Codebook
+from tui.core.prelabel.auto import learning_note
 from tui.core.project.events import CONSENSUS
 from tui.core.project.store import Store
 from tui.core.report.analyses import (
@@ -75,6 +76,7 @@ class ReportResults:
     codes: Table | None = None  # when each code first appeared
     anchoring: list[Table] = field(default_factory=list)  # blind against shown posts (report.anchoring)
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is empty, in one sentence
+    learning: str = ""  # when the learned screen was last refreshed, with its cross-validated figures
 
 
 def build_report(store: Store, codebook: Codebook, view: str | None,
@@ -85,7 +87,8 @@ def build_report(store: Store, codebook: Codebook, view: str | None,
         data.require(ALL)
     except ReportError as exc:
         return ReportResults(view or ALL, notes=dict.fromkeys(SECTIONS, str(exc)))
-    out = ReportResults(view or ALL, data.coder_names() + [ALL], data.n_posts, data.pending)
+    out = ReportResults(view or ALL, data.coder_names() + [ALL], data.n_posts, data.pending,
+                        learning=learning_note(store))
     try:
         out.view = pick_coder(data, view)
     except ReportError as exc:
@@ -278,6 +281,8 @@ class ReportScreen(Screen[None]):
         }
         for name in SECTIONS:
             note = r.notes.get(name) or notes[name]
+            if name == "screening" and r.learning:
+                note = f"{note}\n{r.learning}" if note else r.learning
             self.query_one(f"#{name}-note", Static).update(Text(clean(note)))
             for table in self.query_one(f"#{name}", TabPane).query(DataTable):
                 table.display = name not in r.notes

@@ -85,4 +85,4 @@ def free_threads(busy: float, reserve: int = 0) -> int:
     of it, because giving up a core costs at most its share while sharing one costs far more.
     """
     total = os.cpu_count() or 1
-    return max(1, min(usable_cores(), math.floor(total - reserve - busy + SHARED_CORE)))
+    return max(1, min(usable_cores() - reserve, math.floor(total - reserve - busy + SHARED_CORE)))
