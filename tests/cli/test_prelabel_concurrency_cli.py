@@ -53,8 +53,9 @@ def test_a_server_that_stays_busy_ends_in_one_sentence(tmp_path: Path, server: F
     r = invoke("--db", str(db), "prelabel", "--llm-url", server.url, "--no-codes", "--no-learn")
     assert r.exit_code == 1
     # (the blank lines above it are what the progress bar leaves when it is taken down)
-    assert r.output.strip() == (f"Error: The server at {server.url}/v1/chat/completions answered HTTP 503 (service "
-                                "unavailable) 6 times in a row (loading model); lower --concurrency or try again later.")
+    assert r.output.strip() == (
+        f"Error: The server at {server.url}/v1/chat/completions answered HTTP 503 (service unavailable) 6 times in a "
+        "row (loading model); lower --concurrency or try again later.")
     assert _snapshot(db) == before  # refused before any answer: nothing written
 
 

@@ -62,7 +62,8 @@ def _state(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     return {
         "cache": conn.execute("SELECT text_hash, model_hash, prompt_hash, kind, code_id, score FROM prelabel_cache"
                               " ORDER BY text_hash, kind, code_id").fetchall(),
-        "embeddings": conn.execute("SELECT text_hash, model_hash, vector FROM embeddings ORDER BY text_hash").fetchall(),
+        "embeddings": conn.execute("SELECT text_hash, model_hash, vector FROM embeddings ORDER BY text_hash")
+        .fetchall(),
         "suggestions": conn.execute("SELECT post_id, kind, code_id, score, source, model_hash, prompt_hash"
                                     " FROM suggestions ORDER BY rowid").fetchall(),
     }
