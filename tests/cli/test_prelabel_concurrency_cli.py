@@ -104,3 +104,19 @@ def test_ctrl_c_in_a_real_process_keeps_what_was_scored(tmp_path: Path, server: 
     again = invoke("--db", str(db), "prelabel", "--llm-url", server.url, "--no-codes", "--no-learn")
     assert again.exit_code == 0
     assert f"40 posts: {40 - n_scored} scored, {n_scored} from the cache" in again.output
+
+
+def test_a_failure_mid_run_says_what_is_kept(tmp_path: Path, server: FakeServer) -> None:
+    answer, calls = server.answer, []
+
+    def fails_after_three(path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        calls.append(path)
+        return (500, {"error": "gone"}) if len(calls) > 3 else answer(path, body, headers)
+
+    server.answer = fails_after_three  # type: ignore[method-assign]
+    db = _project(tmp_path, n=6)
+    r = invoke("--db", str(db), "prelabel", "--llm-url", server.url, "--concurrency", "1", "--no-codes", "--no-learn")
+    assert r.exit_code == 1
+    assert r.output.strip() == (f'Error: The server at {server.url}/v1/chat/completions answered HTTP 500: {{"error": '
+                                '"gone"}; the 3 posts scored before that are saved: run the same command to resume.')
+    assert _run_rows(db) == [("failed", 3)]

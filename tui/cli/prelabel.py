@@ -129,9 +129,11 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
     with Progress(TextColumn("pre-labelling"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task("posts", total=None, scored=0, since=None)
+        saved = [0]  # posts scored and written in this run, for the sentence after a failure
 
         def progress(done: int, total: int, cached: int) -> None:
             # Only posts the model scored count towards the rate: cached ones cost no model time.
+            saved[0] = max(0, done - cached)
             since = bar.tasks[0].fields["since"]
             bar.update(task, completed=done, total=total, scored=max(0, done - cached),
                        since=time.monotonic() if since is None else since)
@@ -146,6 +148,10 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
             raise SystemExit(130) from None
         except PrelabelError as exc:
             bar.stop()
+            if saved[0]:  # e.g. the server went away mid-run: say what is kept and how to go on
+                n = saved[0]
+                fail(f"{str(exc).rstrip('.')}; the {n} post{'s' if n != 1 else ''} scored before that "
+                     f"{'are' if n != 1 else 'is'} saved: run the same command to resume.")
             fail(str(exc))
         finally:
             backend.close()
