@@ -106,6 +106,30 @@ def test_ctrl_c_in_a_real_process_keeps_what_was_scored(tmp_path: Path, server: 
     assert f"40 posts: {40 - n_scored} scored, {n_scored} from the cache" in again.output
 
 
+def test_ctrl_c_does_not_wait_for_a_slow_server(tmp_path: Path, server: FakeServer) -> None:
+    slow = Slow(server, seconds=60)
+    db = _project(tmp_path, n=10)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    args = ["--db", str(db), "prelabel", "--llm-url", server.url, "--concurrency", "3", "--no-codes", "--no-learn"]
+    child = subprocess.Popen(qualtui(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while slow.now < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+        waited = time.monotonic() - t0
+    finally:
+        slow.release.set()
+        if child.poll() is None:
+            child.kill()
+    # The three requests in flight are ended, not waited for (the server would take a minute).
+    assert child.returncode == 130 and waited < 10, (waited, err)
+    assert err.strip().endswith("Interrupted. Every post finished so far is saved; run the same command to resume.")
+    assert _run_rows(db) == []  # nothing had been scored: no run row
+
+
 def test_a_failure_mid_run_says_what_is_kept(tmp_path: Path, server: FakeServer) -> None:
     answer, calls = server.answer, []
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import hashlib
+import http.client
 import json
 import math
 import socket
@@ -18,6 +19,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,6 +71,59 @@ def retry_after(header: str | None, now: float | None = None) -> float | None:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None  # a redirect could lead to another host: treat it as an error answer
+
+
+class _Sockets:
+    """The sockets of the requests in flight, so that Ctrl-C can end them at once instead of waiting for answers."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self.cancelled = threading.Event()
+
+    def add(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.open.add(sock)
+        if self.cancelled.is_set():
+            _shut(sock)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self.lock:
+            socks = list(self.open)
+        for sock in socks:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # the thread blocked in recv() on it gets an error and ends
+    except OSError:
+        pass  # already closed
+
+
+def _handlers(sockets: _Sockets) -> list[urllib.request.BaseHandler]:
+    """http and https handlers whose connections report their sockets to `sockets`."""
+
+    class HTTPConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    class HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(HTTPConnection, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(HTTPSConnection, req, context=self._context)  # type: ignore[attr-defined]
+
+    return [HTTPHandler(), HTTPSHandler()]
 
 
 def public_url(url: str) -> str:
@@ -127,7 +182,8 @@ class OpenAIBackend:
         self.concurrency = check_concurrency(concurrency)
         self.retries = max(0, retries)  # after the first try; then the run stops with one sentence
         self.backoff = backoff  # the first pause without Retry-After; it doubles each time, up to MAX_WAIT
-        self._cancelled = threading.Event()
+        self._sockets = _Sockets()
+        self._cancelled = self._sockets.cancelled
         if api not in ("chat", "completions"):
             raise PrelabelError(f"Unknown API {api!r}: use 'chat' or 'completions'.")
         path = parsed.path.rstrip("/")
@@ -153,7 +209,9 @@ class OpenAIBackend:
         embed_key = f"openai-embed\x00{self.base}\x00{self.embedding_model or ''}"
         self.embed_hash = hashlib.sha256(embed_key.encode()).hexdigest()[:32]
         # No proxies from the environment and no redirects: the only host ever contacted is this one.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+        # Each connection's socket is noted, so cancel() can end the requests in flight.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect(),
+                                                   *_handlers(self._sockets))
 
     @property
     def loaded(self) -> bool:
@@ -164,13 +222,15 @@ class OpenAIBackend:
         """Nothing to load: the server holds the model."""
 
     def cancel(self) -> None:
-        """Stop waiting for a busy server: requests that are pausing before a retry end at once (Ctrl-C)."""
-        self._cancelled.set()
+        """End every request in flight or pausing before a retry, and send no more (Ctrl-C, or a failed run)."""
+        self._sockets.cancel()
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         """One request, asked again while the server answers 429/503, at most `retries` more times."""
         url = self.base + path  # as shown in messages: without credentials or query string
         for attempt in range(self.retries + 1):
+            if self._cancelled.is_set():
+                raise PrelabelError(f"Stopped before asking the server at {url}.")
             answer = self._post_once(url, body)
             if not isinstance(answer, _Busy):
                 return answer
