@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from tests.cli.test_prelabel_cli import _project
 from tests.cli.test_prelabel_concurrency_cli import ROOT, qualtui
-from tests.core.prelabel.helpers import MODEL, POSTS, add_posts
+from tests.core.prelabel.helpers import MINI, MODEL, POSTS, add_posts
 from tests.core.prelabel.test_llama_backend import KERNEL_NOISE
 from tests.llm_servers import LocalServer, free_port, has_llama_cpp_python_server, start_llama_cpp_python
 from tui.cli import cli
@@ -65,8 +65,9 @@ def _wait_for(db: Path, n: int, child: subprocess.Popen[str], timeout: float = 1
 
 
 def _args(db: Path, url: str, *more: str) -> list[str]:
-    return ["--db", str(db), "prelabel", "--llm-url", url, "--llm-api", "completions", "--no-codes", "--no-learn",
-            *more]
+    # The mini codebook's short prompt: the server projects every prompt position onto the vocabulary.
+    return ["--db", str(db), "--codebook", str(MINI), "prelabel", "--llm-url", url, "--llm-api", "completions",
+            "--no-codes", "--no-learn", *more]
 
 
 def test_same_scores_as_in_process(server: LocalServer, codebook: Any, backend: LlamaBackend) -> None:
