@@ -14,7 +14,7 @@ from tui.cli.common import Project, console, fail, text
 
 
 def make_backend(model: str | None, llm_url: str | None, llm_model: str | None, api_key_env: str | None,
-                 threads: int | None, n_ctx: int) -> Any:
+                 threads: int | None, n_ctx: int, concurrency: int = 8, llm_api: str = "chat") -> Any:
     """The backend the options ask for: a server URL, a GGUF file, or the bundled default model."""
     from tui.core.prelabel.backends.gguf import default_model_path
     from tui.core.prelabel.backends.llama import LlamaBackend
@@ -24,11 +24,22 @@ def make_backend(model: str | None, llm_url: str | None, llm_model: str | None, 
     try:
         if llm_url:
             key = os.environ.get(api_key_env) if api_key_env else None
-            return OpenAIBackend(llm_url, model=llm_model, api_key=key)
+            return OpenAIBackend(llm_url, model=llm_model, api_key=key, concurrency=concurrency, api=llm_api)
         path = model or default_model_path()
         return LlamaBackend(path, n_threads=threads, n_ctx=n_ctx)
     except PrelabelError as exc:
         fail(str(exc))
+
+
+def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """--concurrency as a number, or one sentence and exit status 2 (a usage error)."""
+    from tui.core.prelabel.backends.server import check_concurrency
+    from tui.core.prelabel.errors import PrelabelError
+
+    try:
+        return check_concurrency(value)
+    except PrelabelError as exc:
+        fail(str(exc), exit_code=2)
 
 
 def _check_where(project: Project, where: str) -> None:
@@ -44,6 +55,11 @@ def _check_where(project: Project, where: str) -> None:
 @click.option("--llm-url", default=None, help="An OpenAI-compatible server instead (llama.cpp, vLLM, Ollama).")
 @click.option("--llm-model", default=None, help="The model name to ask the server for.")
 @click.option("--api-key-env", default=None, help="Name of an environment variable holding the server's API key.")
+@click.option("--llm-api", type=click.Choice(["chat", "completions"]), default="chat", show_default=True,
+              help="The server endpoint: chat (instruction-tuned models) or completions (base models).")
+@click.option("--concurrency", default="8", callback=_concurrency, metavar="N", show_default=True,
+              help="Requests to the server in flight at once (1-64); a server with parallel slots answers them "
+                   "together.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads [default: the cores other work leaves free, looked at again during the run].")
 @click.option("--ctx", "n_ctx", type=click.IntRange(min=256), default=2048, show_default=True,
@@ -59,7 +75,8 @@ def _check_where(project: Project, where: str) -> None:
 @click.option("--refresh", is_flag=True, help="Ignore cached results and score again.")
 @click.pass_context
 def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, llm_model: str | None,
-                   api_key_env: str | None, threads: int | None, n_ctx: int, limit: int | None, where: str | None,
+                   api_key_env: str | None, llm_api: str, concurrency: int, threads: int | None, n_ctx: int,
+                   limit: int | None, where: str | None,
                    threshold: float | None, codes: bool, code_method: str, learn: bool, refresh: bool) -> None:
     """Screen posts for relevance with a local model and suggest codes (cached, resumable).
 
@@ -97,7 +114,7 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
         _check_where(project, where)
     if store.count_posts() == 0:
         fail("The project has no posts yet: run `qualtui import FILE` first.")
-    backend = make_backend(model, llm_url, llm_model, api_key_env, threads, n_ctx)
+    backend = make_backend(model, llm_url, llm_model, api_key_env, threads, n_ctx, concurrency, llm_api)
     err = console(stderr=True)
 
     class RateColumn(ProgressColumn):
@@ -112,9 +129,11 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
     with Progress(TextColumn("pre-labelling"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task("posts", total=None, scored=0, since=None)
+        saved = [0]  # posts scored and written in this run, for the sentence after a failure
 
         def progress(done: int, total: int, cached: int) -> None:
             # Only posts the model scored count towards the rate: cached ones cost no model time.
+            saved[0] = max(0, done - cached)
             since = bar.tasks[0].fields["since"]
             bar.update(task, completed=done, total=total, scored=max(0, done - cached),
                        since=time.monotonic() if since is None else since)
@@ -129,6 +148,10 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
             raise SystemExit(130) from None
         except PrelabelError as exc:
             bar.stop()
+            if saved[0]:  # e.g. the server went away mid-run: say what is kept and how to go on
+                n = saved[0]
+                fail(f"{str(exc).rstrip('.')}; the {n} post{'s' if n != 1 else ''} scored before that "
+                     f"{'are' if n != 1 else 'is'} saved: run the same command to resume.")
             fail(str(exc))
         finally:
             backend.close()
@@ -140,8 +163,10 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
                    f"P(relevant) {summary.threshold:g}."))
     n_threads = getattr(backend, "n_threads", None)
     threads_note = f", {n_threads} thread{'s' if n_threads != 1 else ''}" if summary.model_loaded and n_threads else ""
+    if llm_url and summary.n_scored:
+        threads_note = f", {concurrency} request{'s' if concurrency != 1 else ''} at a time"
     out.print(text(f"model {summary.model} ({summary.model_hash[:12]}), prompt {summary.prompt_hash[:12]}{threads_note}"
-                   + ("" if summary.model_loaded else "; the model was not loaded: everything was cached")))
+                   + ("" if summary.model_loaded or llm_url else "; the model was not loaded: everything was cached")))
     if summary.learned is not None and summary.learned.reason:
         out.print(text("Learning from the coders: " + summary.learned.reason, "dim"))
     elif summary.learned is not None:

@@ -32,6 +32,7 @@ class FakeServer:
         self.requests: list[tuple[str, dict[str, str], Any]] = []
         self.mode = "chat"
         self.require_auth: str | None = None  # an exact Authorization header, else HTTP 401
+        self.retry_after = "0"  # sent with a 429/503 answer, so a "busy" answer is asked again at once
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +47,8 @@ class FakeServer:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                if status in (429, 503) and fake.retry_after is not None:
+                    self.send_header("Retry-After", fake.retry_after)
                 self.end_headers()
                 self.wfile.write(data)
 

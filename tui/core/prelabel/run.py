@@ -19,6 +19,7 @@ from tui.core.prelabel.backends import Backend
 from tui.core.prelabel.cache import cached_scores, cached_vectors, put_score, put_vector
 from tui.core.prelabel.errors import PrelabelError
 from tui.core.prelabel.learn import LearnSummary, learn
+from tui.core.prelabel.pool import Ordered
 from tui.core.prelabel.prompts import (
     code_template,
     code_text,
@@ -79,6 +80,22 @@ class _Setup:
     yesno: dict[str, tuple[str, str]]  # code id -> (template, prompt hash)
 
 
+@dataclass
+class _Job:
+    th: str
+    text: str
+    relevance: bool  # the model must still be asked for P(relevant)
+    vector: bool  # ... and for the embedding
+    have: dict[str, float]  # yes/no code scores already cached
+
+
+@dataclass
+class _Answer:
+    relevance: float | None
+    vector: NDArray[np.float32] | None
+    codes: dict[str, float]
+
+
 def _setup(codebook: Any, model_hash: str, embed_hash: str, method: str | None) -> _Setup:
     template = screening_template(codebook)
     codes = [c for c in codebook.codes() if c.level in (2, 3)] if method else []
@@ -109,10 +126,13 @@ def run_prelabel(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     first: Sequence[int] = (),
+    concurrency: int | None = None,
 ) -> RunSummary:
     """Score the selected posts (cached per post text, model and prompt) and write their suggestions.
 
     Posts whose ids are in `first` are scored first, in that order (the app: the coder's queue from the post on screen).
+    `concurrency` requests are in flight at once (default: the backend's own `concurrency`, else 1); the
+    answers are written in the posts' order whatever order they arrive in.
     """
     if code_method not in CODE_METHODS:
         raise PrelabelError(f"Unknown code method {code_method!r}: use one of {', '.join(CODE_METHODS)}.")
@@ -190,33 +210,75 @@ def run_prelabel(
                 begin()
         if progress:
             progress(n_cached, len(posts), n_cached)
-        t_scoring = time.monotonic()
-        for i, p in enumerate(todo, 1):
-            if should_stop is not None and should_stop():
-                status = "stopped"
-                break
-            th, text, rows = p["text_hash"], post_text(p), []
-            if th not in rel:
-                rel[th] = backend.probability(s.template, text)
-                rows.append(("relevance", "", rel[th], s.prompt_hash))
-            if want_vectors and th not in vecs:
-                vecs[th] = backend.embed([text])[0]
-            if s.yesno and rel[th] >= thr:
-                have = yes.setdefault(th, {})
-                for cid, (tpl, ph) in s.yesno.items():
-                    if cid not in have:
-                        have[cid] = backend.probability(tpl, text)
-                        rows.append(("code", cid, have[cid], ph))
+        # Posts with the same text are scored once: the first asks the model, the others share its answer.
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for p in todo:
+            groups.setdefault(p["text_hash"], []).append(p)
+        jobs = [_Job(th, post_text(ps[0]), th not in rel, want_vectors and th not in vecs, dict(yes.get(th, {})))
+                for th, ps in groups.items()]
+
+        def ask(job: _Job) -> _Answer:
+            """The model's answers one post still lacks (on a worker thread: no database here)."""
+            out = _Answer(None, None, {})
+            p1 = backend.probability(s.template, job.text) if job.relevance else rel[job.th]
+            if job.relevance:
+                out.relevance = p1
+            if job.vector:
+                out.vector = backend.embed([job.text])[0]
+            if s.yesno and p1 >= thr:
+                for cid, (tpl, _) in s.yesno.items():
+                    if cid not in job.have:
+                        out.codes[cid] = backend.probability(tpl, job.text)
+            return out
+
+        def save(job: _Job, ans: _Answer) -> None:
+            """Write one post's answers, and the suggestions of every post with its text, in one transaction."""
+            nonlocal n_scored
+            rows = []
+            if ans.relevance is not None:
+                rel[job.th] = ans.relevance
+                rows.append(("relevance", "", ans.relevance, s.prompt_hash))
+            if ans.vector is not None:
+                vecs[job.th] = ans.vector
+            for cid, score in ans.codes.items():
+                yes.setdefault(job.th, {})[cid] = score
+                rows.append(("code", cid, score, s.yesno[cid][1]))
             with conn:  # one transaction per post: a killed run keeps every finished post, and no half of one
                 begin()
                 for kind, cid, score, ph in rows:
-                    put_score(conn, th, s.model_hash, ph, kind, cid, score)
+                    put_score(conn, job.th, s.model_hash, ph, kind, cid, score)
                 if want_vectors:
-                    put_vector(conn, th, s.embed_hash, vecs[th])
-                suggest(p)
-            n_scored += 1
+                    put_vector(conn, job.th, s.embed_hash, vecs[job.th])
+                for p in groups[job.th]:
+                    suggest(p)
+            n_scored += len(groups[job.th])
             if progress:
-                progress(n_cached + i, len(posts), n_cached)
+                progress(n_cached + n_scored, len(posts), n_cached)
+
+        workers = max(1, int(concurrency if concurrency is not None else getattr(backend, "concurrency", 1)))
+        pool = Ordered(ask, jobs, workers)
+        t_scoring = time.monotonic()
+        try:
+            answers = iter(pool)
+            for _ in jobs:
+                if should_stop is not None and should_stop():
+                    status = "stopped"
+                    pool.cancel()
+                    for job, ans in pool.finished():  # answers that already arrived are kept
+                        save(job, ans)
+                    break
+                save(*next(answers))
+        except BaseException:
+            # Ctrl-C, a failed request or a full disk: start nothing more, keep every answer that arrived.
+            pool.cancel()
+            stop_waiting = getattr(backend, "cancel", None)
+            if callable(stop_waiting):
+                stop_waiting()
+            for job, ans in pool.finished():
+                save(job, ans)
+            raise
+        finally:
+            pool.close()
         scoring_seconds = time.monotonic() - t_scoring
         if run_id is None:  # stopped before the first post: still a run the user asked for
             with conn:

@@ -1,18 +1,25 @@
 """A llama.cpp / vLLM / Ollama server's OpenAI-compatible API: log-probabilities of the answer, and embeddings.
 
-Only the URL the user gave is contacted: no proxies from the environment, no redirects.
+Only the URL the user gave is contacted: no proxies from the environment, no redirects. One backend may be
+used by several threads at once (`concurrency` requests in flight); a busy server (HTTP 429 or 503) is
+asked again after the time its Retry-After header gives, or after a doubling pause, a bounded number of times.
 """
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
+import http.client
 import json
 import math
 import socket
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,12 +30,100 @@ from tui.core.prelabel.backends import LABELS, label_probability
 from tui.core.prelabel.errors import PrelabelError
 from tui.core.prelabel.prompts import ELLIPSIS, split_template, truncate_middle
 
-__all__ = ["OpenAIBackend", "check_url", "public_url"]
+__all__ = ["BUSY", "MAX_CONCURRENCY", "OpenAIBackend", "check_url", "check_concurrency", "public_url",
+           "retry_after"]
+
+BUSY = {429: "too many requests", 503: "service unavailable"}
+"""The answers that mean "ask again later" rather than "this request is wrong"."""
+MAX_CONCURRENCY = 64
+MAX_WAIT = 60.0  # seconds: a longer Retry-After is cut to this, so one answer cannot stall a run for hours
+
+
+def check_concurrency(value: object) -> int:
+    """Requests in flight at once, if a whole number from 1 to MAX_CONCURRENCY; else PrelabelError (one sentence)."""
+    text = str(value).strip()
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_CONCURRENCY or isinstance(value, bool):
+        raise PrelabelError(f"--concurrency must be a whole number from 1 to {MAX_CONCURRENCY} (got {text[:20]!r}).")
+    return n
+
+
+def retry_after(header: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP date), at most MAX_WAIT; None if absent."""
+    if not header:
+        return None
+    header = header.strip()
+    if header.isdigit():
+        return min(float(header), MAX_WAIT)
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    wait = when.timestamp() - (time.time() if now is None else now)
+    return min(max(wait, 0.0), MAX_WAIT)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None  # a redirect could lead to another host: treat it as an error answer
+
+
+class _Sockets:
+    """The sockets of the requests in flight, so that Ctrl-C can end them at once instead of waiting for answers."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self.cancelled = threading.Event()
+
+    def add(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.open.add(sock)
+        if self.cancelled.is_set():
+            _shut(sock)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self.lock:
+            socks = list(self.open)
+        for sock in socks:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # the thread blocked in recv() on it gets an error and ends
+    except OSError:
+        pass  # already closed
+
+
+def _handlers(sockets: _Sockets) -> list[urllib.request.BaseHandler]:
+    """http and https handlers whose connections report their sockets to `sockets`."""
+
+    class HTTPConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    class HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(HTTPConnection, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(HTTPSConnection, req, context=self._context)  # type: ignore[attr-defined]
+
+    return [HTTPHandler(), HTTPSHandler()]
 
 
 def public_url(url: str) -> str:
@@ -79,8 +174,16 @@ class OpenAIBackend:
         api: str = "chat",
         embedding_model: str | None = None,
         max_post_chars: int = 6000,
+        concurrency: int = 8,
+        retries: int = 5,
+        backoff: float = 1.0,
     ) -> None:
         parsed = check_url(url)
+        self.concurrency = check_concurrency(concurrency)
+        self.retries = max(0, retries)  # after the first try; then the run stops with one sentence
+        self.backoff = backoff  # the first pause without Retry-After; it doubles each time, up to MAX_WAIT
+        self._sockets = _Sockets()
+        self._cancelled = self._sockets.cancelled
         if api not in ("chat", "completions"):
             raise PrelabelError(f"Unknown API {api!r}: use 'chat' or 'completions'.")
         path = parsed.path.rstrip("/")
@@ -106,7 +209,9 @@ class OpenAIBackend:
         embed_key = f"openai-embed\x00{self.base}\x00{self.embedding_model or ''}"
         self.embed_hash = hashlib.sha256(embed_key.encode()).hexdigest()[:32]
         # No proxies from the environment and no redirects: the only host ever contacted is this one.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+        # Each connection's socket is noted, so cancel() can end the requests in flight.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect(),
+                                                   *_handlers(self._sockets))
 
     @property
     def loaded(self) -> bool:
@@ -116,8 +221,32 @@ class OpenAIBackend:
     def load(self, embeddings: bool = True) -> None:
         """Nothing to load: the server holds the model."""
 
+    def cancel(self) -> None:
+        """End every request in flight or pausing before a retry, and send no more (Ctrl-C, or a failed run)."""
+        self._sockets.cancel()
+
     def _post(self, path: str, body: dict[str, Any]) -> Any:
+        """One request, asked again while the server answers 429/503, at most `retries` more times."""
         url = self.base + path  # as shown in messages: without credentials or query string
+        for attempt in range(self.retries + 1):
+            if self._cancelled.is_set():
+                raise PrelabelError(f"Stopped before asking the server at {url}.")
+            answer = self._post_once(url, body)
+            if not isinstance(answer, _Busy):
+                return answer
+            if attempt == self.retries:
+                break
+            wait = answer.wait if answer.wait is not None else min(self.backoff * 2 ** attempt, MAX_WAIT)
+            if self._cancelled.wait(wait):
+                raise PrelabelError(f"Stopped while waiting for the busy server at {url}.")
+        tries = self.retries + 1
+        said = f" ({answer.detail})" if answer.detail else ""
+        raise PrelabelError(
+            f"The server at {url} answered HTTP {answer.code} ({BUSY[answer.code]}) {tries} "
+            f"time{'s' if tries != 1 else ''} in a row{said}; lower --concurrency or try again later."
+        )
+
+    def _post_once(self, url: str, body: dict[str, Any]) -> Any:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -130,6 +259,9 @@ class OpenAIBackend:
         except urllib.error.HTTPError as exc:
             detail = exc.read(300).decode("utf-8", "replace").strip().replace("\n", " ")
             shown = f": {detail}" if detail else ""
+            if exc.code in BUSY:
+                wait = retry_after(exc.headers.get("Retry-After") if exc.headers else None)
+                return _Busy(exc.code, detail.rstrip("."), wait)
             raise PrelabelError(f"The server at {url} answered HTTP {exc.code}{shown}.") from None
         except urllib.error.URLError as exc:
             reason = exc.reason
@@ -211,6 +343,13 @@ class OpenAIBackend:
 
     def close(self) -> None:
         """Nothing to free."""
+
+
+class _Busy:
+    """A 429/503 answer: its status, what the server said, and how long it asked us to wait."""
+
+    def __init__(self, code: int, detail: str, wait: float | None) -> None:
+        self.code, self.detail, self.wait = code, detail, wait
 
 
 def _top_logprobs(answer: Any) -> list[tuple[str, float]] | None:
