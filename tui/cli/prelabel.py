@@ -142,24 +142,9 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
     threads_note = f", {n_threads} thread{'s' if n_threads != 1 else ''}" if summary.model_loaded and n_threads else ""
     out.print(text(f"model {summary.model} ({summary.model_hash[:12]}), prompt {summary.prompt_hash[:12]}{threads_note}"
                    + ("" if summary.model_loaded else "; the model was not loaded: everything was cached")))
-    if summary.learned is not None and summary.learned.reason:
-        out.print(text("Learning from the coders: " + summary.learned.reason, "dim"))
-    elif summary.learned is not None:
-        _print_learned(summary.learned)
-
-
-def _print_learned(ls: Any) -> None:
-    out = console()
-    llm, learned = ls.llm or {}, ls.learned or {}
-
-    def f(d: dict[str, Any], k: str) -> str:
-        v = d.get(k)
-        return "—" if v is None else f"{v:.2f}"
-
-    out.print(text(f"Learning from {ls.n_labelled} decisions ({ls.labels_from}), {ls.folds}-fold cross-validated: "
-                   f"accuracy {f(llm, 'accuracy')} → {f(learned, 'accuracy')}, "
-                   f"false-negative rate {f(llm, 'false_negative_rate')} → {f(learned, 'false_negative_rate')}"
-                   + ("; applied to the remaining posts." if ls.applied_relevance else "; not applied (no gain).")))
+    if summary.learned is not None:
+        for line in summary.learned.lines():
+            out.print(text("Learning from the coders: " + line))
 
 
 @prelabel_group.command("eval")
@@ -221,10 +206,8 @@ def learn_cmd(project: Project, coder: str | None) -> None:
     from tui.core.prelabel.learn import learn
 
     summary = learn(project.store(), project.codebook(), coder=coder)
-    if summary.reason:
-        console().print(text(summary.reason))
-        return
-    _print_learned(summary)
+    for line in summary.lines():
+        console().print(text(line))
 
 
 def register(cli: click.Group) -> None:

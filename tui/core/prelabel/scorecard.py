@@ -78,7 +78,7 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
     else:
         idx, y = proj.relevance_set()
         if min(int(y.sum()), int(len(y) - y.sum())) >= 2:
-            oof = proj.oof_relevance(idx, y, min(folds, int(y.sum()), int(len(y) - y.sum())), seed)
+            oof = proj.oof_relevance(idx, y, min(folds, int(y.sum()), int(len(y) - y.sum())), seed, at=thr)
             scores = {proj.ids[int(i)]: float(p) for i, p in zip(idx, oof, strict=False)}
     pids = sorted(p for p in labels.relevance if p in scores)
     truth = [labels.relevance[p] for p in pids]
