@@ -19,6 +19,7 @@ Corpora: the real SMS Spam Collection (`../shared/reference/sms-spam-collection`
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import random
 import sys
@@ -89,6 +90,16 @@ def long_corpus(rows: list[tuple[int, str]], n_ham: int = 150, n_spam: int = 50)
             out.append((y, " ".join(parts)[:target + 80]))
     rng.shuffle(out)
     return out
+
+
+def mix_posts(kind: str, n: int) -> list[str]:
+    """n real texts for the speed benchmark: 'sms' (short messages) or 'long' (100-600 characters, like RedNote)."""
+    path = sms_file()
+    if path is None:
+        sys.exit("--mix needs the shared SMS Spam Collection beside this checkout")
+    rows = sms_rows(path)
+    items = sms_corpus(rows) if kind == "sms" else long_corpus(rows)
+    return [t for _, t in items[:n]]
 
 
 def spam_codebook(cb: Any) -> Any:
@@ -166,28 +177,33 @@ def curve(name: str, store: Any, cb: Any, splits: int, sizes: tuple[int, ...]) -
     a0, auc0, f0 = scores(y, np.nan_to_num(llm, nan=0.5), 0.5)
     print(f"{name:10} model alone (threshold 0.5) on all {len(idx)}: accuracy {a0:.3f}, AUC {auc0:.3f}, "
           f"FNR {f0:.3f}; {int(y.sum())} relevant; target FNR {target:.3f}")
+    # The same screen without embeddings, as after `qualtui prelabel --no-codes`: text and the model's score.
+    plain = copy.copy(proj)
+    plain.reduced = np.zeros((len(proj.ids), 0))
     rows = []
     for n in sizes:
-        ours, base, secs = [], [], []
+        res: dict[str, list[tuple[float, float, float]]] = {"ours": [], "text": [], "base": []}
+        secs = []
         for draw in range(splits):
             rng = np.random.default_rng(draw)
             order = rng.permutation(len(idx))
             while min(int(y[order[:n]].sum()), n - int(y[order[:n]].sum())) < 2:  # a coder sees both kinds
                 order = rng.permutation(len(idx))
             train, test = order[:n], order[n:]
-            t0 = time.perf_counter()
-            model = proj.relevance_model(idx[train], y[train])
-            thr = choose_threshold(y[train], model.oof, target)
-            p = model.predict(idx[test])
-            secs.append(time.perf_counter() - t0)
-            ours.append(scores(y[test], p, thr))
-            base.append(scores(y[test], baseline([proj.texts[i] for i in idx[train]], y[train],
-                                                 [proj.texts[i] for i in idx[test]]), 0.5))
-        o, b = np.mean(ours, axis=0), np.mean(base, axis=0)
-        rows.append({"corpus": name, "n": n, "ours": o, "base": b, "sd": np.std(ours, axis=0), "sec": np.mean(secs)})
+            for key, data in (("ours", proj), ("text", plain)):
+                t0 = time.perf_counter()
+                model = data.relevance_model(idx[train], y[train])
+                thr = choose_threshold(y[train], model.oof, target)
+                res[key].append(scores(y[test], model.predict(idx[test]), thr))
+                if key == "ours":
+                    secs.append(time.perf_counter() - t0)
+            res["base"].append(scores(y[test], baseline([proj.texts[i] for i in idx[train]], y[train],
+                                                        [proj.texts[i] for i in idx[test]]), 0.5))
+        o, t, b = (np.mean(res[k], axis=0) for k in ("ours", "text", "base"))
+        rows.append({"corpus": name, "n": n, "ours": o, "text": t, "base": b})
         print(f"{name:10} {n:3d} decisions  qualtui acc {o[0]:.3f} AUC {o[1]:.3f} FNR {o[2]:.3f}  |  baseline acc "
               f"{b[0]:.3f} AUC {b[1]:.3f} FNR {b[2]:.3f}  |  ratio acc {o[0] / b[0]:.3f} AUC {o[1] / b[1]:.3f}  "
-              f"({np.mean(secs):.2f} s per fit, {splits} draws)")
+              f"|  without embeddings acc {t[0]:.3f} AUC {t[1]:.3f} FNR {t[2]:.3f}  ({np.mean(secs):.2f} s per fit)")
     return rows
 
 

@@ -1,8 +1,9 @@
 """Relevance screening throughput: qualtui's prefix-cached next-token scoring versus a naive loop.
 
-    python bench/bench_prelabel.py [--model PATH] [--posts 50] [--threads N] [--n-ctx 2048]
+    python bench/bench_prelabel.py [--model PATH] [--posts 50] [--threads N] [--n-ctx 2048] [--mix sms|long]
 
-Both sides score the same posts (the first N of data/sample_xhs.json, else generated ones) with the
+Both sides score the same posts (the first N of data/sample_xhs.json, else generated ones; with --mix,
+real text from ../shared: short SMS, or SMS joined into 100-600-character posts) with the
 same model and the same prompt, each in its own child process so peak memory is measured separately:
 
 * ours:  `LlamaBackend.probability` — one Llama (logits_all=False), the shared prompt prefix evaluated
@@ -240,10 +241,19 @@ def busy(args: argparse.Namespace) -> None:
     print(f"             {loaded['ppm'] / best:8.2f}  busy / the best as-it-is figure of either thread count")
 
 
+def mix_or_sample(args: argparse.Namespace) -> list[str]:
+    """The posts a speed run scores: the sample corpus, or real text (--mix)."""
+    if args.mix:
+        from bench.bench_learn import mix_posts
+
+        return mix_posts(args.mix, args.posts)
+    return sample_posts(args.posts)
+
+
 def child(args: argparse.Namespace) -> None:
     cb = load_codebook(args.codebook)
     template = screening_template(cb)
-    posts = sample_posts(args.posts)
+    posts = mix_or_sample(args)
     if args.phase == "auto":
         print(json.dumps(run_auto(args.model, template, posts, args.threads, args.n_ctx)))
         return
@@ -262,6 +272,8 @@ def main() -> None:
     ap.add_argument("--busy", action="store_true", help="measure throughput next to a competing CPU-bound process")
     ap.add_argument("--splits", type=int, default=10, help="--learn: random draws per point of the curve")
     ap.add_argument("--corpora", default="", help="--learn: only these, comma-separated (sms, sms-long, sample)")
+    ap.add_argument("--mix", choices=("sms", "long"), default=None,
+                    help="real text instead of the sample: short SMS, or SMS joined into 100-600-character posts")
     ap.add_argument("--phase", choices=("ours", "naive", "auto"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.model = str(args.model or default_model_path())
@@ -280,6 +292,7 @@ def main() -> None:
     for phase in ("ours", "naive"):
         cmd = [sys.executable, __file__, "--phase", phase, "--model", args.model, "--codebook", args.codebook,
                "--posts", str(args.posts), "--threads", str(args.threads), "--n-ctx", str(args.n_ctx)]
+        cmd += ["--mix", args.mix] if args.mix else []
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"the {phase} phase failed:\n{done.stderr[-2000:]}")
@@ -291,7 +304,11 @@ def main() -> None:
     both = [(a, b) for a, b in zip(ours["probs"], naive["probs"], strict=False) if b is not None]
     max_diff = max((abs(a - b) for a, b in both), default=float("nan"))
     ppm_ours, ppm_naive = 60 * n / ours["seconds"], 60 * n / naive["seconds"]
-    print(f"model        {Path(args.model).name}, {args.threads} threads, n_ctx {args.n_ctx}, {n} posts")
+    texts = mix_or_sample(args)
+    lengths = sorted(len(t) for t in texts)
+    print(f"model        {Path(args.model).name}, {args.threads} threads, n_ctx {args.n_ctx}, {n} posts "
+          f"({args.mix or 'sample'}: {lengths[0]}-{lengths[-1]} characters, median {lengths[len(lengths) // 2]}; "
+          f"1-min load {os.getloadavg()[0]:.1f})")
     print(f"ours         {ppm_ours:8.1f} posts/min  ({ours['seconds']:.1f} s, load {ours['load']:.1f} s, "
           f"peak {ours['peak_mib']:.0f} MiB)")
     print(f"naive        {ppm_naive:8.1f} posts/min  ({naive['seconds']:.1f} s, load {naive['load']:.1f} s, "

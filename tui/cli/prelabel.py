@@ -52,10 +52,13 @@ def _check_where(project: Project, where: str) -> None:
 @click.option("--where", default=None, help="An SQL condition on posts, e.g. 'platform = \"xhs\"'.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="P(relevant) at or above this counts as relevant [default: the codebook's].")
-@click.option("--codes/--no-codes", default=True, help="Also suggest codes for relevant posts.")
+@click.option("--codes/--no-codes", default=True,
+              help="Also suggest codes for relevant posts (one more model pass per post to embed it); --no-codes "
+                   "skips embedding, and learning then uses the posts' text and the model's score.")
 @click.option("--code-method", type=click.Choice(["embed", "yesno"]), default="embed", show_default=True,
               help="embed: post vs code-definition embeddings (fast); yesno: one yes/no prompt per code.")
-@click.option("--learn/--no-learn", default=True, help="Improve the pre-labels from the coders' decisions.")
+@click.option("--learn/--no-learn", default=True,
+              help="Improve the pre-labels from the coders' decisions (needs no extra model work).")
 @click.option("--refresh", is_flag=True, help="Ignore cached results and score again.")
 @click.pass_context
 def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, llm_model: str | None,

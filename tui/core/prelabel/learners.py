@@ -1,6 +1,8 @@
 """Small scikit-learn models that learn from the coders: principal components, the relevance screen, per-code models.
 
 Everything here runs in well under a second on a few hundred labelled posts and stays on this machine.
+scikit-learn is imported where a model is built, not with this module: it takes a second to load, and
+it loads Rich for its own progress bars when Rich is installed, which the core must not.
 """
 
 from __future__ import annotations
@@ -11,12 +13,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import StandardScaler
 
 __all__ = [
     "C_EMBED", "C_TEXT", "PCA_DIM", "CodeModel", "Floats", "Reducer", "RelevanceModel", "TextFeatures",
@@ -91,6 +87,9 @@ class TextFeatures:
     """TF-IDF of word 1-2 grams and character 2-5 grams (within words), fitted on the project's posts, labels unused."""
 
     def __init__(self, texts: Sequence[str]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion
+
         self.union = FeatureUnion([
             ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, max_features=200_000)),
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
@@ -100,15 +99,23 @@ class TextFeatures:
 
     def __call__(self, texts: Sequence[str]) -> Any:
         """Sparse posts x features matrix."""
+        from scipy import sparse
+
         return sparse.csr_matrix(self.union.transform([t or " " for t in texts]))
 
 
-def _text_lr() -> LogisticRegression:
+def _text_lr() -> Any:
+    from sklearn.linear_model import LogisticRegression
+
     # liblinear's dual solver: fast when features (n-grams) far outnumber posts
     return LogisticRegression(C=C_TEXT, class_weight="balanced", solver="liblinear", dual=True, max_iter=2000)
 
 
-def _embed_lr() -> Pipeline:
+def _embed_lr() -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return Pipeline([("scale", StandardScaler()),
                      ("lr", LogisticRegression(C=C_EMBED, class_weight="balanced", solver="liblinear"))])
 
@@ -125,11 +132,15 @@ class RelevanceModel:
         self.folds, self.seed = folds, seed
         self.text = _text_lr()
         self.embed = _embed_lr()
+        from sklearn.linear_model import LogisticRegression
+
         self.meta = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear")
         self.oof: Floats = np.zeros(0)
 
     def fit(self, text_x: Any, embed_x: Floats, y: ArrayLike) -> RelevanceModel:
         """Fit on the labelled posts' TF-IDF rows, embedding features and 0/1 labels (both classes needed)."""
+        from sklearn.model_selection import StratifiedKFold
+
         ys = np.asarray(y, dtype=np.int_)
         k = max(2, min(self.folds, int(ys.sum()), int(len(ys) - ys.sum())))
         base = np.zeros((len(ys), 2))
@@ -160,7 +171,11 @@ class _Constant:
         return out
 
 
-def _fit(x: Floats, y: Floats, c: float) -> Pipeline | _Constant:
+def _fit(x: Floats, y: Floats, c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     ys = np.asarray(y, dtype=np.int_)
     if len(set(ys.tolist())) < 2:
         return _Constant(float(np.clip(ys.mean() if len(ys) else 0.0, 1e-3, 1 - 1e-3)))
@@ -173,8 +188,8 @@ class CodeModel:
     def __init__(self, min_examples: int = 3, c: float = C_EMBED) -> None:
         self.min_examples = min_examples
         self.c = c
-        self.shared: Pipeline | _Constant = _Constant(0.0)
-        self.own: dict[int, Pipeline | _Constant] = {}
+        self.shared: Any = _Constant(0.0)
+        self.own: dict[int, Any] = {}
 
     def fit(self, reduced: Floats, zs: Floats, y: Floats) -> CodeModel:
         """reduced: posts x dims; zs: posts x codes (standardised similarities); y: posts x codes of 0/1."""

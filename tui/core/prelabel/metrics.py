@@ -8,8 +8,6 @@ from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import KFold, StratifiedKFold
 
 from tui.core.sync.agreement import binary_scores
 
@@ -23,6 +21,8 @@ SHRINK = 10.0  # relevant posts' worth of weight on the prior cut (measured on t
 
 def stratified_folds(y: ArrayLike, k: int, seed: int = 0) -> list[Indices]:
     """k folds of row indices, each class spread evenly, in a seeded random order (scikit-learn's StratifiedKFold)."""
+    from sklearn.model_selection import KFold, StratifiedKFold  # here: a second to load, and it may load Rich
+
     labels = np.asarray(y)
     k = max(2, min(k, len(labels)))
     if len(labels) < 2:
@@ -49,6 +49,8 @@ def cross_validated(fit_predict: Callable[[Indices, Indices], ArrayLike], n: int
 
 def auc(y: ArrayLike, score: ArrayLike) -> float | None:
     """Area under the ROC curve (ties count half); None without both classes."""
+    from sklearn.metrics import roc_auc_score  # here: a second to load, and it may load Rich
+
     labels = np.asarray(y)
     if len(set(labels.tolist())) < 2:
         return None
