@@ -22,6 +22,8 @@ __all__ = [
 PCA_DIM = 64
 C_EMBED = 1.0  # inverse L2 strength on standardised embedding components (as λ = 1 before; measured, docs)
 C_TEXT = 10.0  # TF-IDF rows have unit length, so their weights need a weaker penalty to matter (measured, docs)
+FEW = 8
+VECTOR_WEIGHT = 0.1  # embedding features beside TF-IDF rows of unit length: scaled so words still count
 MAX_VOCAB_POSTS = 5000  # posts the TF-IDF vocabulary and weights are fitted on (labelled ones first)
 
 Floats = NDArray[np.float64]
@@ -111,6 +113,26 @@ def _text_lr() -> Any:
     return LogisticRegression(C=C_TEXT, class_weight="balanced", solver="liblinear", dual=True, max_iter=2000)
 
 
+class _WordsAndVectors:
+    """The text regression, on TF-IDF rows with the standardised embedding features beside them (scaled down)."""
+
+    def fit(self, text_x: Any, embed_x: Floats, y: Any) -> _WordsAndVectors:
+        from sklearn.preprocessing import StandardScaler
+
+        self.scale = StandardScaler().fit(embed_x)
+        self.lr = _text_lr().fit(self._features(text_x, embed_x), y)
+        return self
+
+    def _features(self, text_x: Any, embed_x: Floats) -> Any:
+        from scipy import sparse
+
+        return sparse.hstack([text_x, sparse.csr_matrix(self.scale.transform(embed_x) * VECTOR_WEIGHT)]).tocsr()
+
+    def predict(self, text_x: Any, embed_x: Floats) -> Floats:
+        out: Floats = self.lr.predict_proba(self._features(text_x, embed_x))[:, 1]
+        return out
+
+
 def _embed_lr() -> Any:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -130,7 +152,7 @@ class RelevanceModel:
 
     def __init__(self, folds: int = 5, seed: int = 0) -> None:
         self.folds, self.seed = folds, seed
-        self.text = _text_lr()
+        self.text = _WordsAndVectors()
         self.embed = _embed_lr()
         from sklearn.linear_model import LogisticRegression
 
@@ -145,18 +167,34 @@ class RelevanceModel:
         k = max(2, min(self.folds, int(ys.sum()), int(len(ys) - ys.sum())))
         base = np.zeros((len(ys), 2))
         for train, test in StratifiedKFold(k, shuffle=True, random_state=self.seed).split(embed_x, ys):
-            base[test, 0] = _text_lr().fit(text_x[train], ys[train]).predict_proba(text_x[test])[:, 1]
+            base[test, 0] = _WordsAndVectors().fit(text_x[train], embed_x[train], ys[train]).predict(
+                text_x[test], embed_x[test])
             base[test, 1] = _embed_lr().fit(embed_x[train], ys[train]).predict_proba(embed_x[test])[:, 1]
-        self.meta.fit(logit(base), ys)
-        self.oof = self.meta.predict_proba(logit(base))[:, 1]
-        self.text.fit(text_x, ys)
+        self.cols = 1 if int(ys.sum()) >= FEW else 2
+        self.meta.fit(logit(base[:, :self.cols]), ys)
+        if (self.meta.coef_ <= 0).any():
+            # With a handful of relevant posts the out-of-fold odds can rank them backwards by chance; a
+            # calibration that turned the model's order round would throw its ranking away.
+            self.meta = _Mean()
+        self.oof = self.meta.predict_proba(logit(base[:, :self.cols]))[:, 1]
+        self.text = _WordsAndVectors().fit(text_x, embed_x, ys)
         self.embed.fit(embed_x, ys)
         return self
 
     def predict(self, text_x: Any, embed_x: Floats) -> Floats:
         """P(relevant) per row."""
-        base = np.column_stack([self.text.predict_proba(text_x)[:, 1], self.embed.predict_proba(embed_x)[:, 1]])
+        base = np.column_stack([self.text.predict(text_x, embed_x), self.embed.predict_proba(embed_x)[:, 1]])
+        base = base[:, :self.cols]
         out: Floats = self.meta.predict_proba(logit(base))[:, 1]
+        return out
+
+
+class _Mean:
+    """Stands in for the calibration when it would reverse a model's order: the mean of the models' log-odds."""
+
+    def predict_proba(self, x: Floats) -> Floats:
+        p = sigmoid(np.asarray(x).mean(axis=1))
+        out: Floats = np.column_stack([1 - p, p])
         return out
 
 
