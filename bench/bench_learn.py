@@ -182,6 +182,9 @@ def curve(name: str, store: Any, cb: Any, splits: int, sizes: tuple[int, ...]) -
     plain.reduced = np.zeros((len(proj.ids), 0))
     rows = []
     for n in sizes:
+        if len(idx) - n < 40:
+            print(f"{name:10} {n:3d} decisions  skipped: only {len(idx) - n} other posts to judge it on")
+            continue
         res: dict[str, list[tuple[float, float, float]]] = {"ours": [], "text": [], "base": []}
         secs = []
         for draw in range(splits):
@@ -232,4 +235,6 @@ def main(args: Any) -> None:
               or r["ours"][2] > cb.screening.target_fnr]
     print(f"goal       at or above the baseline on accuracy and AUC, FNR at or under the target: "
           f"met at {len(results) - len(missed)} of {len(results)} points"
-          + ("" if not missed else "; missed at " + ", ".join(f"{r['corpus']}@{r['n']}" for r in missed)))
+          + ("" if not missed else "; missed at " + ", ".join(
+              f"{r['corpus']}@{r['n']} (accuracy {r['ours'][0] - r['base'][0]:+.4f}, "
+              f"AUC {r['ours'][1] - r['base'][1]:+.4f}, FNR {r['ours'][2]:.3f})" for r in missed)))

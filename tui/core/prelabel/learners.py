@@ -22,7 +22,7 @@ __all__ = [
 PCA_DIM = 64
 C_EMBED = 1.0  # inverse L2 strength on standardised embedding components (as λ = 1 before; measured, docs)
 C_TEXT = 10.0  # TF-IDF rows have unit length, so their weights need a weaker penalty to matter (measured, docs)
-FEW = 8
+FEW = 8  # relevant posts from which the text-and-vectors regression is calibrated alone, not stacked
 VECTOR_WEIGHT = 0.1  # embedding features beside TF-IDF rows of unit length: scaled so words still count
 MAX_VOCAB_POSTS = 5000  # posts the TF-IDF vocabulary and weights are fitted on (labelled ones first)
 
@@ -129,6 +129,7 @@ class _WordsAndVectors:
         return sparse.hstack([text_x, sparse.csr_matrix(self.scale.transform(embed_x) * VECTOR_WEIGHT)]).tocsr()
 
     def predict(self, text_x: Any, embed_x: Floats) -> Floats:
+        """P(relevant) per row, uncalibrated."""
         out: Floats = self.lr.predict_proba(self._features(text_x, embed_x))[:, 1]
         return out
 
@@ -143,11 +144,13 @@ def _embed_lr() -> Any:
 
 
 class RelevanceModel:
-    """P(relevant): a TF-IDF regression and an embedding regression, stacked by a third on their log-odds.
+    """P(relevant): one regression on TF-IDF rows with the embedding features beside them, calibrated.
 
-    The stacker is fitted on the two models' out-of-fold probabilities, so it learns how far to trust
-    each on posts they did not see; `oof` keeps the stacked out-of-fold probabilities of the training
-    posts, from which the decision threshold is chosen.
+    The calibration is a logistic regression on the model's out-of-fold log-odds (posts it did not
+    see). While fewer than FEW relevant posts are labelled it also takes the out-of-fold log-odds of a
+    regression on the embedding features alone, i.e. it stacks the two: a handful of relevant posts
+    share few words. `oof` keeps the calibrated out-of-fold probabilities of the training posts, from
+    which the decision threshold is chosen (measured, docs/prelabel.md).
     """
 
     def __init__(self, folds: int = 5, seed: int = 0) -> None:
