@@ -1,8 +1,9 @@
 """Relevance screening throughput: qualtui's prefix-cached next-token scoring versus a naive loop.
 
-    python bench/bench_prelabel.py [--model PATH] [--posts 50] [--threads N] [--n-ctx 2048]
+    python bench/bench_prelabel.py [--model PATH] [--posts 50] [--threads N] [--n-ctx 2048] [--mix sms|long]
 
-Both sides score the same posts (the first N of data/sample_xhs.json, else generated ones) with the
+Both sides score the same posts (the first N of data/sample_xhs.json, else generated ones; with --mix,
+real text from ../shared: short SMS, or SMS joined into 100-600-character posts) with the
 same model and the same prompt, each in its own child process so peak memory is measured separately:
 
 * ours:  `LlamaBackend.probability` — one Llama (logits_all=False), the shared prompt prefix evaluated
@@ -13,11 +14,12 @@ same model and the same prompt, each in its own child process so peak memory is 
 
 It prints posts per minute for both, the speed-up, label agreement, and peak RSS of each child.
 
-    python bench/bench_prelabel.py --learn [--model PATH] [--db FILE]
+    python bench/bench_prelabel.py --learn [--model PATH] [--threads 1] [--splits 10] [--corpora sms,sample]
 
-runs the whole pre-labeller over the 200 sample posts with data/sample_gold.csv as the coders'
-consensus, and prints the screen's scorecard, the cross-validated gain from learning, and a learning
-curve (accuracy on the posts no coder labelled, after N labelled ones).
+screens and embeds the SMS corpus from ../shared (if present), the same messages joined into
+100-600-character posts, and the 200 sample posts (data/sample_gold.csv as the coders' decisions),
+then prints the learned screen's curve at 20/50/100 decisions beside a TF-IDF + LogisticRegression
+baseline trained on the same decisions (see bench/bench_learn.py).
 
     python bench/bench_prelabel.py --busy [--model PATH] [--limit 24]
 
@@ -38,7 +40,6 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -158,58 +159,10 @@ def gold_events(store: Any, codebook: Any) -> int:
 
 
 def learning(args: argparse.Namespace) -> None:
-    """The sample corpus end to end: screen, suggest, learn from the gold labels, and a learning curve."""
-    import numpy as np
+    """The learned relevance screen against a TF-IDF baseline on real and sample text (bench/bench_learn.py)."""
+    from bench.bench_learn import main as learn_main
 
-    from tui.core.prelabel.dataset import Dataset
-    from tui.core.prelabel.learners import Logistic, dims_for, relevance_features
-    from tui.core.prelabel.run import run_prelabel
-    from tui.core.prelabel.scorecard import evaluate
-    from tui.core.project.ingest import import_file
-    from tui.core.project.store import Store
-
-    cb = load_codebook(args.codebook)
-    store = Store(args.db)
-    if store.count_posts() == 0:
-        import_file(store, ROOT / "data" / "sample_xhs.json")
-        gold_events(store, cb)
-    backend = LlamaBackend(args.model, n_ctx=args.n_ctx, n_threads=args.threads)
-    t0 = time.perf_counter()
-    run = run_prelabel(store, cb, backend, progress=lambda d, n, c: print(f"\r{d}/{n}", end="", file=sys.stderr))
-    print(file=sys.stderr)
-    print(f"run          {run.n_posts} posts, {run.n_scored} scored, {run.n_cached} cached, "
-          f"{time.perf_counter() - t0:.0f} s ({Path(args.model).name}, {args.threads} threads)")
-    for source in ("llm", "learned"):
-        r = evaluate(store, cb, source=source)
-        print(f"{source:12} TP {r.tp} FP {r.fp} FN {r.fn} TN {r.tn}  accuracy {r.accuracy:.3f}  FNR "
-              f"{r.false_negative_rate:.3f}  kappa {r.kappa:.3f}  AUC {r.auc:.3f}"
-              f"  (top-{r.k} codes on {r.n_coded} posts)")
-    ls = run.learned
-    if ls is not None:
-        print(f"codes        recall@5 zero-shot {ls.codes_zero_shot.get('recall@5', float('nan')):.3f} -> learned "
-              f"{ls.codes_learned.get('recall@5', float('nan')):.3f};"
-              f" MAP {ls.codes_zero_shot.get('map', float('nan')):.3f}"
-              f" -> {ls.codes_learned.get('map', float('nan')):.3f}  ({ls.n_coded} coded posts, {ls.folds}-fold CV)")
-    # Learning curve: a coder labels n random posts; accuracy on all the others, 10 draws each.
-    proj = Dataset(store, cb, None)
-    idx, y = proj.relevance_set()
-    llm_acc = float(((np.nan_to_num(proj.llm_p[idx], nan=0.5) >= 0.5) == y).mean())
-    print(f"curve        LLM alone: accuracy {llm_acc:.3f} on all {len(idx)} posts")
-    for n in (20, 40, 60, 100, 150):
-        accs, fnrs = [], []
-        for draw in range(10):
-            rng = np.random.default_rng(draw)
-            order = rng.permutation(len(idx))
-            train, test = order[:n], order[n:]
-            if len(set(y[train])) < 2:
-                continue
-            feats = relevance_features(proj.reduced[:, :dims_for(n)], proj.llm_p)[idx]
-            p = Logistic().fit(feats[train], y[train]).predict(feats[test])
-            accs.append(((p >= 0.5) == y[test]).mean())
-            pos = y[test] == 1
-            fnrs.append(((p < 0.5) & pos).sum() / max(1, pos.sum()))
-        print(f"curve        {n:3d} labelled: accuracy {np.mean(accs):.3f} (sd {np.std(accs):.3f}), "
-              f"FNR {np.mean(fnrs):.3f} on the other {len(idx) - n}")
+    learn_main(args)
 
 
 def run_auto(model: str, template: str, posts: list[str], threads: int | None, n_ctx: int) -> dict[str, Any]:
@@ -288,10 +241,19 @@ def busy(args: argparse.Namespace) -> None:
     print(f"             {loaded['ppm'] / best:8.2f}  busy / the best as-it-is figure of either thread count")
 
 
+def mix_or_sample(args: argparse.Namespace) -> list[str]:
+    """The posts a speed run scores: the sample corpus, or real text (--mix)."""
+    if args.mix:
+        from bench.bench_learn import mix_posts
+
+        return mix_posts(args.mix, args.posts)
+    return sample_posts(args.posts)
+
+
 def child(args: argparse.Namespace) -> None:
     cb = load_codebook(args.codebook)
     template = screening_template(cb)
-    posts = sample_posts(args.posts)
+    posts = mix_or_sample(args)
     if args.phase == "auto":
         print(json.dumps(run_auto(args.model, template, posts, args.threads, args.n_ctx)))
         return
@@ -308,8 +270,10 @@ def main() -> None:
     ap.add_argument("--n-ctx", type=int, default=2048)
     ap.add_argument("--learn", action="store_true", help="measure screening quality and learning instead of speed")
     ap.add_argument("--busy", action="store_true", help="measure throughput next to a competing CPU-bound process")
-    ap.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "qualtui-bench-prelabel.db"),
-                    help="project file for --learn (kept, so a second run is cached)")
+    ap.add_argument("--splits", type=int, default=10, help="--learn: random draws per point of the curve")
+    ap.add_argument("--corpora", default="", help="--learn: only these, comma-separated (sms, sms-long, sample)")
+    ap.add_argument("--mix", choices=("sms", "long"), default=None,
+                    help="real text instead of the sample: short SMS, or SMS joined into 100-600-character posts")
     ap.add_argument("--phase", choices=("ours", "naive", "auto"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.model = str(args.model or default_model_path())
@@ -328,6 +292,7 @@ def main() -> None:
     for phase in ("ours", "naive"):
         cmd = [sys.executable, __file__, "--phase", phase, "--model", args.model, "--codebook", args.codebook,
                "--posts", str(args.posts), "--threads", str(args.threads), "--n-ctx", str(args.n_ctx)]
+        cmd += ["--mix", args.mix] if args.mix else []
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"the {phase} phase failed:\n{done.stderr[-2000:]}")
@@ -339,7 +304,11 @@ def main() -> None:
     both = [(a, b) for a, b in zip(ours["probs"], naive["probs"], strict=False) if b is not None]
     max_diff = max((abs(a - b) for a, b in both), default=float("nan"))
     ppm_ours, ppm_naive = 60 * n / ours["seconds"], 60 * n / naive["seconds"]
-    print(f"model        {Path(args.model).name}, {args.threads} threads, n_ctx {args.n_ctx}, {n} posts")
+    texts = mix_or_sample(args)
+    lengths = sorted(len(t) for t in texts)
+    print(f"model        {Path(args.model).name}, {args.threads} threads, n_ctx {args.n_ctx}, {n} posts "
+          f"({args.mix or 'sample'}: {lengths[0]}-{lengths[-1]} characters, median {lengths[len(lengths) // 2]}; "
+          f"1-min load {os.getloadavg()[0]:.1f})")
     print(f"ours         {ppm_ours:8.1f} posts/min  ({ours['seconds']:.1f} s, load {ours['load']:.1f} s, "
           f"peak {ours['peak_mib']:.0f} MiB)")
     print(f"naive        {ppm_naive:8.1f} posts/min  ({naive['seconds']:.1f} s, load {naive['load']:.1f} s, "

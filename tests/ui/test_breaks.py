@@ -142,9 +142,9 @@ async def test_severe_limit_hides_severe_posts_only(project: Path, codebook: Cod
     clock = Clock()
     s = Store(project)
     ids = s.post_ids()
-    with s.db.conn:  # the model thinks the first post is about torture; the second is mild
-        s.db.conn.execute("INSERT INTO suggestions (post_id, kind, code_id, score) VALUES (?, 'code', ?, 0.9)",
-                          (ids[0], "control/physical-abuse/torture"))
+    with s.db.conn:  # the model, learned from the coders, thinks the first post is about torture; the second is mild
+        s.db.conn.execute("INSERT INTO suggestions (post_id, kind, code_id, score, source)"
+                          " VALUES (?, 'code', ?, 0.9, 'learned')", (ids[0], "control/physical-abuse/torture"))
     s.close()
     app = _app(project, codebook, clock, daily_severe_cap_minutes=10, daily_cap_minutes=600,
                short_break_after_minutes=500, long_break_after_minutes=500, severe_pause_seconds=0)

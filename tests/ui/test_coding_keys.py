@@ -183,8 +183,9 @@ async def test_keys_remap_from_the_config_file(project: Path, codebook: Codebook
 async def test_three_severe_posts_in_a_row_bring_a_milder_one(project: Path, codebook: Codebook) -> None:
     s = Store(project)
     ids = s.post_ids()
-    with s.db.conn:  # the model thinks the first five posts are about torture, the sixth is mild
-        s.db.conn.executemany("INSERT INTO suggestions (post_id, kind, code_id, score) VALUES (?, 'code', ?, 0.9)",
+    with s.db.conn:  # the model, learned from the coders, thinks the first five posts are about torture
+        s.db.conn.executemany("INSERT INTO suggestions (post_id, kind, code_id, score, source)"
+                              " VALUES (?, 'code', ?, 0.9, 'learned')",
                               [(pid, "control/physical-abuse/torture") for pid in ids[:5]])
     s.close()
     cfg = Config(wellbeing={"checkins": False, "severe_pause_seconds": 0})

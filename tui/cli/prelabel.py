@@ -68,10 +68,13 @@ def _check_where(project: Project, where: str) -> None:
 @click.option("--where", default=None, help="An SQL condition on posts, e.g. 'platform = \"xhs\"'.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="P(relevant) at or above this counts as relevant [default: the codebook's].")
-@click.option("--codes/--no-codes", default=True, help="Also suggest codes for relevant posts.")
+@click.option("--codes/--no-codes", default=True,
+              help="Also suggest codes for relevant posts (one more model pass per post to embed it); --no-codes "
+                   "skips embedding, and learning then uses the posts' text and the model's score.")
 @click.option("--code-method", type=click.Choice(["embed", "yesno"]), default="embed", show_default=True,
               help="embed: post vs code-definition embeddings (fast); yesno: one yes/no prompt per code.")
-@click.option("--learn/--no-learn", default=True, help="Improve the pre-labels from the coders' decisions.")
+@click.option("--learn/--no-learn", default=True,
+              help="Improve the pre-labels from the coders' decisions (needs no extra model work).")
 @click.option("--refresh", is_flag=True, help="Ignore cached results and score again.")
 @click.pass_context
 def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, llm_model: str | None,
@@ -167,24 +170,9 @@ def prelabel_group(ctx: click.Context, model: str | None, llm_url: str | None, l
         threads_note = f", {concurrency} request{'s' if concurrency != 1 else ''} at a time"
     out.print(text(f"model {summary.model} ({summary.model_hash[:12]}), prompt {summary.prompt_hash[:12]}{threads_note}"
                    + ("" if summary.model_loaded or llm_url else "; the model was not loaded: everything was cached")))
-    if summary.learned is not None and summary.learned.reason:
-        out.print(text("Learning from the coders: " + summary.learned.reason, "dim"))
-    elif summary.learned is not None:
-        _print_learned(summary.learned)
-
-
-def _print_learned(ls: Any) -> None:
-    out = console()
-    llm, learned = ls.llm or {}, ls.learned or {}
-
-    def f(d: dict[str, Any], k: str) -> str:
-        v = d.get(k)
-        return "—" if v is None else f"{v:.2f}"
-
-    out.print(text(f"Learning from {ls.n_labelled} decisions ({ls.labels_from}), {ls.folds}-fold cross-validated: "
-                   f"accuracy {f(llm, 'accuracy')} → {f(learned, 'accuracy')}, "
-                   f"false-negative rate {f(llm, 'false_negative_rate')} → {f(learned, 'false_negative_rate')}"
-                   + ("; applied to the remaining posts." if ls.applied_relevance else "; not applied (no gain).")))
+    if summary.learned is not None:
+        for line in summary.learned.lines():
+            out.print(text("Learning from the coders: " + line))
 
 
 @prelabel_group.command("eval")
@@ -269,10 +257,8 @@ def learn_cmd(project: Project, coder: str | None) -> None:
     from tui.core.prelabel.learn import learn
 
     summary = learn(project.store(), project.codebook(), coder=coder)
-    if summary.reason:
-        console().print(text(summary.reason))
-        return
-    _print_learned(summary)
+    for line in summary.lines():
+        console().print(text(line))
 
 
 def register(cli: click.Group) -> None:

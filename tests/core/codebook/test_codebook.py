@@ -84,6 +84,11 @@ def test_valid_template_loads() -> None:
     assert parse_codebook(VALID).counts() == (1, 2, 1)
 
 
+def test_screening_target_fnr_is_read() -> None:
+    cb = parse_codebook(edit(26, "  threshold: 0.5\n  target_fnr: 0.05"))
+    assert cb.screening is not None and cb.screening.target_fnr == 0.05
+
+
 CASES = [
     # (text, line, expected words)
     ("", None, "the file is empty"),
@@ -162,6 +167,9 @@ CASES = [
     (edit(26, "  threshold: 1.5"), 26, "the screening threshold should be a number from 0.0 to 1.0, not 1.5"),
     (edit(26, "  threshold: -0.1"), 26, "the screening threshold should be a number from 0.0 to 1.0"),
     (edit(26, "  threshold: .nan"), 26, "the screening threshold should be a number"),
+    (edit(26, "  threshold: 0.5\n  target_fnr: 0.7"), 27,
+     "the screening target_fnr (false-negative rate) should be a number from 0.0 to 0.5, not 0.7"),
+    (edit(26, "  threshold: 0.5\n  target_fnr: ten percent"), 27, "the screening target_fnr (false-negative rate)"),
     (edit(27, '  prompt: "{post}"\n  examples:\n    - {text: hi, label: 2}'), 29,
      "the label of the screening example on line 29 should be 0 or 1, not a number (2)"),
     (edit(10, "        name: Financial instability\n        name: Again"), 11,
@@ -257,6 +265,7 @@ def test_small_fixture_loads() -> None:
     assert isinstance(code, Code) and (code.level, code.parent_id) == (2, "targeting")
     assert isinstance(cb.node("targeting"), Category) and cb.categories[0].colour == "#c0392b"
     assert cb.screening is not None and cb.screening.threshold == 0.5
+    assert cb.screening.target_fnr == 0.088  # the study's screen, when the file does not say
     assert {k: v.name for k, v in cb.screening.labels.items()} == {"0": "irrelevant", "1": "relevant"}
     assert [e.label for e in cb.screening.examples] == [1, 0]
     assert cb.prelabel is not None and "{definition}" in cb.prelabel.code_prompt

@@ -15,7 +15,7 @@ from tui.core.prelabel.backends.gguf import default_model_path
 from tui.core.prelabel.backends.llama import LlamaBackend
 from tui.core.prelabel.errors import PrelabelError
 from tui.core.prelabel.labels import human_labels
-from tui.core.prelabel.learners import CodeModel, Logistic
+from tui.core.prelabel.learners import CodeModel
 from tui.core.prelabel.metrics import auc, ranking_scores, stratified_folds
 from tui.core.prelabel.run import run_prelabel
 from tui.core.prelabel.scorecard import evaluate
@@ -45,20 +45,6 @@ def relevance(coder: str, pid: int, value: int) -> Event:
 
 
 # ---------------------------------------------------------------- numerics
-
-
-def test_logistic_matches_scikit_learn() -> None:
-    from sklearn.linear_model import LogisticRegression
-
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(120, 5)) * [1, 2, 3, 0.5, 1]
-    y = (x @ [1, -1, 0.5, 0, 2] + rng.normal(size=120) > 0).astype(int)
-    ours = Logistic(l2=2.0).fit(x, y)
-    xs = (x - x.mean(0)) / x.std(0)
-    ref = LogisticRegression(C=1 / 2.0, tol=1e-10, max_iter=10000).fit(xs, y)
-    assert ours.w[1:] == pytest.approx(ref.coef_[0], abs=1e-4)
-    assert ours.w[0] == pytest.approx(ref.intercept_[0], abs=1e-4)
-    assert ours.predict(x) == pytest.approx(ref.predict_proba(xs)[:, 1], abs=1e-5)
 
 
 def test_auc_matches_scikit_learn_with_ties() -> None:
@@ -210,7 +196,7 @@ def test_learns_spam_from_a_coder_on_real_sms(tmp_path: Path, codebook: Any) -> 
     store.record_many(relevance("ann", pid, truth[pid]) for pid in coded)
     backend = NoOpinion(LlamaBackend(model, n_threads=1))
     try:
-        summary = run_prelabel(store, codebook, backend, codes=False)
+        summary = run_prelabel(store, codebook, backend)  # code suggestions on: the posts are embedded
     finally:
         backend.close()
     learned = summary.learned

@@ -87,6 +87,7 @@ class Screening:
     threshold: float
     prompt: str
     examples: tuple[ScreeningExample, ...] = ()
+    target_fnr: float = 0.088  # the learned screen's target false-negative rate (the study's screen: 3 of 34)
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,7 @@ def build_codebook(data: dict[str, Any], source: str = "<string>") -> Codebook:
             threshold=float(s["threshold"]) if s.get("threshold") is not None else 0.5,
             prompt=s["prompt"],
             examples=tuple(ScreeningExample(e["text"], int(e["label"])) for e in s.get("examples") or ()),
+            target_fnr=float(s["target_fnr"]) if s.get("target_fnr") is not None else 0.088,
         )
     prelabel = Prelabel(data["prelabel"]["code_prompt"]) if data.get("prelabel") else None
     a = data.get("assistance") or {}

@@ -32,7 +32,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "category": ("id", "name", "key", "colour", "description", "severity", "retired", "codes"),
     "code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids", "retired", "subcodes"),
     "sub-code": ("id", "name", "key", "definition", "aliases", "severity", "former_ids", "retired"),
-    "screening": ("labels", "threshold", "prompt", "examples"),
+    "screening": ("labels", "threshold", "target_fnr", "prompt", "examples"),
     "label": ("name", "definition"),
     "example": ("text", "label"),
     "prelabel": ("code_prompt",),
@@ -406,6 +406,8 @@ def _screening(c: Checker, node: Node) -> None:
                 c.add(line_of(f["labels"][0]), f"the screening labels should be exactly \"0\" and \"1\", not {shown}")
     if "threshold" in f:
         c.number(f["threshold"][1], "the screening threshold", 0.0, 1.0)
+    if "target_fnr" in f:  # above one half the learned screen would drop most relevant posts
+        c.number(f["target_fnr"][1], "the screening target_fnr (false-negative rate)", 0.0, 0.5)
     if "prompt" in f:
         c.template(f["prompt"][1], "the screening prompt", ("post",), SCREENING_PLACEHOLDERS)
     for item in c.items(f["examples"][1], "the screening examples") if "examples" in f else []:

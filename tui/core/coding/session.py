@@ -13,6 +13,7 @@ from tui.core.codebook.model import Codebook
 from tui.core.coding.queue import resume_index, work_list
 from tui.core.coding.sentences import shown_sentences
 from tui.core.prelabel.arms import BLIND, arm_of
+from tui.core.prelabel.suggestions import confident_codes
 from tui.core.project.codebook_log import effective_codebook
 from tui.core.project.codebook_write import note_file_read
 from tui.core.project.events import CODEBOOK_KINDS, Event, EventKind, new_event_id, utc_stamp
@@ -432,14 +433,13 @@ class Session:
 def likely_codes(store: Store, post_id: int) -> list[str]:
     """The suggested codes that count towards a post's exposure weight before anyone coded it.
 
-    Learned scores are probabilities, so 0.5 is meaningful; zero-shot scores are similarities, so
-    only the model's first choice counts. Erring heavy only brings a break sooner.
+    Only confident suggestions (`tui.core.prelabel.suggestions.confident_codes`): a zero-shot
+    similarity means nothing on its own (on off-topic text one code came first for most posts).
     """
     rows = store.db.conn.execute(
         "SELECT code_id, score, source FROM suggestions WHERE post_id = ? AND kind = 'code' ORDER BY score DESC",
         (post_id,)).fetchall()
-    learned = [c for c, score, src in rows if src == "learned" and score >= 0.5]
-    return learned or [c for c, _, src in rows[:1] if src != "learned"]
+    return confident_codes(rows, store.meta("prelabel.code_method") or "") if rows else []
 
 
 def _parse(at: str, now: datetime) -> datetime:

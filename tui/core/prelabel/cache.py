@@ -67,13 +67,14 @@ def put_score(conn: Any, th: str, model_hash: str, prompt_hash: str, kind: str, 
 
 
 def embedded_posts(conn: Any, embed_hash: str, model_hash: str,
-                   prompt_hash: str) -> list[tuple[int, str, bytes, float | None]]:
-    """(post id, text hash, embedding bytes, relevance score or None) of every post with an embedding, by id."""
-    rows: list[tuple[int, str, bytes, float | None]] = conn.execute(
+                   prompt_hash: str) -> list[tuple[int, str, bytes | None, float | None]]:
+    """(post id, text hash, embedding bytes or None, relevance score or None) of every post with either, by id."""
+    rows: list[tuple[int, str, bytes | None, float | None]] = conn.execute(
         "SELECT p.id, p.text_hash, e.vector, c.score FROM posts p"
-        " JOIN embeddings e ON e.text_hash = p.text_hash AND e.model_hash = ?"
+        " LEFT JOIN embeddings e ON e.text_hash = p.text_hash AND e.model_hash = ?"
         " LEFT JOIN prelabel_cache c ON c.text_hash = p.text_hash AND c.model_hash = ? AND c.prompt_hash = ?"
-        " AND c.kind = 'relevance' AND c.code_id = '' ORDER BY p.id",
+        " AND c.kind = 'relevance' AND c.code_id = ''"
+        " WHERE e.vector IS NOT NULL OR c.score IS NOT NULL ORDER BY p.id",
         (embed_hash, model_hash, prompt_hash)).fetchall()
     return rows
 

@@ -1,7 +1,8 @@
-"""The project's posts as learning sees them: embeddings, the model's scores and the coders' labels, loaded once."""
+"""The project's posts as learning sees them: text, embeddings, model scores and the coders' labels, loaded once."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -10,21 +11,26 @@ from numpy.typing import NDArray
 from tui.core.prelabel.cache import cached_scores, cached_vectors, embedded_posts
 from tui.core.prelabel.labels import human_labels
 from tui.core.prelabel.learners import (
+    MAX_VOCAB_POSTS,
     CodeModel,
     Floats,
-    Logistic,
     Reducer,
+    RelevanceModel,
+    TextFeatures,
+    decision_scores,
     dims_for,
     relevance_features,
     standardise_rows,
 )
-from tui.core.prelabel.metrics import Indices, cross_validated
-from tui.core.prelabel.prompts import code_template, code_text, code_text_hash, prompt_hash
-from tui.core.prelabel.settings import last_settings
+from tui.core.prelabel.metrics import Indices, choose_threshold, cross_validated
+from tui.core.prelabel.prompts import code_template, code_text, code_text_hash, post_text, prompt_hash
+from tui.core.prelabel.settings import TARGET_FNR, last_settings
 from tui.core.prelabel.suggestions import similarity
 from tui.core.project.store import Store
 
-__all__ = ["Dataset"]
+__all__ = ["CHUNK", "Dataset", "Screen"]
+
+CHUNK = 2000  # posts turned into TF-IDF rows at a time when predicting, so memory stays flat
 
 
 class Dataset:
@@ -40,16 +46,21 @@ class Dataset:
         self.hashes = [r[1] for r in rows]
         self.index = {pid: i for i, pid in enumerate(self.ids)}
         self.llm_p: Floats = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=np.float64)
-        self.x: Floats = (np.array([np.frombuffer(r[2], dtype=np.float32) for r in rows], dtype=np.float64)
-                          if rows else np.zeros((0, 1)))
-        self.reduced: Floats = Reducer(self.x)(self.x) if len(rows) > 2 else self.x
+        # Embeddings count only when every scored post has one (a run with --no-codes makes none): learning
+        # then uses the text and the model's score alone rather than mixing posts with and without them.
+        self.has_vectors = bool(rows) and all(r[2] is not None for r in rows)
+        self.x: Floats = (np.array([np.frombuffer(r[2], dtype=np.float32) for r in rows if r[2] is not None],
+                                   dtype=np.float64) if self.has_vectors else np.zeros((len(rows), 0)))
+        self.reduced: Floats = Reducer(self.x)(self.x) if self.has_vectors and len(rows) > 2 else self.x
         self.codes = [c for c in codebook.codes() if c.level in (2, 3)]
         self.levels = {c.id: c.level for c in self.codes}
         texts = [code_text_hash(code_text(codebook, c)) for c in self.codes]
         cv = cached_vectors(conn, texts, self.meta["embed_hash"]) if self.meta["embed_hash"] else {}
         self.sims: Floats | None = None
-        if self.codes and len(cv) == len(texts) and len(rows):
+        if self.codes and len(cv) == len(texts) and self.has_vectors:
             self.sims = similarity(self.x, np.array([cv[h] for h in texts]))
+        self.threshold = float(self.meta["threshold"] or getattr(codebook.screening, "threshold", 0.5))
+        self.target_fnr = float(getattr(codebook.screening, "target_fnr", TARGET_FNR))
         self.yesno: dict[str, dict[str, float]] = {}
         if self.meta["code_method"] == "yesno":
             wanted = {c.id: prompt_hash(code_template(codebook, c)) for c in self.codes}
@@ -75,10 +86,53 @@ class Dataset:
             return None
         return {c.id: float((self.sims[i, j] + 1) / 2) for j, c in enumerate(self.codes)}
 
-    def oof_relevance(self, idx: Indices, y: NDArray[np.int_], folds: int, seed: int) -> Floats:
-        """Cross-validated learned P(relevant) for the labelled rows."""
-        f = relevance_features(self.reduced[:, :dims_for(len(idx))], self.llm_p)[idx]
-        return cross_validated(lambda tr, te: Logistic().fit(f[tr], y[tr]).predict(f[te]), len(idx), y, folds, seed)
+    @cached_property
+    def texts(self) -> list[str]:
+        """Each row's post text as the model sees it (title and body)."""
+        rows = dict((r[0], r[1:]) for r in self.store.db.conn.execute("SELECT id, title, text FROM posts"))
+        return [post_text({"title": rows[p][0], "text": rows[p][1]}) if p in rows else "" for p in self.ids]
+
+    @cached_property
+    def text_features(self) -> TextFeatures:
+        """TF-IDF fitted on the labelled posts and a seeded sample of the others (labels unused)."""
+        labelled = [self.index[p] for p in self.labels.relevance if p in self.index]
+        others = np.setdiff1d(np.arange(len(self.ids)), labelled)
+        room = max(0, MAX_VOCAB_POSTS - len(labelled))
+        if len(others) > room:
+            others = np.random.default_rng(0).choice(others, room, replace=False)
+        return TextFeatures([self.texts[int(i)] for i in [*labelled, *others.tolist()]])
+
+    @cached_property
+    def _labelled_text(self) -> tuple[dict[int, int], Any]:
+        """TF-IDF rows of the labelled posts, computed once: every fold and draw reuses them."""
+        rows = sorted({self.index[p] for p in self.labels.relevance if p in self.index})
+        return {r: i for i, r in enumerate(rows)}, self.text_features([self.texts[r] for r in rows])
+
+    def text_rows(self, rows: Indices) -> Any:
+        """Sparse TF-IDF rows of these posts."""
+        at, matrix = self._labelled_text
+        if all(int(r) in at for r in rows):
+            return matrix[[at[int(r)] for r in rows]]
+        return self.text_features([self.texts[int(i)] for i in rows])
+
+    def relevance_model(self, rows: Indices, y: NDArray[np.int_], folds: int = 5, seed: int = 0) -> Screen:
+        """The relevance screen fitted on these rows and labels (both classes needed)."""
+        return Screen(self, rows, y, folds, seed)
+
+    def oof_relevance(self, idx: Indices, y: NDArray[np.int_], folds: int, seed: int,
+                      at: float | None = None) -> Floats:
+        """Cross-validated decision scores of the labelled rows: each fold's screen and threshold never saw them.
+
+        Scores are shifted so that the threshold chosen inside each fold (for the target false-negative
+        rate) sits at `at` (default: the run's threshold), so `score >= at` is the learned decision.
+        """
+        cut = self.threshold if at is None else at
+
+        def fold(tr: Indices, te: Indices) -> Floats:
+            screen = self.relevance_model(idx[tr], y[tr], folds, seed)
+            return decision_scores(screen.predict(idx[te]), choose_threshold(y[tr], screen.oof, self.target_fnr), cut)
+
+        return cross_validated(fold, len(idx), y, folds, seed)
 
     def oof_codes(self, idx: Indices, y: Floats, folds: int, seed: int) -> Floats:
         """Cross-validated learned code probabilities for the coded rows."""
@@ -98,4 +152,25 @@ class Dataset:
             else:
                 zs = {c.id: float(scores[row, j]) for j, c in enumerate(self.codes)}
             out[self.ids[int(i)]] = {c: v for c, v in zs.items() if self.levels.get(c) == 2}
+        return out
+
+
+class Screen:
+    """A relevance model fitted on some rows of a Dataset, with its out-of-fold probabilities on them."""
+
+    def __init__(self, proj: Dataset, rows: Indices, y: NDArray[np.int_], folds: int, seed: int) -> None:
+        self.proj, self.dims = proj, dims_for(len(rows))
+        self.model = RelevanceModel(folds, seed).fit(proj.text_rows(rows), self._embedded(rows), y)
+        self.oof: Floats = self.model.oof
+
+    def _embedded(self, rows: Indices) -> Floats:
+        return relevance_features(self.proj.reduced[rows, :self.dims], self.proj.llm_p[rows])
+
+    def predict(self, rows: Indices | None = None) -> Floats:
+        """P(relevant) of these rows (default: every post), a chunk at a time."""
+        todo = np.arange(len(self.proj.ids), dtype=np.intp) if rows is None else np.asarray(rows, dtype=np.intp)
+        out = np.zeros(len(todo))
+        for start in range(0, len(todo), CHUNK):
+            part = todo[start:start + CHUNK]
+            out[start:start + CHUNK] = self.model.predict(self.proj.text_rows(part), self._embedded(part))
         return out

@@ -49,14 +49,14 @@ def learned_basis(folds: int, n: int) -> str:
     return f"learned screen: {folds}-fold out-of-fold predictions on the {n} decisions it learned from"
 
 
-def out_of_fold(proj: Dataset, folds: int = 5, seed: int = 0) -> tuple[dict[int, float], int]:
+def out_of_fold(proj: Dataset, folds: int = 5, seed: int = 0, at: float | None = None) -> tuple[dict[int, float], int]:
     """post id -> the learned screen's out-of-fold P(relevant) for every decided post, and the folds used."""
     idx, y = proj.relevance_set()
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     if min(n_pos, n_neg) < 2:
         return {}, 0
     k = min(folds, n_pos, n_neg)
-    oof = proj.oof_relevance(idx, y, k, seed)
+    oof = proj.oof_relevance(idx, y, k, seed, at=at)
     return {proj.ids[int(i)]: float(p) for i, p in zip(idx, oof, strict=False)}, k
 
 

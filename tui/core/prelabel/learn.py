@@ -1,7 +1,9 @@
 """Learning from the coders: fit the small models on their decisions and use them where they beat the model.
 
-The models (`tui.core.prelabel.learners`) run on the cached post embeddings; each is cross-validated
-on the posts the coders labelled and applied only if it scores at least as well as the model alone.
+The models (`tui.core.prelabel.learners`) run on the posts' text (TF-IDF) and cached embeddings; each
+is cross-validated on the posts the coders labelled and applied only if it scores at least as well as
+the model alone. The relevance screen's threshold is chosen from the coders' decisions for the
+codebook's target false-negative rate (`screening.target_fnr`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from tui.core.prelabel.dataset import Dataset
-from tui.core.prelabel.learners import CodeModel, Floats, Logistic, dims_for, relevance_features, standardise_rows
-from tui.core.prelabel.metrics import binary_metrics, ranking_scores
+from tui.core.prelabel.learners import CodeModel, Floats, decision_scores, dims_for, standardise_rows
+from tui.core.prelabel.metrics import binary_metrics, choose_threshold, ranking_scores
 from tui.core.prelabel.settings import TOP_K
 from tui.core.prelabel.suggestions import write_suggestions
 from tui.core.project.store import Store
@@ -31,13 +33,42 @@ class LearnSummary:
     folds: int = 0
     applied_relevance: bool = False
     applied_codes: bool = False
+    threshold: float = 0.5  # the run's cut on P(relevant)
+    learned_threshold: float | None = None  # the learned screen's cut on its own probability
+    target_fnr: float = 0.0
     llm: dict[str, float | None] = field(default_factory=dict)
     learned: dict[str, float | None] = field(default_factory=dict)
     codes_zero_shot: dict[str, float] = field(default_factory=dict)
     codes_learned: dict[str, float] = field(default_factory=dict)
     n_written: int = 0
     labels_from: str = ""
-    reason: str = ""
+    reason: str = ""  # why the relevance screen was not learned
+    codes_reason: str = ""  # why code suggestions were not learned
+
+    def lines(self) -> list[str]:
+        """What learning did, in plain sentences: the relevance screen first, then the code suggestions."""
+        out = [self.reason] if self.reason else [self._relevance_line()]
+        if self.codes_reason:
+            out.append(self.codes_reason)
+        elif self.codes_zero_shot:
+            zs, lc = self.codes_zero_shot, self.codes_learned
+            out.append(f"Code suggestions learned from {self.n_coded} coded posts: mean average precision "
+                       f"{zs.get('map', float('nan')):.2f} → {lc.get('map', float('nan')):.2f} cross-validated"
+                       + ("; applied." if self.applied_codes else "; not applied (no gain)."))
+        return out
+
+    def _relevance_line(self) -> str:
+        def f(d: dict[str, float | None], key: str) -> str:
+            v = d.get(key)
+            return "—" if v is None else f"{v:.2f}"
+
+        cut = "" if self.learned_threshold is None else f"threshold {self.learned_threshold:.2f} for "
+        return (f"Relevance screen learned from {self.n_labelled} decisions ({self.labels_from}): accuracy "
+                f"{f(self.llm, 'accuracy')} → {f(self.learned, 'accuracy')} cross-validated, {cut}FNR ≤ "
+                f"{100 * self.target_fnr:.1f} % (cross-validated FNR {f(self.llm, 'false_negative_rate')} → "
+                f"{f(self.learned, 'false_negative_rate')})"
+                + ("; applied to the remaining posts." if self.applied_relevance
+                   else "; not applied: the model alone agrees better with the coders."))
 
 
 def learn(store: Store, codebook: Any, *, coder: str | None = None, threshold: float | None = None, folds: int = 5,
@@ -47,9 +78,10 @@ def learn(store: Store, codebook: Any, *, coder: str | None = None, threshold: f
     proj = Dataset(store, codebook, coder)
     summ = LearnSummary(labels_from=proj.labels.source)
     if not proj.ids:
-        summ.reason = "No post embeddings yet: run `qualtui prelabel` first."
+        summ.reason = "No post has been pre-labelled yet: run `qualtui prelabel` first."
         return summ
-    thr = threshold if threshold is not None else float(proj.meta["threshold"] or codebook.screening.threshold)
+    thr = threshold if threshold is not None else proj.threshold
+    summ.threshold, summ.target_fnr = thr, proj.target_fnr
     k_top = top_k or int(proj.meta["top_k"] or TOP_K)
     idx, y = proj.relevance_set()
     summ.n_labelled, summ.n_relevant = len(idx), int(y.sum())
@@ -58,11 +90,14 @@ def learn(store: Store, codebook: Any, *, coder: str | None = None, threshold: f
     if len(idx) >= min_labels and min(n_pos, n_neg) >= 5:
         summ.folds = min(folds, n_pos, n_neg)
         summ.llm = binary_metrics(y, proj.llm_p[idx], thr)
-        summ.learned = binary_metrics(y, proj.oof_relevance(idx, y, summ.folds, seed), thr)
+        summ.learned = binary_metrics(y, proj.oof_relevance(idx, y, summ.folds, seed, at=thr), thr)
         summ.applied_relevance = (summ.learned["kappa"] or -1.0) >= (summ.llm["kappa"] or -1.0)
+        screen = proj.relevance_model(idx, y, summ.folds, seed)
+        summ.learned_threshold = choose_threshold(y, screen.oof, proj.target_fnr)
         if summ.applied_relevance:
-            feats = relevance_features(proj.reduced[:, :dims_for(len(idx))], proj.llm_p)
-            rel_final = Logistic().fit(feats[idx], y).predict(feats)
+            # Stored as decision scores: `score >= thr` (what the queue, sample and reports read) is the
+            # learned decision at the chosen threshold; the order of posts is the model's.
+            rel_final = decision_scores(screen.predict(), summ.learned_threshold, thr)
     else:
         summ.reason = (f"Not enough screening decisions to learn from yet: {len(idx)} posts ({n_pos} relevant); "
                        f"learning starts at {min_labels} with at least 5 relevant and 5 irrelevant.")
@@ -80,8 +115,11 @@ def learn(store: Store, codebook: Any, *, coder: str | None = None, threshold: f
             z = standardise_rows(proj.sims)
             r = proj.reduced[:, :dims_for(len(cidx))]
             codes_final = CodeModel().fit(r[cidx], z[cidx], cy).predict(r, z)
-    elif not summ.reason:
-        summ.reason = f"Code suggestions are learned once {min_coded} relevant posts are coded ({len(cidx)} so far)."
+    elif proj.sims is None:
+        summ.codes_reason = "Code suggestions are not learned: no code embeddings yet (a run without --no-codes)."
+    else:
+        summ.codes_reason = (f"Code suggestions are learned once {min_coded} relevant posts are coded "
+                             f"({len(cidx)} so far).")
     if write and (summ.applied_relevance or summ.applied_codes):
         with store.db.conn as conn:
             for i, pid in enumerate(proj.ids):

@@ -1,31 +1,36 @@
-"""How good a screen or a code ranking is: folds for cross-validation, AUC, recall@k and mean average precision."""
+"""How good a screen or a code ranking is: folds, AUC, the threshold for a target false-negative rate, recall@k, MAP."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from tui.core.sync.agreement import binary_scores
 
-__all__ = ["Indices", "auc", "binary_metrics", "cross_validated", "ranking_scores", "stratified_folds"]
+__all__ = [
+    "Indices", "auc", "binary_metrics", "choose_threshold", "cross_validated", "ranking_scores", "stratified_folds",
+]
 
 Indices = NDArray[np.intp]
+SHRINK = 10.0  # relevant posts' worth of weight on the prior cut (measured on the SMS corpus, docs/prelabel.md)
 
 
 def stratified_folds(y: ArrayLike, k: int, seed: int = 0) -> list[Indices]:
-    """k folds of row indices, each class spread evenly, in a seeded random order."""
-    rng = np.random.default_rng(seed)
+    """k folds of row indices, each class spread evenly, in a seeded random order (scikit-learn's StratifiedKFold)."""
+    from sklearn.model_selection import KFold, StratifiedKFold  # here: a second to load, and it may load Rich
+
     labels = np.asarray(y)
-    folds: list[list[int]] = [[] for _ in range(k)]
-    start = 0
-    for cls in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        for i, j in enumerate(idx):
-            folds[(start + i) % k].append(int(j))
-        start += len(idx)
-    return [np.array(sorted(f), dtype=np.intp) for f in folds if f]
+    k = max(2, min(k, len(labels)))
+    if len(labels) < 2:
+        return [np.arange(len(labels), dtype=np.intp)] if len(labels) else []
+    counts = np.unique(labels, return_counts=True)[1]
+    splitter = (StratifiedKFold(k, shuffle=True, random_state=seed) if counts.min() >= k
+                else KFold(k, shuffle=True, random_state=seed))
+    return [np.sort(test).astype(np.intp) for _, test in splitter.split(np.zeros(len(labels)), labels)]
 
 
 def cross_validated(fit_predict: Callable[[Indices, Indices], ArrayLike], n: int, y: ArrayLike, folds: int,
@@ -44,24 +49,32 @@ def cross_validated(fit_predict: Callable[[Indices, Indices], ArrayLike], n: int
 
 def auc(y: ArrayLike, score: ArrayLike) -> float | None:
     """Area under the ROC curve (ties count half); None without both classes."""
+    from sklearn.metrics import roc_auc_score  # here: a second to load, and it may load Rich
+
     labels = np.asarray(y)
-    s = np.asarray(score, dtype=np.float64)
-    pos, neg = s[labels == 1], s[labels == 0]
-    if not len(pos) or not len(neg):
+    if len(set(labels.tolist())) < 2:
         return None
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    ranks = np.empty(len(order))
-    allv = np.concatenate([pos, neg])[order]
-    # average ranks for ties
-    i = 0
-    while i < len(allv):
-        j = i
-        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
-            j += 1
-        ranks[order[i: j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    r_pos = ranks[: len(pos)].sum()
-    return float((r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    return float(roc_auc_score(labels, np.asarray(score, dtype=np.float64)))
+
+
+def choose_threshold(y: ArrayLike, p: ArrayLike, target_fnr: float, prior: float = 0.5,
+                     shrink: float = SHRINK) -> float:
+    """The cut on out-of-fold probabilities p at which the expected false-negative rate is the target.
+
+    It is the target quantile of a normal distribution fitted to the relevant posts' log-odds (smoother
+    than the empirical quantile, which with ten relevant posts can only miss 0 or 1 of them), pulled
+    towards `prior` (0.5: the class-balanced model's own cut) with weight shrink / (shrink + relevant
+    posts), because a cut estimated from a few relevant posts is noisy (measured, docs/prelabel.md).
+    """
+    labels, probs = np.asarray(y), np.asarray(p, dtype=np.float64)
+    pos = np.clip(probs[labels == 1], 1e-6, 1 - 1e-6)
+    if len(pos) < 2:
+        return prior
+    z = np.log(pos / (1 - pos))
+    cut = float(z.mean() + NormalDist().inv_cdf(min(max(target_fnr, 1e-6), 0.5)) * z.std(ddof=1))
+    w = len(pos) / (len(pos) + shrink)
+    mixed = w * cut + (1 - w) * math.log(prior / (1 - prior))
+    return 1 / (1 + math.exp(-max(min(mixed, 35.0), -35.0)))
 
 
 def ranking_scores(truth: Mapping[int, set[str]], scores: Mapping[int, Mapping[str, float]],

@@ -142,7 +142,9 @@ def run_prelabel(
     conn = store.db.conn
     posts = store.posts(where=where, params=params, order="id", limit=limit)
     hashes = sorted({p["text_hash"] for p in posts})
-    want_vectors = s.method == "embed" or learn_from_coders
+    # Embeddings serve code suggestions; the learned relevance screen works from the text (TF-IDF) and the
+    # model's score without them, so --no-codes costs one pass per post, not two.
+    want_vectors = s.method == "embed"
     rel: dict[str, float] = {}
     if not refresh:
         rel = {h: d[""] for h, d in cached_scores(conn, hashes, s.model_hash, {"": s.prompt_hash}, "relevance").items()}

@@ -86,7 +86,7 @@ def evaluate(store: Store, codebook: Any, *, coder: str | None = None, threshold
     elif source == "llm":
         scores = relevance_by_post(conn, proj.meta["model_hash"], proj.meta["prompt_hash"])
     else:
-        scores, used = out_of_fold(proj, folds, seed)
+        scores, used = out_of_fold(proj, folds, seed, at=thr)
     keep = counted(conn, coder, arm)
     pids = sorted(p for p in labels.relevance if p in scores and keep(p))
     if source == "suggestions":

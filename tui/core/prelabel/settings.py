@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tui.core.project.store import Store
 
-__all__ = ["CODE_METHODS", "KEYS", "TOP_K", "last_settings", "remember_settings"]
+__all__ = ["CODE_METHODS", "KEYS", "TARGET_FNR", "TOP_K", "last_settings", "remember_settings"]
 
 CODE_METHODS = ("embed", "yesno")
+TARGET_FNR = 0.088  # the learned screen's default target false-negative rate: the study's screen (3 of 34)
 TOP_K = 5  # code suggestions kept per post and level (codes, sub-codes)
 KEYS = ("model_hash", "prompt_hash", "embed_hash", "code_method", "threshold", "top_k")
 

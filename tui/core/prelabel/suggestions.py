@@ -9,7 +9,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from tui.core.project.events import utcnow
 
-__all__ = ["similarity", "suggested_codes", "suggested_relevance", "write_suggestions"]
+__all__ = [
+    "LEARNED_FLOOR", "YESNO_FLOOR", "confident_codes", "similarity", "suggested_codes", "suggested_relevance",
+    "write_suggestions",
+]
+
+LEARNED_FLOOR = 0.5  # a learned code score is a probability fitted on the coders' codes: 0.5 means "likelier than not"
+YESNO_FLOOR = 0.8  # the model's own yes/no probability is not fitted to anything: only a clear "yes" counts
 
 
 def similarity(post_vecs: ArrayLike, code_vecs: ArrayLike) -> NDArray[np.float64]:
@@ -52,3 +58,16 @@ def suggested_codes(conn: Any) -> list[tuple[int, str, float]]:
     rows: list[tuple[int, str, float]] = conn.execute(
         "SELECT post_id, code_id, score FROM suggestions WHERE kind = 'code'").fetchall()
     return rows
+
+
+def confident_codes(rows: list[tuple[str, float, str]], code_method: str) -> list[str]:
+    """The code ids among (code id, score, source) suggestions confident enough to set a post's severity.
+
+    Learned scores count from LEARNED_FLOOR; the model's yes/no probabilities (code method 'yesno') from
+    YESNO_FLOOR. Zero-shot similarities ('embed') only rank: on off-topic text the same code comes first
+    for most posts, so they never count.
+    """
+    out = [c for c, score, src in rows if src == "learned" and score >= LEARNED_FLOOR]
+    if code_method == "yesno":
+        out += [c for c, score, src in rows if src == "llm" and score >= YESNO_FLOOR]
+    return out
