@@ -98,11 +98,15 @@ class QualtuiApp(WellbeingApp):
     def __init__(self, store: Store, codebook: Codebook, coder: str, *, config: Config | None = None,
                  mode: str | None = None, clock: Any = time.time) -> None:
         super().__init__(store, coder, config=config, clock=clock)
-        self.codebook = codebook
         self.session = Session(store, codebook, coder)
         self.start_mode = mode or self.session.last_place()[1] or self.config.mode  # --mode, last mode, config
         self._exposure_at_start = 0.0
         self.prelabel_status = ""
+
+    @property
+    def codebook(self) -> Codebook:
+        """The codebook in force now: the session replaces it with every change made while coding."""
+        return self.session.codebook
 
     def on_mount(self) -> None:
         status = self.start_wellbeing()

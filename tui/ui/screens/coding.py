@@ -11,7 +11,7 @@ from textual.binding import NoBinding
 from tui.core.coding.memo_drafts import discard_draft
 from tui.core.safe import clean
 from tui.ui.screens.coding_keys import CODING_BINDINGS
-from tui.ui.screens.coding_nav import CodingNavigation
+from tui.ui.screens.coding_open import CodingOpenCoding
 from tui.ui.screens.coding_view import SIDE_MIN_WIDTH, saving
 from tui.ui.widgets.picker import CodePicker
 from tui.ui.widgets.post_view import PostView
@@ -19,7 +19,7 @@ from tui.ui.widgets.post_view import PostView
 __all__ = ["SIDE_MIN_WIDTH", "CodingScreen"]
 
 
-class CodingScreen(CodingNavigation):
+class CodingScreen(CodingOpenCoding):
     """Screen and code posts; every decision is committed before the screen changes.
 
     A code assignment takes four hops: a key binding (or the picker's `CodeChosen`), this screen's
@@ -32,7 +32,7 @@ class CodingScreen(CodingNavigation):
     # ------------------------------------------------------------ keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.hidden_blocks(action):
+        if self.hidden_blocks(action) or action == "new_code" and self.text_hidden:
             return None
         if action == "relevant":
             return self.mode == "screening"  # False hides it from the footer in coding mode
@@ -83,13 +83,16 @@ class CodingScreen(CodingNavigation):
                 category = arg.rstrip(")").strip("'\"")
                 if self.check_action(name, (category,)):
                     return functools.partial(self.action_open_category, category)
-            elif name in ("remove_code", "quote") and self.check_action(name, ()):
-                return self.action_remove_code if name == "remove_code" else self.action_quote
+            elif name in ("remove_code", "quote", "edit_code") and self.check_action(name, ()):
+                return {"remove_code": self.action_remove_code, "quote": self.action_quote,
+                        "edit_code": self.action_edit_code}[name]
         return None
 
     def action_open_category(self, key: str) -> None:
         """Open the code picker on the category with this key; the picker takes the next keys."""
         category = next(c for c in self.session.codebook.categories if c.key == key)
+        if self.session.current is not None:
+            self.category_context = (self.session.current.post["id"], category.id)
         self._picker.open(self.session.codebook, category.id)
 
     def action_assign_recent(self, i: int) -> None:
@@ -119,6 +122,11 @@ class CodingScreen(CodingNavigation):
         elif prefix == "quote":
             code_id = codes[n - 1] if 1 <= n <= len(codes) else ""
             self._quote(code_id)
+        elif prefix == "edit":
+            if 1 <= n <= len(codes):
+                self.open_edit(codes[n - 1])
+            else:
+                self.app.bell()
 
     @saving
     def assign(self, code_id: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tui.core.coding.session import SessionError
 from tui.ui.screens.coding_view import CodingView, saving
 
 
@@ -52,7 +53,13 @@ class CodingNavigation(CodingView):
                 self.notify("Give the post a code (a category digit or /), or press 0 if it is not relevant, "
                             "before marking it done.", timeout=3, markup=False)
                 return
-            s.set_done(True)
+            try:
+                s.set_done(True)
+            except SessionError as exc:  # a code on the post is still a draft
+                keymap: dict[str, str] = getattr(self.app, "_keymap", {}) or {}
+                self.notify(f"{str(exc).rstrip('.')} (press {keymap.get('edit_code', 'E')} to edit it).",
+                            severity="warning", timeout=6, markup=False)
+                return
         self._advance()
 
     def action_next_post(self) -> None:

@@ -21,9 +21,9 @@ def render_choices(codebook: Codebook, parent_id: str | None, title: str, width:
     if parent_id is not None:
         node = codebook.node(parent_id)
         if isinstance(node, Code):
-            out.append("   Enter assigns this code · Esc back", style="dim")
+            out.append("   Enter assigns this code · + new code here · Esc back", style="dim")
         else:
-            out.append("   Esc back", style="dim")
+            out.append("   + new code here · Esc back", style="dim")
     out.append("\n")
     for child in codebook.children(parent_id):
         out.append(f" {child.key} ", style="bold reverse")
@@ -59,6 +59,13 @@ class CodePicker(Static):
         def __init__(self, code_id: str) -> None:
             super().__init__()
             self.code_id = code_id
+
+    class NewCodeWanted(Message):
+        """The coder pressed `+`: a new code under the node the picker is on."""
+
+        def __init__(self, path: list[str]) -> None:
+            super().__init__()
+            self.path = path
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -120,6 +127,10 @@ class CodePicker(Static):
                 self.close()
             return
         parent = path[-1]
+        if key == "plus":  # never a code's key: a new code under the node shown
+            self.close()
+            self.post_message(self.NewCodeWanted(list(path)))
+            return
         if key == "enter" and isinstance(cb.node(parent), Code):
             self._choose(parent)
             return

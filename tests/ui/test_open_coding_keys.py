@@ -1,0 +1,70 @@
+"""Open coding by keyboard on the coding screen: a code created and assigned, refined, refused, and done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.ui.conftest import screen_text
+from tui.core.codebook.model import Codebook
+from tui.core.config import Config
+from tui.core.project.store import Store
+from tui.ui.app import QualtuiApp
+from tui.ui.screens.code_form import CodeForm
+from tui.ui.screens.coding import CodingScreen
+from tui.ui.screens.search import SearchScreen
+
+SIZE = (120, 40)
+
+
+def _app(project: Path, codebook: Codebook, mode: str = "coding") -> QualtuiApp:
+    return QualtuiApp(Store(project), codebook, "alice", mode=mode, config=Config(wellbeing={"checkins": False}))
+
+
+def _events(project: Path) -> list[dict[str, object]]:
+    s = Store(project)
+    rows = s.events(coder="alice")
+    s.close()
+    return rows
+
+
+def _toasts(app: QualtuiApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def _type(pilot: object, text: str) -> None:
+    await pilot.press(*["space" if ch == " " else ch for ch in text])  # type: ignore[attr-defined]
+
+
+async def test_a_code_created_by_keys_is_assigned_and_reachable_by_its_keys_and_search(
+        project: Path, codebook: Codebook) -> None:
+    app = _app(project, codebook)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        pid = app.session.current.post["id"]
+        await pilot.press("n")
+        assert isinstance(app.screen, CodeForm)
+        await _type(pilot, "Sold on")
+        assert "keys to reach it: 0s" in screen_text(app)  # the proposed key, live
+        await pilot.press("tab")
+        await _type(pilot, "Resold to another compound")
+        await pilot.press("tab")
+        await _type(pilot, "转卖, resale")
+        await pilot.press("enter")
+        assert isinstance(app.screen, CodingScreen)
+        rows = _events(project)
+        create = next(r for r in rows if r["kind"] == "code_create")
+        new_id = str(create["code_id"])
+        assert create["post_id"] == pid and new_id.startswith("sold-on-")
+        assert ("code_add", new_id) in [(r["kind"], r["code_id"]) for r in rows]
+        assert app.session.codebook.node(new_id).aliases == ("转卖", "resale")
+        assert any("Created and assigned Sold on (keys 0s)" in t for t in _toasts(app))
+        assert "● Sold on" in screen_text(app)
+        await pilot.press("right", "0", "s")  # the next post: the new code by its keys
+        nxt = app.session.current.post["id"]
+        assert new_id in Store(project).state("alice", nxt).codes
+        await pilot.press("right", "slash")
+        assert isinstance(app.screen, SearchScreen)
+        await _type(pilot, "resale")
+        assert "Sold on" in screen_text(app)
+        await pilot.press("enter")
+        third = app.session.current.post["id"]
+        assert new_id in Store(project).state("alice", third).codes
