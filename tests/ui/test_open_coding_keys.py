@@ -68,3 +68,73 @@ async def test_a_code_created_by_keys_is_assigned_and_reachable_by_its_keys_and_
         await pilot.press("enter")
         third = app.session.current.post["id"]
         assert new_id in Store(project).state("alice", third).codes
+
+
+async def test_a_refused_code_says_why_and_writes_nothing(project: Path, codebook: Codebook) -> None:
+    app = _app(project, codebook)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("n", "enter")  # no name
+        assert isinstance(app.screen, CodeForm)
+        assert "A code needs a name." in _toasts(app)
+        assert "A code needs a name." in screen_text(app)
+        await pilot.press("escape")
+        await pilot.press("4", "p", "plus")  # the picker on Physical abuse: + opens the form there
+        assert isinstance(app.screen, CodeForm)
+        assert "Control Mechanisms › Physical abuse and violence" in screen_text(app)
+        await _type(pilot, "Burnt")
+        await pilot.press("tab", "tab", "tab", "tab", "t")  # the parent field: t walks down to Torture
+        assert "Physical abuse and violence › Torture" in screen_text(app)
+        await pilot.press("enter")
+        said = ("'Torture' is a sub-code, and a sub-code cannot have its own; choose its code or a category.")
+        assert said in _toasts(app)
+        assert isinstance(app.screen, CodeForm)
+        await pilot.press("escape")
+        assert _events(project) == []
+        assert app.session.codebook.node("control/physical-abuse") == codebook.node("control/physical-abuse")
+
+
+async def test_done_is_refused_for_a_draft_until_its_definition_is_written(project: Path,
+                                                                          codebook: Codebook) -> None:
+    app = _app(project, codebook)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        pid = app.session.current.post["id"]
+        await pilot.press("n")
+        await _type(pilot, "Sold on")
+        await pilot.press("enter")
+        assert any("Its definition is a draft: E edits it." in t for t in _toasts(app))
+        await pilot.press("enter")  # done
+        assert ("'Sold on' has no definition yet; write one before this post is done (press E to edit it)."
+                in _toasts(app))
+        assert not Store(project).state("alice", pid).done and app.session.current.post["id"] == pid
+        await pilot.press("E")
+        assert isinstance(app.screen, CodeForm)
+        await pilot.press("tab")
+        await _type(pilot, "Resold")
+        await pilot.press("enter")
+        assert isinstance(app.screen, CodingScreen)
+        await pilot.press("enter")
+        assert Store(project).state("alice", pid).done
+        edits = [r for r in _events(project) if r["kind"] == "code_edit"]
+        assert len(edits) == 1 and edits[0]["value"] == '{"definition": "Resold"}'
+
+
+async def test_untrusted_code_text_is_shown_literally_and_clean(project: Path, codebook: Codebook) -> None:
+    app = _app(project, codebook)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("n")
+        form = app.screen
+        assert isinstance(form, CodeForm)
+        form.query_one("#form-name").value = "[bold]Loud[/] \x1b[31mred"
+        await pilot.press("enter")
+        assert "The name contains a control character." in _toasts(app) and _events(project) == []
+        form.query_one("#form-name").value = "[bold]Loud[/] [$accent]x"
+        form.query_one("#form-definition").value = "[@click=app.quit]x[/] \x1b]0;title\x07ok"
+        await pilot.press("enter")
+        assert isinstance(app.screen, CodingScreen)
+        assert any("[bold]Loud[/] [$accent]x" in t for t in _toasts(app))
+        text = screen_text(app)
+        assert "● [bold]Loud[/] [$accent]x" in text and "\x1b" not in text
+        await pilot.press("A")
+        await pilot.press("end")  # the "not yet placed" bin is last: the cursor on the new code
+        text = screen_text(app)
+        assert "[bold]Loud[/] [$accent]x" in text and "[@click=app.quit]x[/]" in text and "\x1b" not in text

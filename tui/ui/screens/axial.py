@@ -63,14 +63,14 @@ class AxialScreen(Screen[None]):
     # ------------------------------------------------------------ drawing
 
     @property
-    def tree(self) -> OptionList:
+    def tree_list(self) -> OptionList:
         """The tree's option list (the cursor is its highlighted line)."""
         return self.query_one("#ax-tree", OptionList)
 
     @property
     def cursor(self) -> str | None:
         """The id of the line under the cursor."""
-        t = self.tree
+        t = self.tree_list
         if t.highlighted is None or not t.option_count:
             return None
         return t.get_option_at_index(t.highlighted).id
@@ -80,7 +80,7 @@ class AxialScreen(Screen[None]):
         s = self.session
         keep = select or self.cursor
         self.counts = code_counts(s.store, s.codebook, s.coder)
-        t = self.tree
+        t = self.tree_list
         t.clear_options()
         width = max(40, self.size.width - 4)
         rows = tree_rows(s.codebook, self.show_retired)
@@ -99,7 +99,7 @@ class AxialScreen(Screen[None]):
                      style="dim")
         detail = self.query_one("#ax-detail", Static)
         if self.mode in ("move", "merge") and self.source:
-            name = clean(self._name(self.source), oneline=True)
+            name = clean(self._node_name(self.source), oneline=True)
             what = "Move" if self.mode == "move" else "Merge"
             where = "its new parent" if self.mode == "move" else "the code to merge it into"
             title = Text(f"{what} ", style="bold reverse")
@@ -112,7 +112,7 @@ class AxialScreen(Screen[None]):
             detail.update("")
         self.query_one("#ax-title", Static).update(title)
 
-    def _name(self, node_id: str) -> str:
+    def _node_name(self, node_id: str) -> str:
         node = self.session.codebook.node(node_id)
         return node.name if node is not None else node_id
 
@@ -134,7 +134,7 @@ class AxialScreen(Screen[None]):
 
     def action_cursor(self, step: int) -> None:
         """Move the cursor up or down the tree."""
-        t = self.tree
+        t = self.tree_list
         if t.option_count:
             t.highlighted = max(0, min(t.option_count - 1, (t.highlighted or 0) + step))
 
