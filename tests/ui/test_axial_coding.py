@@ -90,7 +90,8 @@ async def test_the_tree_shows_counts_and_move_merge_rename_retire_by_keys(projec
         await _to(pilot, app, RANSOM)
         await pilot.press("enter")
         assert app.session.codebook.resolve(DEBT) == RANSOM
-        assert DEBT not in [app.screen.tree_list.get_option_at_index(i).id for i in range(app.screen.tree_list.option_count)]
+        tree = app.screen.tree_list
+        assert DEBT not in [tree.get_option_at_index(i).id for i in range(tree.option_count)]
         await pilot.press("t")  # retire Ransom: it is in use by no post
         assert app.session.codebook.is_retired(RANSOM) and "Ransom" not in screen_text(app).split("Exploitation")[0]
         await pilot.press("T")
@@ -177,7 +178,7 @@ async def test_a_split_shows_no_post_text_while_the_policy_hides_it(project: Pat
 
         monkeypatch.setattr(QualtuiApp, "_apply", limit_reached)
         app._on_tick()
-        app.screen._recheck_hidden()  # the screen's own once-a-second look
+        app.screen.recheck_hidden()  # the screen's own once-a-second look
         await pilot.pause()
         text = screen_text(app)
         snippet = " ".join(app.session.store.post(first)["text"].split())[:30]

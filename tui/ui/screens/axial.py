@@ -12,42 +12,35 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.core.codebook.model import UNPLACED, Category, Code, CodebookNode
-from tui.core.coding.code_counts import CodeCount, code_counts
-from tui.core.coding.open_coding import create_code, edit_code, key_for_new, merge_codes, move_code, \
-    posts_with_code, retire_code
-from tui.core.coding.session import Session, SessionError
+from tui.core.coding.code_counts import code_counts
+from tui.core.coding.open_coding import (
+    create_code,
+    edit_code,
+    key_for_new,
+    merge_codes,
+    move_code,
+    retire_code,
+)
+from tui.core.coding.session import SessionError
 from tui.core.project.store import WriteRefused
 from tui.core.safe import clean
 from tui.ui.screens.axial_keys import AXIAL_BINDINGS
-from tui.ui.screens.axial_view import detail_text, row_text, split_text, tree_rows
-from tui.ui.screens.code_form import CodeForm, CodeFormValues
-from tui.ui.screens.coding_open import changed_fields, refused
+from tui.ui.screens.axial_split import AxialBase, end_split, show_post
+from tui.ui.screens.axial_view import detail_text, row_text, tree_rows
+from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, refused
 from tui.ui.screens.coding_view import CodingView
-from tui.ui.screens.host import CodingHost
 
 TREE_ACTIONS = {"new_code", "new_category", "edit", "move", "merge", "split", "retire", "toggle_retired"}
 
 
-class AxialScreen(Screen[None]):
+class AxialScreen(AxialBase):
     """The whole tree (categories, codes, sub-codes, the "not yet placed" bin) and the keys that reshape it."""
 
     BINDINGS = AXIAL_BINDINGS
-
-    def __init__(self, session: Session, host: CodingHost, *, hidden: Callable[[], str | None]) -> None:
-        super().__init__()
-        self.session = session
-        self.host = host
-        self.hidden = hidden  # why the coding screen hides post text now (a break, a limit), if it does
-        self.mode = "tree"  # or "move", "merge", "split"
-        self.source: str | None = None  # the code being moved, merged or split
-        self.show_retired = False
-        self.counts: dict[str, CodeCount] = {}
-        self.split: dict[str, Any] = {}  # new, queue, i, and where the session was
 
     def compose(self) -> ComposeResult:
         yield Static(id="ax-title")
@@ -58,22 +51,9 @@ class AxialScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
         self.refresh_tree()
-        self.set_interval(1.0, self._recheck_hidden)
+        self.set_interval(1.0, self.recheck_hidden)
 
     # ------------------------------------------------------------ drawing
-
-    @property
-    def tree_list(self) -> OptionList:
-        """The tree's option list (the cursor is its highlighted line)."""
-        return self.query_one("#ax-tree", OptionList)
-
-    @property
-    def cursor(self) -> str | None:
-        """The id of the line under the cursor."""
-        t = self.tree_list
-        if t.highlighted is None or not t.option_count:
-            return None
-        return t.get_option_at_index(t.highlighted).id
 
     def refresh_tree(self, select: str | None = None) -> None:
         """Rebuild the tree from the codebook in force now, with fresh counts; keep the cursor's line."""
@@ -311,38 +291,8 @@ class AxialScreen(Screen[None]):
         self.refresh_tree()
         self.notify(f"{said}: {target['kind'].replace('_', ' ')}", timeout=2, markup=False)
 
-    # ------------------------------------------------------------ split
-
-    def action_split(self) -> None:
-        """A new code beside the one under the cursor, then each post carrying it: keep, move or both."""
-        from tui.ui.screens.axial_split import start_split
-
-        start_split(self)
-
-    def action_split_choice(self, choice: str) -> None:
-        """Splitting: this post keeps the old code, takes the new one instead, or carries both."""
-        from tui.ui.screens.axial_split import choose
-
-        choose(self, choice)
-
     def _show_split(self, detail: Static) -> None:
-        from tui.ui.screens.axial_split import show_post
-
         show_post(self, detail)
 
     def _end_split(self, said: str) -> None:
-        from tui.ui.screens.axial_split import end_split
-
         end_split(self, said)
-
-    def _recheck_hidden(self) -> None:
-        """The well-being policy may hide post text while a split shows it: redraw when that changes."""
-        if self.mode == "split" and self.split.get("shown_hidden") != self._split_hidden():
-            self.refresh_detail()
-
-    def _split_hidden(self) -> str | None:
-        cur = self.session.current
-        hidden = self.hidden()
-        if hidden is None and cur is not None and self.host.severe_blocked(cur.post):
-            hidden = "Today's limit on severe posts is reached, so this post's text stays hidden."
-        return hidden

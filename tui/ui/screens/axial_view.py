@@ -40,19 +40,19 @@ def tree_rows(cb: Codebook, show_retired: bool) -> list[Row]:
 
     def walk(node: CodebookNode, level: int) -> None:
         rows.append(Row(node.id, level, node))
-        for child in node.codes if isinstance(node, Category) else node.subcodes:
-            walk(child, level + 1)
+        children: tuple[CodebookNode, ...] = node.codes if isinstance(node, Category) else node.subcodes
         if show_retired:
-            for child in retired_under.get(node.id, ()):
-                walk(child, level + 1)
+            children += tuple(retired_under.get(node.id, ()))
+        for child in children:
+            walk(child, level + 1)
 
-    for cat in cb.categories:
-        walk(cat, 1)
+    for top in cb.categories:
+        walk(top, 1)
     if not any(c.id == UNPLACED for c in cb.categories):
         rows.append(Row(UNPLACED, 1, None))
     if show_retired:
-        for cat in retired_top:
-            walk(cat, 1)
+        for gone in retired_top:
+            walk(gone, 1)
     return rows
 
 
@@ -113,12 +113,12 @@ def split_text(cb: Codebook, old: str, new: str, post: dict[str, Any], codes: li
     out.append(f"Split: post {i + 1} of {total}  ", style="bold")
     out.append(f" {clean(post.get('label', '?'), oneline=True)} ", style="bold reverse")
     out.append("   1 keep ", style="dim")
-    out.append(clean(cb.node(old).name if cb.node(old) else old, oneline=True), style="bold")
+    out.append(clean(_name(cb, old), oneline=True), style="bold")
     out.append(" · 2 move to ", style="dim")
-    out.append(clean(cb.node(new).name if cb.node(new) else new, oneline=True), style="bold")
+    out.append(clean(_name(cb, new), oneline=True), style="bold")
     out.append(" · 3 both · Esc stop", style="dim")
     out.append("\ncodes now: ", style="dim")
-    out.append(clean(", ".join(cb.node(c).name if cb.node(c) else c for c in codes), oneline=True))
+    out.append(clean(", ".join(_name(cb, c) for c in codes), oneline=True))
     out.append("\n")
     if hidden:
         out.append(clean(hidden), style="italic")  # the well-being policy hides post text: none is shown
@@ -126,3 +126,8 @@ def split_text(cb: Codebook, old: str, new: str, post: dict[str, Any], codes: li
     text = clean(post.get("text") or "")
     out.append(mask(text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"))
     return out
+
+
+def _name(cb: Codebook, node_id: str) -> str:
+    node = cb.node(node_id)
+    return node.name if node is not None else node_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -13,7 +14,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tui.core.codebook.model import UNPLACED, Codebook
+from tui.core.codebook.model import UNPLACED, Code, Codebook
+from tui.core.project.store import READONLY_DECISIONS, WriteRefused
 from tui.core.safe import clean
 from tui.ui.screens.bindings import B
 
@@ -45,6 +47,27 @@ def parent_path(codebook: Codebook, path: list[str]) -> Text:
         return Text(NOT_PLACED, style="italic")
     names = [clean(n.name, oneline=True) for n in codebook.lineage(path[-1])] if codebook.node(path[-1]) else []
     return Text(" › ".join(names), style="bold")
+
+
+def refused(exc: Exception) -> str:
+    """The one sentence a change refused by the project or by the codebook's rules shows."""
+    if isinstance(exc, WriteRefused):
+        return READONLY_DECISIONS if exc.kind == "readonly" else f"The change was NOT saved. {exc}"
+    return str(exc)
+
+
+def changed_fields(node: Code, v: CodeFormValues) -> dict[str, Any]:
+    """Only what the coder changed in the form (a code edit names just those fields)."""
+    fields: dict[str, Any] = {}
+    if " ".join(v.name.split()) != node.name:
+        fields["name"] = v.name
+    if v.definition.strip() != node.definition:
+        fields["definition"] = v.definition
+    if tuple(v.aliases) != node.aliases:
+        fields["aliases"] = v.aliases
+    if v.key and v.key != node.key:
+        fields["key"] = v.key
+    return fields
 
 
 class ParentField(Static, can_focus=True):

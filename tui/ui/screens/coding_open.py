@@ -10,32 +10,11 @@ from textual import on
 from tui.core.codebook.model import UNPLACED, Code
 from tui.core.coding.open_coding import create_code, edit_code, key_for_new
 from tui.core.coding.session import SessionError
-from tui.core.project.store import READONLY_DECISIONS, WriteRefused
+from tui.core.project.store import WriteRefused
 from tui.core.safe import clean
-from tui.ui.screens.code_form import CodeForm, CodeFormValues
+from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, refused
 from tui.ui.screens.coding_nav import CodingNavigation
 from tui.ui.widgets.picker import CodePicker
-
-
-def refused(exc: Exception) -> str:
-    """The one sentence a change refused by the project or by the codebook's rules shows."""
-    if isinstance(exc, WriteRefused):
-        return READONLY_DECISIONS if exc.kind == "readonly" else f"The change was NOT saved. {exc}"
-    return str(exc)
-
-
-def changed_fields(node: Code, v: CodeFormValues) -> dict[str, Any]:
-    """Only what the coder changed in the form (a code edit names just those fields)."""
-    fields: dict[str, Any] = {}
-    if " ".join(v.name.split()) != node.name:
-        fields["name"] = v.name
-    if v.definition.strip() != node.definition:
-        fields["definition"] = v.definition
-    if tuple(v.aliases) != node.aliases:
-        fields["aliases"] = v.aliases
-    if v.key and v.key != node.key:
-        fields["key"] = v.key
-    return fields
 
 
 def edit_form(title: str, node: Code, submit: Callable[[CodeFormValues], str | None], cb: Any) -> CodeForm:
