@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -31,7 +31,7 @@ from tui.core.safe import clean
 from tui.ui.screens.axial_keys import AXIAL_BINDINGS
 from tui.ui.screens.axial_split import AxialBase, end_split, show_post
 from tui.ui.screens.axial_view import detail_text, row_text, tree_rows
-from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, refused
+from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, pass_on_to_form, refused
 from tui.ui.screens.coding_view import CodingView
 
 TREE_ACTIONS = {"new_code", "new_category", "edit", "move", "merge", "split", "retire", "toggle_retired"}
@@ -75,8 +75,7 @@ class AxialScreen(AxialBase):
         s = self.session
         title = Text("Axial coding", style="bold")
         n_cat, n_code, n_sub = s.codebook.counts()
-        title.append(f"   {n_cat} categories · {n_code} codes · {n_sub} sub-codes · counts: your posts · everyone's",
-                     style="dim")
+        title.append(f"  {n_cat} categories · {n_code} codes · {n_sub} sub-codes · posts: yours · all", style="dim")
         detail = self.query_one("#ax-detail", Static)
         if self.mode in ("move", "merge") and self.source:
             name = clean(self._node_name(self.source), oneline=True)
@@ -102,6 +101,10 @@ class AxialScreen(AxialBase):
             self.refresh_detail()
 
     # ------------------------------------------------------------ keys
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed in one burst after a key that opened a form belong to the form."""
+        pass_on_to_form(self, event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "split_choice":

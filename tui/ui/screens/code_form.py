@@ -11,7 +11,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from tui.core.codebook.model import UNPLACED, Code, Codebook
@@ -95,7 +95,7 @@ class ParentField(Static, can_focus=True):
     def redraw(self) -> None:
         """Show the path, and the keys that change it while the field has the focus."""
         out = parent_path(self.codebook, self.path)
-        out.append("   digit: category · letter: code · backspace: up", style="dim")
+        out.append("   keys walk · ⌫ up", style="dim")
         self.update(out)
 
     def on_key(self, event: events.Key) -> None:
@@ -125,6 +125,17 @@ class ParentField(Static, can_focus=True):
             self.app.bell()
             return
         self.path = [n.id for n in cb.lineage(child.id)]
+
+
+def pass_on_to_form(screen: Screen[Any], event: events.Key) -> bool:
+    """A key the screen below got after it opened a form (typed in the same burst): the form takes it."""
+    top = screen.app.screen
+    if top is screen or not isinstance(top, CodeForm):
+        return False
+    event.stop()
+    event.prevent_default()
+    top.post_message(events.Key(event.key, event.character))
+    return True
 
 
 class CodeForm(ModalScreen[bool]):
@@ -175,7 +186,7 @@ class CodeForm(ModalScreen[bool]):
             yield widget
 
     def on_mount(self) -> None:
-        self.query_one("#form-name", Input).focus()
+        self.set_focus(self.query_one("#form-name", Input))
         self._update_key()
 
     @on(Input.Changed)
@@ -219,10 +230,16 @@ class CodeForm(ModalScreen[bool]):
         self.action_save()
 
     def on_key(self, event: events.Key) -> None:
-        """Enter on the parent field saves too."""
+        """Enter on the parent field saves too; keys typed before the name field had the focus go into it."""
         if event.key == "enter" and isinstance(self.focused, ParentField):
             event.stop()
             self.action_save()
+        elif event.is_printable and event.character:
+            # Typed in one burst with the key that opened the form: it reached this screen before a field
+            # had the focus (or the screen below passed it on). The field with the focus, else the name, takes it.
+            event.stop()
+            field = self.focused if isinstance(self.focused, (Input, ParentField)) else self.query_one("#form-name")
+            field.post_message(events.Key(event.key, event.character))
 
     def action_save(self) -> None:
         """Make the change; a refusal is told in its one sentence and the form stays open."""

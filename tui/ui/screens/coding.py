@@ -10,6 +10,7 @@ from textual.binding import NoBinding
 
 from tui.core.coding.memo_drafts import discard_draft
 from tui.core.safe import clean
+from tui.ui.screens.code_form import pass_on_to_form
 from tui.ui.screens.coding_keys import CODING_BINDINGS
 from tui.ui.screens.coding_open import CodingOpenCoding
 from tui.ui.screens.coding_view import SIDE_MIN_WIDTH, saving
@@ -48,7 +49,7 @@ class CodingScreen(CodingOpenCoding):
     def on_key(self, event: events.Key) -> None:
         """A code's number after `x` or `"`; a category key that is not a digit (the codebook's choice)."""
         # While the picker is open every key is its own (it never takes the focus).
-        if self._picker.take_key(event):
+        if self._picker.take_key(event) or pass_on_to_form(self, event):
             return
         if self.pending_prefix is not None:
             event.stop()
