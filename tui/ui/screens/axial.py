@@ -12,6 +12,7 @@ from typing import Any
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import NoBinding
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -31,9 +32,10 @@ from tui.core.safe import clean
 from tui.ui.screens.axial_keys import AXIAL_BINDINGS
 from tui.ui.screens.axial_split import AxialBase, end_split, show_post
 from tui.ui.screens.axial_view import detail_text, row_text, tree_rows
-from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, pass_on_to_form, refused
+from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, pass_on_to_form, refused, relay_passed
 from tui.ui.screens.coding_view import CodingView
 
+FORM_OPENERS = {"new_code", "new_category", "edit", "split"}
 TREE_ACTIONS = {"new_code", "new_category", "edit", "move", "merge", "split", "retire", "toggle_retired"}
 
 
@@ -41,6 +43,8 @@ class AxialScreen(AxialBase):
     """The whole tree (categories, codes, sub-codes, the "not yet placed" bin) and the keys that reshape it."""
 
     BINDINGS = AXIAL_BINDINGS
+    TAKES_BURST = True
+    """Keys typed in one burst with `A` reach this screen, not the coding screen below."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="ax-title")
@@ -49,7 +53,7 @@ class AxialScreen(AxialBase):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
+        self.set_focus(self.tree_list)  # now: keys typed with `A` are already on their way
         self.refresh_tree()
         self.set_interval(1.0, self.recheck_hidden)
 
@@ -103,8 +107,19 @@ class AxialScreen(AxialBase):
     # ------------------------------------------------------------ keys
 
     def on_key(self, event: events.Key) -> None:
-        """Keys typed in one burst after a key that opened a form belong to the form."""
-        pass_on_to_form(self, event)
+        """A key that opens a form runs now, not as a binding after the keys typed with it: those go to the form."""
+        if pass_on_to_form(self, event) or relay_passed(self, event):
+            return
+        try:
+            bindings = self._bindings.get_bindings_for_key(event.key)
+        except NoBinding:
+            return
+        for binding in bindings:
+            if binding.action in FORM_OPENERS and self.check_action(binding.action, ()):
+                event.stop()
+                event.prevent_default()
+                getattr(self, f"action_{binding.action}")()
+                return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "split_choice":

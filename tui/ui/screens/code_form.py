@@ -128,13 +128,29 @@ class ParentField(Static, can_focus=True):
 
 
 def pass_on_to_form(screen: Screen[Any], event: events.Key) -> bool:
-    """A key the screen below got after it opened a form (typed in the same burst): the form takes it."""
+    """A key the screen below got after it opened a form or screen (typed in the same burst): that one takes it.
+
+    Textual hands a key to the widget focused when the key is read; keys typed right after the key that
+    opens a screen are read before that screen exists, and would otherwise act on the screen below.
+    """
     top = screen.app.screen
-    if top is screen or not isinstance(top, CodeForm):
+    if top is screen or not getattr(top, "TAKES_BURST", False):
         return False
     event.stop()
     event.prevent_default()
-    top.post_message(events.Key(event.key, event.character))
+    key = events.Key(event.key, event.character)
+    key.passed_on = True  # type: ignore[attr-defined]  # read by relay_passed
+    (top.focused or top).post_message(key)
+    return True
+
+
+def relay_passed(screen: Screen[Any], event: events.Key) -> bool:
+    """A key passed on before this screen had a focused widget: the widget focused now takes it."""
+    if not getattr(event, "passed_on", False) or screen.focused is None:
+        return False
+    event.stop()
+    event.prevent_default()
+    screen.focused.post_message(events.Key(event.key, event.character))
     return True
 
 
@@ -148,6 +164,8 @@ class CodeForm(ModalScreen[bool]):
     BINDINGS = [
         B("escape", "cancel", "Cancel", "code_form.cancel", "Close the form; nothing is changed"),
     ]
+    TAKES_BURST = True
+    """Keys typed in one burst with the key that opened the form are passed on to it (`pass_on_to_form`)."""
 
     def __init__(self, title: str, codebook: Codebook, submit: Callable[[CodeFormValues], str | None], *,
                  values: CodeFormValues | None = None, parent: list[str] | None = None, category: bool = False,
@@ -166,13 +184,14 @@ class CodeForm(ModalScreen[bool]):
         v = self.values
         with Vertical(id="form-box"):
             yield Static(Text(clean(self.form_title, oneline=True), style="bold"), id="form-title")
-            yield from self._row("Name", Input(v.name, id="form-name", max_length=200))
+            yield from self._row("Name", Input(v.name, id="form-name", max_length=200, select_on_focus=False))
             yield from self._row("Definition", Input(v.definition, id="form-definition", max_length=5000,
-                                                     placeholder=DRAFT_NOTE))
+                                                     placeholder=DRAFT_NOTE, select_on_focus=False))
             if not self.category:
                 yield from self._row("Aliases", Input(", ".join(v.aliases), id="form-aliases",
-                                                      placeholder="comma-separated, English or 中文"))
-            yield from self._row("Key", Input(v.key, id="form-key", max_length=1))
+                                                      placeholder="comma-separated, English or 中文",
+                                                      select_on_focus=False))
+            yield from self._row("Key", Input(v.key, id="form-key", max_length=1, select_on_focus=False))
             if self.parent_start is not None:
                 yield from self._row("Parent", ParentField(self.codebook, self.parent_start, id="form-parent"))
             yield Static(id="form-keys")
@@ -231,6 +250,8 @@ class CodeForm(ModalScreen[bool]):
 
     def on_key(self, event: events.Key) -> None:
         """Enter on the parent field saves too; keys typed before the name field had the focus go into it."""
+        if relay_passed(self, event):
+            return
         if event.key == "enter" and isinstance(self.focused, ParentField):
             event.stop()
             self.action_save()

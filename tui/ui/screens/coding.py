@@ -49,6 +49,11 @@ class CodingScreen(CodingOpenCoding):
     def on_key(self, event: events.Key) -> None:
         """A code's number after `x` or `"`; a category key that is not a digit (the codebook's choice)."""
         # While the picker is open every key is its own (it never takes the focus).
+        if self._picker.is_open and event.key == "plus":  # a new code under the picker's node, form opened now
+            event.stop()
+            event.prevent_default()
+            self.action_new_code(self.picker)
+            return
         if self._picker.take_key(event) or pass_on_to_form(self, event):
             return
         if self.pending_prefix is not None:
@@ -84,9 +89,10 @@ class CodingScreen(CodingOpenCoding):
                 category = arg.rstrip(")").strip("'\"")
                 if self.check_action(name, (category,)):
                     return functools.partial(self.action_open_category, category)
-            elif name in ("remove_code", "quote", "edit_code") and self.check_action(name, ()):
+            elif name in ("remove_code", "quote", "edit_code", "new_code", "axial") and self.check_action(name, ()):
                 return {"remove_code": self.action_remove_code, "quote": self.action_quote,
-                        "edit_code": self.action_edit_code}[name]
+                        "edit_code": self.action_edit_code, "new_code": self.action_new_code,
+                        "axial": self.action_axial}[name]
         return None
 
     def action_open_category(self, key: str) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from textual import on
-
 from tui.core.codebook.model import UNPLACED, Code
 from tui.core.coding.open_coding import create_code, edit_code, key_for_new
 from tui.core.coding.session import SessionError
@@ -14,7 +12,6 @@ from tui.core.project.store import WriteRefused
 from tui.core.safe import clean
 from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, refused
 from tui.ui.screens.coding_nav import CodingNavigation
-from tui.ui.widgets.picker import CodePicker
 
 
 def edit_form(title: str, node: Code, submit: Callable[[CodeFormValues], str | None], cb: Any) -> CodeForm:
@@ -52,11 +49,6 @@ class CodingOpenCoding(CodingNavigation):
         s = self.session
         self.app.push_screen(CodeForm("New code (assigned to this post)", s.codebook, self._create,
                                       parent=path, propose=lambda name, p: key_for_new(s, name, p)))
-
-    @on(CodePicker.NewCodeWanted)
-    def _new_code_here(self, message: CodePicker.NewCodeWanted) -> None:
-        message.stop()
-        self.action_new_code(message.path)
 
     def _create(self, v: CodeFormValues) -> str | None:
         s = self.session

@@ -60,13 +60,6 @@ class CodePicker(Static):
             super().__init__()
             self.code_id = code_id
 
-    class NewCodeWanted(Message):
-        """The coder pressed `+`: a new code under the node the picker is on."""
-
-        def __init__(self, path: list[str]) -> None:
-            super().__init__()
-            self.path = path
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.path: list[str] | None = None  # the node ids picked so far; None while closed
@@ -127,10 +120,6 @@ class CodePicker(Static):
                 self.close()
             return
         parent = path[-1]
-        if key == "plus":  # never a code's key: a new code under the node shown
-            self.close()
-            self.post_message(self.NewCodeWanted(list(path)))
-            return
         if key == "enter" and isinstance(cb.node(parent), Code):
             self._choose(parent)
             return
