@@ -138,3 +138,30 @@ async def test_untrusted_code_text_is_shown_literally_and_clean(project: Path, c
         await pilot.press("end")  # the "not yet placed" bin is last: the cursor on the new code
         text = screen_text(app)
         assert "[bold]Loud[/] [$accent]x" in text and "[@click=app.quit]x[/]" in text and "\x1b" not in text
+
+
+async def test_a_new_code_is_in_the_palette_and_lookup_and_undo_takes_it_back(project: Path,
+                                                                             codebook: Codebook) -> None:
+    from click.testing import CliRunner
+
+    from tui.cli import cli
+
+    app = _app(project, codebook)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("n")
+        await _type(pilot, "Sold on")
+        await pilot.press("tab")
+        await _type(pilot, "Resold")
+        await pilot.press("enter", "ctrl+p")
+        await _type(pilot, "sold on")
+        await pilot.pause(0.5)
+        assert "Sold on" in screen_text(app)
+        await pilot.press("escape")
+        new_id = next(str(r["code_id"]) for r in _events(project) if r["kind"] == "code_create")
+        found = CliRunner().invoke(cli, ["--db", str(project), "--codebook", codebook.source, "lookup", "sold on"])
+        assert found.exit_code == 0 and "Sold on" in found.output
+        await pilot.press("u", "u", "u")  # the assignment, the relevance it implied, then the code itself
+        assert app.session.codebook.node(new_id) is None
+        assert "Undone: code create" in _toasts(app)
+        await pilot.press("0")  # no code waits in "not yet placed" any more: 0 is "not relevant" again
+        assert app.session.codebook.node(new_id) is None and app.screen.picker is None

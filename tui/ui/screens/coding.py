@@ -48,6 +48,10 @@ class CodingScreen(CodingOpenCoding):
 
     def on_key(self, event: events.Key) -> None:
         """A code's number after `x` or `"`; a category key that is not a digit (the codebook's choice)."""
+        if getattr(self.app, "quitting", False):  # read before quit, handled after it: nothing may open now
+            event.stop()
+            event.prevent_default()
+            return
         # While the picker is open every key is its own (it never takes the focus).
         if self._picker.is_open and event.key == "plus":  # a new code under the picker's node, form opened now
             event.stop()

@@ -50,7 +50,8 @@ class CodingNavigation(CodingView):
             return
         if self.mode == "coding":
             if s.current.state.relevance is None and not s.current.state.codes:
-                self.notify("Give the post a code (a category digit or /), or press 0 if it is not relevant, "
+                zero = "m then 0" if any(c.key == "0" for c in s.codebook.categories) else "0"
+                self.notify(f"Give the post a code (a category digit or /), or press {zero} if it is not relevant, "
                             "before marking it done.", timeout=3, markup=False)
                 return
             try:
