@@ -165,3 +165,26 @@ async def test_a_new_code_is_in_the_palette_and_lookup_and_undo_takes_it_back(pr
         assert "Undone: code create" in _toasts(app)
         await pilot.press("0")  # no code waits in "not yet placed" any more: 0 is "not relevant" again
         assert app.session.codebook.node(new_id) is None and app.screen.picker is None
+
+
+async def test_a_busy_project_keeps_the_form_open_and_saves_nothing(project: Path, codebook: Codebook) -> None:
+    import sqlite3
+
+    app = QualtuiApp(Store(project, busy_timeout=0.2), codebook, "alice", mode="coding",
+                     config=Config(wellbeing={"checkins": False}))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("n")
+        await _type(pilot, "Sold on")
+        other = sqlite3.connect(project, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")  # another qualtui command writing
+        await pilot.press("enter")
+        sentence = (f"The decision was NOT saved. The project {project} is busy: another qualtui command "
+                    "is writing to it; try again when it finishes.")
+        assert sentence in _toasts(app) and isinstance(app.screen, CodeForm)
+        other.execute("ROLLBACK")
+        other.close()
+        assert _events(project) == [] and not any(c.name == "Sold on" for c in app.session.codebook.codes())
+        await pilot.press("enter")  # the lock is gone: the same key saves it
+        assert isinstance(app.screen, CodingScreen)
+        assert [r["kind"] for r in _events(project)] == ["code_create", "relevance", "code_add"]
+        assert "last decision NOT saved" not in screen_text(app)

@@ -17,7 +17,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.core.codebook.model import UNPLACED, Category, Code, CodebookNode
-from tui.core.coding.code_counts import code_counts
+from tui.core.coding.code_counts import count_codes, read_codings
 from tui.core.coding.open_coding import (
     create_code,
     edit_code,
@@ -54,6 +54,7 @@ class AxialScreen(AxialBase):
 
     def on_mount(self) -> None:
         self.set_focus(self.tree_list)  # now: keys typed with `A` are already on their way
+        self.codings = read_codings(self.session.store)  # once: a codebook change only counts them again
         self.refresh_tree()
         self.set_interval(1.0, self.recheck_hidden)
 
@@ -63,7 +64,7 @@ class AxialScreen(AxialBase):
         """Rebuild the tree from the codebook in force now, with fresh counts; keep the cursor's line."""
         s = self.session
         keep = select or self.cursor
-        self.counts = code_counts(s.store, s.codebook, s.coder)
+        self.counts = count_codes(self.codings, s.codebook, s.coder)
         t = self.tree_list
         t.clear_options()
         width = max(40, self.size.width - 4)
@@ -296,6 +297,7 @@ class AxialScreen(AxialBase):
         self._history(self.session.redo, "Redone", "Nothing to redo.")
 
     def _history(self, step: Callable[[], dict[str, Any] | None], said: str, nothing: str) -> None:
+        s = self.session
         try:
             target = step()
         except WriteRefused as exc:
@@ -304,6 +306,8 @@ class AxialScreen(AxialBase):
         if target is None:
             self.notify(nothing, timeout=2, markup=False)
             return
+        if target["kind"] in ("code_add", "code_remove"):
+            self.codings = read_codings(s.store)  # a decision taken back or put back: its post counts again
         if self.mode == "split" and target["post_id"] in self.split["queue"]:
             self.split["i"] = self.split["queue"].index(target["post_id"])  # back to the post it was made on
         self.refresh_tree()

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 
 from tui.core.codebook.model import UNPLACED, Code
-from tui.core.coding.code_counts import CodeCount
+from tui.core.coding.code_counts import CodeCount, Codings
 from tui.core.coding.open_coding import create_code, key_for_new, posts_with_code
 from tui.core.coding.session import Session, SessionError
 from tui.core.project.store import WriteRefused
@@ -38,6 +38,7 @@ class AxialBase(Screen[None]):
         self.source: str | None = None  # the code being moved, merged or split
         self.show_retired = False
         self.counts: dict[str, CodeCount] = {}
+        self.codings: Codings = {}  # every coder's codes per post, read once (see code_counts)
         self.split: dict[str, Any] = {}  # new, queue, i, and where the session was
 
     @property
@@ -145,12 +146,16 @@ def choose(screen: AxialBase, choice: str) -> None:
     if s.current is None or screen.split_hidden():
         screen.app.bell()  # choosing needs the post's text
         return
+    pid = s.current.post["id"]
+    mine = screen.codings.setdefault(s.coder, {})
     try:
         if choice in ("new", "both") and not _carried(screen, sp["new"]):
             s.add_code(sp["new"])
+            mine.setdefault(sp["new"], set()).add(pid)
         if choice == "new":
             for code_id in _carried(screen, sp["old"]):
                 s.remove_code(code_id)
+                mine.setdefault(code_id, set()).discard(pid)
     except (SessionError, WriteRefused) as exc:
         screen.notify(refused(exc), severity="error", timeout=8, markup=False)
         return

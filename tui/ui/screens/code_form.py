@@ -52,7 +52,7 @@ def parent_path(codebook: Codebook, path: list[str]) -> Text:
 def refused(exc: Exception) -> str:
     """The one sentence a change refused by the project or by the codebook's rules shows."""
     if isinstance(exc, WriteRefused):
-        return READONLY_DECISIONS if exc.kind == "readonly" else f"The change was NOT saved. {exc}"
+        return READONLY_DECISIONS if exc.kind == "readonly" else f"The decision was NOT saved. {exc}"
     return str(exc)
 
 

@@ -56,11 +56,14 @@ class CodingOpenCoding(CodingNavigation):
         try:
             node = create_code(s, v.name, definition=v.definition, aliases=v.aliases, parent=v.parent, key=v.key)
         except (SessionError, WriteRefused) as exc:
-            if s.saved > before:  # the code was created but its assignment was refused
+            if isinstance(exc, WriteRefused) and s.current is not None:
+                self.unsaved_post = s.current.post["id"]  # the header says so, as for any decision
+            if s.saved > before or isinstance(exc, WriteRefused):  # created, but its assignment was refused
                 self.refresh_decisions()
             return refused(exc)
         if self.mode != "coding":
             self.mode = "coding"
+        self.unsaved_post = None
         self.refresh_decisions()
         draft = "" if v.definition.strip() else f" Its definition is a draft: {self.key_of('edit_code', 'E')} edits it."
         self.notify(f"Created and assigned {clean(node.name, oneline=True)} "
