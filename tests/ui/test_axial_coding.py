@@ -186,3 +186,32 @@ async def test_a_split_shows_no_post_text_while_the_policy_hides_it(project: Pat
         before = Store(project).events(coder="alice")
         await pilot.press("2")  # choosing needs the text: nothing is written
         assert Store(project).events(coder="alice") == before
+
+
+async def test_a_new_category_and_code_made_on_no_post_retired_and_brought_back(project: Path,
+                                                                               small: Codebook) -> None:
+    app = _app(project, small)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("A", "C")
+        assert isinstance(app.screen, CodeForm)
+        await _type(pilot, "Aftermath")
+        await pilot.press("enter")
+        cat = next(c for c in app.session.codebook.categories if c.name == "Aftermath")
+        assert app.screen.cursor == cat.id and cat.key not in [c.key for c in small.categories]
+        await pilot.press("n")
+        await _type(pilot, "Trauma")
+        await pilot.press("tab")
+        await _type(pilot, "Lasting harm")
+        await pilot.press("enter")
+        code = app.session.codebook.children(cat.id)[0]
+        assert code.name == "Trauma" and app.screen.cursor == code.id
+        assert "Trauma  0 · 0" in screen_text(app)
+        await pilot.press("t")
+        assert app.session.codebook.is_retired(code.id) and "Trauma" not in screen_text(app)
+        await pilot.press("T")
+        await _to(pilot, app, code.id)
+        await pilot.press("t")  # brought back
+        assert not app.session.codebook.is_retired(code.id)
+        assert [(k, p) for k, _, _, p in _changes(project)] == [
+            ("code_create", None), ("code_create", None), ("code_retire", None), ("code_retire", None)]
+        assert Store(project).states("alice") == {}  # no post was decided

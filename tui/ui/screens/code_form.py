@@ -52,8 +52,8 @@ def parent_path(codebook: Codebook, path: list[str]) -> Text:
 def refused(exc: Exception) -> str:
     """The one sentence a change refused by the project or by the codebook's rules shows."""
     if isinstance(exc, WriteRefused):
-        return READONLY_DECISIONS if exc.kind == "readonly" else f"The decision was NOT saved. {exc}"
-    return str(exc)
+        return READONLY_DECISIONS if exc.kind == "readonly" else f"The decision was NOT saved. {clean(str(exc))}"
+    return clean(str(exc), oneline=True)  # it may quote a name from another coder's file
 
 
 def changed_fields(node: Code, v: CodeFormValues) -> dict[str, Any]:
