@@ -188,3 +188,17 @@ async def test_a_busy_project_keeps_the_form_open_and_saves_nothing(project: Pat
         assert isinstance(app.screen, CodingScreen)
         assert [r["kind"] for r in _events(project)] == ["code_create", "relevance", "code_add"]
         assert "last decision NOT saved" not in screen_text(app)
+
+
+async def test_the_draft_sentence_names_the_key_as_remapped(project: Path, codebook: Codebook) -> None:
+    cfg = Config(wellbeing={"checkins": False}, keys={"edit_code": "D"})
+    app = QualtuiApp(Store(project), codebook, "alice", mode="coding", config=cfg)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("n")
+        await _type(pilot, "Sold on")
+        await pilot.press("enter", "enter")
+        assert any("Its definition is a draft: D edits it." in t for t in _toasts(app))
+        assert ("'Sold on' has no definition yet; write one before this post is done (press D to edit it)."
+                in _toasts(app))
+        await pilot.press("D")
+        assert isinstance(app.screen, CodeForm)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from tui.core.coding.session import SessionError
+from tui.core.safe import clean
 from tui.ui.screens.coding_view import CodingView, saving
+from tui.ui.screens.help import typed_keys
 
 
 class CodingNavigation(CodingView):
     """Queue navigation, decisions that move on (relevance, done, skip, defer), undo and redo."""
+
+    def key_of(self, binding_id: str, default: str) -> str:
+        """The key a binding has now, as typed (the coder may have remapped it)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.id == binding_id:
+                return typed_keys(key)
+        return default
 
     def _moved(self) -> None:
         """After moving to another post: masking returns, and a milder post hidden only as severe shows."""
@@ -57,8 +66,7 @@ class CodingNavigation(CodingView):
             try:
                 s.set_done(True)
             except SessionError as exc:  # a code on the post is still a draft
-                keymap: dict[str, str] = getattr(self.app, "_keymap", {}) or {}
-                self.notify(f"{str(exc).rstrip('.')} (press {keymap.get('edit_code', 'E')} to edit it).",
+                self.notify(f"{clean(str(exc)).rstrip('.')} (press {self.key_of('edit_code', 'E')} to edit it).",
                             severity="warning", timeout=6, markup=False)
                 return
         self._advance()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from tui.core.codebook.model import UNPLACED, Code
+from tui.core.codebook.model import UNPLACED, Code, Codebook
 from tui.core.coding.open_coding import create_code, edit_code, key_for_new
 from tui.core.coding.session import SessionError
 from tui.core.project.store import WriteRefused
@@ -14,7 +13,7 @@ from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, r
 from tui.ui.screens.coding_nav import CodingNavigation
 
 
-def edit_form(title: str, node: Code, submit: Callable[[CodeFormValues], str | None], cb: Any) -> CodeForm:
+def edit_form(title: str, node: Code, submit: Callable[[CodeFormValues], str | None], cb: Codebook) -> CodeForm:
     """The form filled in with a code's name, definition, aliases and key."""
     values = CodeFormValues(node.name, node.definition, list(node.aliases), node.key)
     return CodeForm(title, cb, submit, values=values)
@@ -24,11 +23,6 @@ class CodingOpenCoding(CodingNavigation):
     """The keys of open coding: n (new code, assigned at once), E (edit a code of the post), A (axial coding)."""
 
     category_context: tuple[int, str] | None = None  # (post, category) the picker was last opened on
-
-    def key_of(self, binding_id: str, default: str) -> str:
-        """The key a binding has now (the coder may have remapped it)."""
-        keymap: dict[str, str] = getattr(self.app, "_keymap", {}) or {}
-        return keymap.get(binding_id, default)
 
     def _default_parent(self) -> list[str]:
         """The picker's node if it is open, else the category last opened on this post, else not yet placed."""
