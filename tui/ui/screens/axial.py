@@ -32,8 +32,9 @@ from tui.core.safe import clean
 from tui.ui.screens.axial_keys import AXIAL_BINDINGS
 from tui.ui.screens.axial_split import AxialBase, end_split, show_post
 from tui.ui.screens.axial_view import detail_text, row_text, tree_rows
-from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, pass_on_to_form, refused, relay_passed
+from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, refused
 from tui.ui.screens.coding_view import CodingView
+from tui.ui.screens.key_burst import hold_burst, open_in_turn, pass_on
 
 FORM_OPENERS = {"new_code", "new_category", "edit", "split"}
 TREE_ACTIONS = {"new_code", "new_category", "edit", "move", "merge", "split", "retire", "toggle_retired"}
@@ -108,8 +109,8 @@ class AxialScreen(AxialBase):
     # ------------------------------------------------------------ keys
 
     def on_key(self, event: events.Key) -> None:
-        """A key that opens a form runs now, not as a binding after the keys typed with it: those go to the form."""
-        if pass_on_to_form(self, event) or relay_passed(self, event):
+        """A key that opens a form opens it in turn with the keys typed around it (see key_burst)."""
+        if hold_burst(self, event) or pass_on(self, event):
             return
         try:
             bindings = self._bindings.get_bindings_for_key(event.key)
@@ -119,7 +120,7 @@ class AxialScreen(AxialBase):
             if binding.action in FORM_OPENERS and self.check_action(binding.action, ()):
                 event.stop()
                 event.prevent_default()
-                getattr(self, f"action_{binding.action}")()
+                open_in_turn(self, getattr(self, f"action_{binding.action}"))
                 return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

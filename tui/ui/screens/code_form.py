@@ -9,9 +9,10 @@ from typing import Any
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tui.core.codebook.model import UNPLACED, Code, Codebook
@@ -127,33 +128,6 @@ class ParentField(Static, can_focus=True):
         self.path = [n.id for n in cb.lineage(child.id)]
 
 
-def pass_on_to_form(screen: Screen[Any], event: events.Key) -> bool:
-    """A key the screen below got after it opened a form or screen (typed in the same burst): that one takes it.
-
-    Textual hands a key to the widget focused when the key is read; keys typed right after the key that
-    opens a screen are read before that screen exists, and would otherwise act on the screen below.
-    """
-    top = screen.app.screen
-    if top is screen or not getattr(top, "TAKES_BURST", False):
-        return False
-    event.stop()
-    event.prevent_default()
-    key = events.Key(event.key, event.character)
-    key.passed_on = True  # type: ignore[attr-defined]  # read by relay_passed
-    (top.focused or top).post_message(key)
-    return True
-
-
-def relay_passed(screen: Screen[Any], event: events.Key) -> bool:
-    """A key passed on before this screen had a focused widget: the widget focused now takes it."""
-    if not getattr(event, "passed_on", False) or screen.focused is None:
-        return False
-    event.stop()
-    event.prevent_default()
-    screen.focused.post_message(events.Key(event.key, event.character))
-    return True
-
-
 class CodeForm(ModalScreen[bool]):
     """Create or refine a code; Enter submits, Esc closes without changing anything.
 
@@ -163,9 +137,14 @@ class CodeForm(ModalScreen[bool]):
 
     BINDINGS = [
         B("escape", "cancel", "Cancel", "code_form.cancel", "Close the form; nothing is changed"),
+        # Priority: checked when the key is read, so text typed right after Tab lands in the next field.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="code_form.next",
+                tooltip="The next field"),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
+                id="code_form.previous", tooltip="The previous field"),
     ]
     TAKES_BURST = True
-    """Keys typed in one burst with the key that opened the form are passed on to it (`pass_on_to_form`)."""
+    """Keys typed in one burst with the key that opened the form are passed on to it (see key_burst)."""
 
     def __init__(self, title: str, codebook: Codebook, submit: Callable[[CodeFormValues], str | None], *,
                  values: CodeFormValues | None = None, parent: list[str] | None = None, category: bool = False,
@@ -250,8 +229,6 @@ class CodeForm(ModalScreen[bool]):
 
     def on_key(self, event: events.Key) -> None:
         """Enter on the parent field saves too; keys typed before the name field had the focus go into it."""
-        if relay_passed(self, event):
-            return
         if event.key == "enter" and isinstance(self.focused, ParentField):
             event.stop()
             self.action_save()

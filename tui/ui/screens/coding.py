@@ -10,14 +10,17 @@ from textual.binding import NoBinding
 
 from tui.core.coding.memo_drafts import discard_draft
 from tui.core.safe import clean
-from tui.ui.screens.code_form import pass_on_to_form
 from tui.ui.screens.coding_keys import CODING_BINDINGS
 from tui.ui.screens.coding_open import CodingOpenCoding
 from tui.ui.screens.coding_view import SIDE_MIN_WIDTH, saving
+from tui.ui.screens.key_burst import hold_burst, open_in_turn, pass_on
 from tui.ui.widgets.picker import CodePicker
 from tui.ui.widgets.post_view import PostView
 
 __all__ = ["SIDE_MIN_WIDTH", "CodingScreen"]
+
+SCREEN_OPENERS = ("action_new_code", "action_edit_code", "action_axial")
+"""Keys that open another screen (a form, axial coding): run in turn with the keys typed before them."""
 
 
 class CodingScreen(CodingOpenCoding):
@@ -52,13 +55,15 @@ class CodingScreen(CodingOpenCoding):
             event.stop()
             event.prevent_default()
             return
+        if hold_burst(self, event):  # a form is about to open: keys typed after its key wait for it
+            return
         # While the picker is open every key is its own (it never takes the focus).
-        if self._picker.is_open and event.key == "plus":  # a new code under the picker's node, form opened now
+        if self._picker.is_open and event.key == "plus":  # a new code under the picker's node
             event.stop()
             event.prevent_default()
-            self.action_new_code(self.picker)
+            open_in_turn(self, functools.partial(self.action_new_code, self.picker))
             return
-        if self._picker.take_key(event) or pass_on_to_form(self, event):
+        if self._picker.take_key(event) or pass_on(self, event):
             return
         if self.pending_prefix is not None:
             event.stop()
@@ -73,7 +78,10 @@ class CodingScreen(CodingOpenCoding):
         if opener is not None:
             event.stop()
             event.prevent_default()
-            opener()
+            if isinstance(opener, str):  # it opens another screen: after the keys typed before it
+                open_in_turn(self, getattr(self, opener))
+            else:
+                opener()
             return
         char = event.character
         if char and not char.isdigit() and self.check_action("open_category", (char,)):
@@ -81,7 +89,7 @@ class CodingScreen(CodingOpenCoding):
             event.prevent_default()
             self.action_open_category(char)
 
-    def _modal_opener(self, key: str) -> Callable[[], None] | None:
+    def _modal_opener(self, key: str) -> Callable[[], None] | str | None:
         """The action of this screen's binding for `key` if it opens a modal step and may run now."""
         try:
             bindings = self._bindings.get_bindings_for_key(key)
@@ -93,10 +101,10 @@ class CodingScreen(CodingOpenCoding):
                 category = arg.rstrip(")").strip("'\"")
                 if self.check_action(name, (category,)):
                     return functools.partial(self.action_open_category, category)
-            elif name in ("remove_code", "quote", "edit_code", "new_code", "axial") and self.check_action(name, ()):
-                return {"remove_code": self.action_remove_code, "quote": self.action_quote,
-                        "edit_code": self.action_edit_code, "new_code": self.action_new_code,
-                        "axial": self.action_axial}[name]
+            elif name in ("remove_code", "quote") and self.check_action(name, ()):
+                return self.action_remove_code if name == "remove_code" else self.action_quote
+            elif f"action_{name}" in SCREEN_OPENERS and self.check_action(name, ()):
+                return f"action_{name}"
         return None
 
     def action_open_category(self, key: str) -> None:
