@@ -168,11 +168,11 @@ async def test_suggestions_accept_reject_and_hide(project: Path, codebook: Codeb
 
 
 async def test_keys_remap_from_the_config_file(project: Path, codebook: Codebook) -> None:
-    cfg = Config(wellbeing={"checkins": False}, keys={"undo": "backspace", "screen.irrelevant": "n"})
+    cfg = Config(wellbeing={"checkins": False}, keys={"undo": "backspace", "screen.irrelevant": "b"})
     app = QualtuiApp(Store(project), codebook, "alice", config=cfg)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         first = app.session.current.post["id"]
-        await pilot.press("n")  # remapped: not relevant
+        await pilot.press("b")  # remapped: not relevant
         assert Store(project).state("alice", first).relevance == 0
         await pilot.press("backspace")  # remapped undo
         assert Store(project).state("alice", first).relevance is None

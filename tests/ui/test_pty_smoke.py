@@ -199,3 +199,20 @@ def test_a_crash_exits_non_zero(db: Path, spawn: Callable[..., object]) -> None:
     assert status == 1, seen[-2000:]
     assert "a bug in a key handler" in seen and "stopped on an unexpected error" in seen
     assert _events(db) == [("relevance", "")]  # what was decided before the crash is kept
+
+
+def test_a_code_typed_in_one_burst_after_n_lands_in_its_form(db: Path, spawn: Callable[..., object]) -> None:
+    child = spawn(_qualtui(), ["--db", str(db), "code", "--coder", "smoke", "--mode", "coding"])
+    _started(db, child)
+    _keys(child, ESC, gap=0.6)
+    # A fast typist: the key that opens the form, the name, the definition, Enter, in one read; and a
+    # digit typed just before n must still do its own work first.
+    _keys(child, "nSold on\tResold to another compound\r")
+    _until(lambda: ("code_add", "") not in _events(db) and any(k == "code_add" for k, _ in _events(db)), child)
+    _keys(child, "q")
+    status, seen = _finish(child)
+    assert status == 0, seen[-2000:]
+    created = _query(db, "SELECT code_id, value FROM events WHERE kind = 'code_create'")
+    assert len(created) == 1 and '"name": "Sold on"' in str(created[0][1])
+    assert '"definition": "Resold to another compound"' in str(created[0][1])
+    assert [k for k, _ in _events(db)] == ["code_create", "relevance", "code_add"]

@@ -118,7 +118,6 @@ class QualtuiApp(WellbeingApp):
     def __init__(self, store: Store, codebook: Codebook, coder: str, *, config: Config | None = None,
                  mode: str | None = None, clock: Any = time.time, auto_prelabel: bool = False) -> None:
         super().__init__(store, coder, config=config, clock=clock)
-        self.codebook = codebook
         self.session = Session(store, codebook, coder)
         self.start_mode = mode or self.session.last_place()[1] or self.config.mode  # --mode, last mode, config
         self._exposure_at_start = 0.0
@@ -126,6 +125,11 @@ class QualtuiApp(WellbeingApp):
         self.auto_prelabel = auto_prelabel  # pre-label by itself when posts have none (run_app: the config's)
         self._decisions_seen = 0  # session.saved when learning was last considered
         self._learn_pending = False  # learning is due but another background job runs
+
+    @property
+    def codebook(self) -> Codebook:
+        """The codebook in force now: the session replaces it with every change made while coding."""
+        return self.session.codebook
 
     def on_mount(self) -> None:
         status = self.start_wellbeing()

@@ -20,7 +20,9 @@ def _apps() -> dict[type[App[Any]], tuple[type[Screen[Any]], ...]]:
     """Each app and the screens it shows (a screen's keys and its app's keys share one key space)."""
     from tui.ui.app import QualtuiApp
     from tui.ui.reconcile_app import ReconcileApp
+    from tui.ui.screens.axial import AxialScreen
     from tui.ui.screens.break_screen import BreakScreen
+    from tui.ui.screens.code_form import CodeForm
     from tui.ui.screens.coding import CodingScreen
     from tui.ui.screens.help import HelpScreen
     from tui.ui.screens.memo import MemoScreen
@@ -33,7 +35,8 @@ def _apps() -> dict[type[App[Any]], tuple[type[Screen[Any]], ...]]:
 
     shared = (BreakScreen, ConfirmScreen, WellbeingScreen)
     return {
-        QualtuiApp: (CodingScreen, HelpScreen, MemoScreen, SearchScreen, ReportScreen, *shared),
+        QualtuiApp: (CodingScreen, HelpScreen, MemoScreen, SearchScreen, ReportScreen, AxialScreen, CodeForm,
+                     *shared),
         ReconcileApp: (ReconcileScreen, CodebookDiffScreen, DecisionTypeScreen, ReconciledSetScreen,
                        ReconcileHelpScreen, *shared),
     }

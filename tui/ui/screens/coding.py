@@ -11,15 +11,19 @@ from textual.binding import NoBinding
 from tui.core.coding.memo_drafts import discard_draft
 from tui.core.safe import clean
 from tui.ui.screens.coding_keys import CODING_BINDINGS
-from tui.ui.screens.coding_nav import CodingNavigation
+from tui.ui.screens.coding_open import CodingOpenCoding
 from tui.ui.screens.coding_view import SIDE_MIN_WIDTH, saving
+from tui.ui.screens.key_burst import hold_burst, open_in_turn, pass_on
 from tui.ui.widgets.picker import CodePicker
 from tui.ui.widgets.post_view import PostView
 
 __all__ = ["SIDE_MIN_WIDTH", "CodingScreen"]
 
+SCREEN_OPENERS = ("action_new_code", "action_edit_code", "action_axial")
+"""Keys that open another screen (a form, axial coding): run in turn with the keys typed before them."""
 
-class CodingScreen(CodingNavigation):
+
+class CodingScreen(CodingOpenCoding):
     """Screen and code posts; every decision is committed before the screen changes.
 
     A code assignment takes four hops: a key binding (or the picker's `CodeChosen`), this screen's
@@ -32,7 +36,7 @@ class CodingScreen(CodingNavigation):
     # ------------------------------------------------------------ keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.hidden_blocks(action):
+        if self.hidden_blocks(action) or action == "new_code" and self.text_hidden:
             return None
         if action == "relevant":
             return self.mode == "screening"  # False hides it from the footer in coding mode
@@ -47,8 +51,19 @@ class CodingScreen(CodingNavigation):
 
     def on_key(self, event: events.Key) -> None:
         """A code's number after `x` or `"`; a category key that is not a digit (the codebook's choice)."""
+        if getattr(self.app, "quitting", False):  # read before quit, handled after it: nothing may open now
+            event.stop()
+            event.prevent_default()
+            return
+        if hold_burst(self, event):  # a form is about to open: keys typed after its key wait for it
+            return
         # While the picker is open every key is its own (it never takes the focus).
-        if self._picker.take_key(event):
+        if self._picker.is_open and event.key == "plus":  # a new code under the picker's node
+            event.stop()
+            event.prevent_default()
+            open_in_turn(self, functools.partial(self.action_new_code, self.picker))
+            return
+        if self._picker.take_key(event) or pass_on(self, event):
             return
         if self.pending_prefix is not None:
             event.stop()
@@ -63,7 +78,10 @@ class CodingScreen(CodingNavigation):
         if opener is not None:
             event.stop()
             event.prevent_default()
-            opener()
+            if isinstance(opener, str):  # it opens another screen: after the keys typed before it
+                open_in_turn(self, getattr(self, opener))
+            else:
+                opener()
             return
         char = event.character
         if char and not char.isdigit() and self.check_action("open_category", (char,)):
@@ -71,7 +89,7 @@ class CodingScreen(CodingNavigation):
             event.prevent_default()
             self.action_open_category(char)
 
-    def _modal_opener(self, key: str) -> Callable[[], None] | None:
+    def _modal_opener(self, key: str) -> Callable[[], None] | str | None:
         """The action of this screen's binding for `key` if it opens a modal step and may run now."""
         try:
             bindings = self._bindings.get_bindings_for_key(key)
@@ -85,11 +103,15 @@ class CodingScreen(CodingNavigation):
                     return functools.partial(self.action_open_category, category)
             elif name in ("remove_code", "quote") and self.check_action(name, ()):
                 return self.action_remove_code if name == "remove_code" else self.action_quote
+            elif f"action_{name}" in SCREEN_OPENERS and self.check_action(name, ()):
+                return f"action_{name}"
         return None
 
     def action_open_category(self, key: str) -> None:
         """Open the code picker on the category with this key; the picker takes the next keys."""
         category = next(c for c in self.session.codebook.categories if c.key == key)
+        if self.session.current is not None:
+            self.category_context = (self.session.current.post["id"], category.id)
         self._picker.open(self.session.codebook, category.id)
 
     def action_assign_recent(self, i: int) -> None:
@@ -119,6 +141,11 @@ class CodingScreen(CodingNavigation):
         elif prefix == "quote":
             code_id = codes[n - 1] if 1 <= n <= len(codes) else ""
             self._quote(code_id)
+        elif prefix == "edit":
+            if 1 <= n <= len(codes):
+                self.open_edit(codes[n - 1])
+            else:
+                self.app.bell()
 
     @saving
     def assign(self, code_id: str) -> None:

@@ -50,6 +50,12 @@ CODING_BINDINGS: list[BindingType] = [
     B("s", "skip", "Skip", "skip", "Skip this post for now", show=False),
     B("d", "defer", "Defer", "defer", "Put this post back in the pool, no reason needed", show=False),
     B("x", "remove_code", "Remove", "remove", "Remove a code (then its number)", show=False),
+    B("n", "new_code", "New code", "new_code", "Create a code and assign it (in the picker: + creates it there)",
+      show=False),
+    B("E", "edit_code", "Edit code", "edit_code", "Edit a code of this post: name, definition, aliases, key "
+      "(then its number when the post has several)", show=False),
+    B("A", "axial", "Axial coding", "axial", "The codebook's tree with counts: create, rename, move, merge, "
+      "split, retire", show=False),
     *(_recent(i, c) for i, c in enumerate(RECENT_KEYS)),
     B("a", "accept", "Accept", "accept", "Accept the highlighted suggestion", show=False),
     B("r", "reject", "Reject", "reject", "Reject the highlighted suggestion", show=False),

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from tui.core.coding.session import SessionError
+from tui.core.safe import clean
 from tui.ui.screens.coding_view import CodingView, saving
+from tui.ui.screens.help import typed_keys
 
 
 class CodingNavigation(CodingView):
     """Queue navigation, decisions that move on (relevance, done, skip, defer), undo and redo."""
+
+    def key_of(self, binding_id: str, default: str) -> str:
+        """The key a binding has now, as typed (the coder may have remapped it)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.id == binding_id:
+                return typed_keys(key)
+        return default
 
     def _moved(self) -> None:
         """After moving to another post: masking returns, and a milder post hidden only as severe shows."""
@@ -49,10 +59,16 @@ class CodingNavigation(CodingView):
             return
         if self.mode == "coding":
             if s.current.state.relevance is None and not s.current.state.codes:
-                self.notify("Give the post a code (a category digit or /), or press 0 if it is not relevant, "
+                zero = "m then 0" if any(c.key == "0" for c in s.codebook.categories) else "0"
+                self.notify(f"Give the post a code (a category digit or /), or press {zero} if it is not relevant, "
                             "before marking it done.", timeout=3, markup=False)
                 return
-            s.set_done(True)
+            try:
+                s.set_done(True)
+            except SessionError as exc:  # a code on the post is still a draft
+                self.notify(f"{clean(str(exc)).rstrip('.')} (press {self.key_of('edit_code', 'E')} to edit it).",
+                            severity="warning", timeout=6, markup=False)
+                return
         self._advance()
 
     def action_next_post(self) -> None:

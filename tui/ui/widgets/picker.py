@@ -21,9 +21,9 @@ def render_choices(codebook: Codebook, parent_id: str | None, title: str, width:
     if parent_id is not None:
         node = codebook.node(parent_id)
         if isinstance(node, Code):
-            out.append("   Enter assigns this code · Esc back", style="dim")
+            out.append("   Enter assigns this code · + new code here · Esc back", style="dim")
         else:
-            out.append("   Esc back", style="dim")
+            out.append("   + new code here · Esc back", style="dim")
     out.append("\n")
     for child in codebook.children(parent_id):
         out.append(f" {child.key} ", style="bold reverse")
