@@ -116,3 +116,27 @@ def test_learns_spam_from_the_text_of_real_sms_without_embeddings(tmp_path: Path
     held = binary_metrics([truth[p] for p in held_out], [scores[p] for p in held_out], 0.5)
     assert held["accuracy"] > 0.85 and held["auc"] > 0.9  # type: ignore[operator]
     assert not Dataset(store, cb, None).has_vectors
+
+
+def test_learning_grades_itself_on_blind_posts_apart(tmp_path: Path) -> None:
+    """The cross-validated figures come once for every decision and once for the blind arm alone."""
+    from tests.core.prelabel.helpers import MINI, learned_project
+    from tui.core.codebook.loading import load_codebook
+    from tui.core.prelabel.auto import learning_note, record_learning
+    from tui.core.prelabel.learn import learn
+    from tui.core.project.store import Store
+
+    mini = load_codebook(MINI)
+    with Store(tmp_path / "p.db") as store:
+        learned_project(store, mini)
+        before = learn(store, mini, write=False)
+        assert before.n_blind == 0 and "no blind post decided yet" in before.lines()[0]
+        with store.db.conn:  # a third of the decisions were made blind
+            store.db.conn.execute("UPDATE events SET arm = 'blind' WHERE post_id % 3 = 0")
+        n_blind = store.db.conn.execute("SELECT count(DISTINCT post_id) FROM events WHERE arm = 'blind'").fetchone()[0]
+        summary = learn(store, mini, write=False)
+        assert summary.n_blind == n_blind == 20
+        assert summary.learned_blind["accuracy"] is not None
+        assert f"on the {n_blind} blind posts alone: accuracy" in summary.lines()[0]
+        record_learning(store, summary)
+        assert f"on the {n_blind} blind posts alone, which no suggestion influenced: accuracy" in learning_note(store)

@@ -178,6 +178,7 @@ def record_learning(store: Store, summary: LearnSummary, seq: int | None = None)
     data = {"seq": _last_seq(store) if seq is None else seq, "decisions": int(total), "at": utcnow(),
             "n_labelled": summary.n_labelled, "n_relevant": summary.n_relevant, "folds": summary.folds,
             "applied": summary.applied_relevance, "learned": summary.learned, "llm": summary.llm,
+            "n_blind": summary.n_blind, "learned_blind": summary.learned_blind, "llm_blind": summary.llm_blind,
             "reason": summary.reason}
     with store.db.conn:
         store.set_meta(LEARNED_KEY, json.dumps(data))
@@ -209,6 +210,12 @@ def learning_note(store: Store) -> str:
     figures = (f"{data['folds']}-fold cross-validated accuracy {_figure(learned.get('accuracy'))}, "
                f"kappa {_figure(learned.get('kappa'))} on {data.get('n_labelled', 0)} screened posts "
                f"(model alone: accuracy {_figure(llm.get('accuracy'))}, kappa {_figure(llm.get('kappa'))})")
+    blind, blind_llm = data.get("learned_blind") or {}, data.get("llm_blind") or {}
+    if data.get("n_blind") and isinstance(blind, dict) and isinstance(blind_llm, dict):
+        figures += (f"; on the {data['n_blind']} blind posts alone, which no suggestion influenced: accuracy "
+                    f"{_figure(blind.get('accuracy'))} (model alone {_figure(blind_llm.get('accuracy'))})")
+    else:
+        figures += "; no blind post decided yet"
     if data.get("applied"):
         return f"Learned screen refreshed after {n} decisions: {figures}."
     return f"Learned screen not used after {n} decisions, as it did not beat the model alone: {figures}."

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tui.core.prelabel.arms import BLIND, counted
 from tui.core.prelabel.dataset import Dataset
 from tui.core.prelabel.learners import CodeModel, Floats, decision_scores, dims_for, standardise_rows
 from tui.core.prelabel.metrics import binary_metrics, choose_threshold, ranking_scores
@@ -38,6 +39,9 @@ class LearnSummary:
     target_fnr: float = 0.0
     llm: dict[str, float | None] = field(default_factory=dict)
     learned: dict[str, float | None] = field(default_factory=dict)
+    n_blind: int = 0  # labelled posts in the blind arm: the figures below are the unflattered ones
+    llm_blind: dict[str, float | None] = field(default_factory=dict)
+    learned_blind: dict[str, float | None] = field(default_factory=dict)
     codes_zero_shot: dict[str, float] = field(default_factory=dict)
     codes_learned: dict[str, float] = field(default_factory=dict)
     n_written: int = 0
@@ -67,6 +71,8 @@ class LearnSummary:
                 f"{f(self.llm, 'accuracy')} → {f(self.learned, 'accuracy')} cross-validated, {cut}FNR ≤ "
                 f"{100 * self.target_fnr:.1f} % (cross-validated FNR {f(self.llm, 'false_negative_rate')} → "
                 f"{f(self.learned, 'false_negative_rate')})"
+                + (f"; on the {self.n_blind} blind posts alone: accuracy {f(self.llm_blind, 'accuracy')} → "
+                   f"{f(self.learned_blind, 'accuracy')}" if self.n_blind else "; no blind post decided yet")
                 + ("; applied to the remaining posts." if self.applied_relevance
                    else "; not applied: the model alone agrees better with the coders."))
 
@@ -90,7 +96,15 @@ def learn(store: Store, codebook: Any, *, coder: str | None = None, threshold: f
     if len(idx) >= min_labels and min(n_pos, n_neg) >= 5:
         summ.folds = min(folds, n_pos, n_neg)
         summ.llm = binary_metrics(y, proj.llm_p[idx], thr)
-        summ.learned = binary_metrics(y, proj.oof_relevance(idx, y, summ.folds, seed, at=thr), thr)
+        oof = proj.oof_relevance(idx, y, summ.folds, seed, at=thr)
+        summ.learned = binary_metrics(y, oof, thr)
+        # The same out-of-fold predictions graded on blind posts only: decisions no suggestion influenced.
+        keep = counted(store.db.conn, coder, BLIND)
+        blind = np.array([keep(proj.ids[int(i)]) for i in idx], dtype=bool)
+        summ.n_blind = int(blind.sum())
+        if summ.n_blind:
+            summ.llm_blind = binary_metrics(y[blind], proj.llm_p[idx][blind], thr)
+            summ.learned_blind = binary_metrics(y[blind], oof[blind], thr)
         summ.applied_relevance = (summ.learned["kappa"] or -1.0) >= (summ.llm["kappa"] or -1.0)
         screen = proj.relevance_model(idx, y, summ.folds, seed)
         summ.learned_threshold = choose_threshold(y, screen.oof, proj.target_fnr)
