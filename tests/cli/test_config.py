@@ -62,7 +62,7 @@ def _code(tmp_path: Path, config: Path) -> Any:
 
 
 @pytest.mark.parametrize(("keys", "sentence"), [
-    ("next: n\n  screen.relevant: n\n", "Key n is bound twice in {path}: next and screen.relevant."),
+    ("next: b\n  screen.relevant: b\n", "Key b is bound twice in {path}: next and screen.relevant."),
     ("next: q\n", "Key q is bound twice in {path}: next and quit (its default key)."),
     ("undo: \"z, ctrl+q\"\n", "Key ctrl+q is bound twice in {path}: undo and quit (built in)."),
     ("nxt: n\n", "{path}: unknown key binding 'nxt' under 'keys'; the closest binding id is 'next'."),
@@ -83,11 +83,11 @@ def test_good_key_remapping_is_written_the_way_the_app_matches_keys(tmp_path: Pa
 
     path = tmp_path / "config.yaml"
     # Swapping two keys, a key another screen also uses, and "?" as typed.
-    path.write_text("keys:\n  next: \"n, right\"\n  previous: l\n  help: \"?\"\n  reconcile.next: P\n",
+    path.write_text("keys:\n  next: \"b, right\"\n  previous: l\n  help: \"?\"\n  reconcile.next: P\n",
                     encoding="utf-8")
     cfg = load_config(path)
     check_keymap(cfg)
-    assert cfg.keys == {"next": "n,right", "previous": "l", "help": "question_mark", "reconcile.next": "P"}
+    assert cfg.keys == {"next": "b,right", "previous": "l", "help": "question_mark", "reconcile.next": "P"}
 
 
 def test_every_screen_with_bindings_can_be_remapped() -> None:
@@ -149,7 +149,7 @@ VALID = """\
 coder: alice
 keys:
   undo: "u,ctrl+z"
-  next: n
+  next: b
   help: "?"
 show_suggestions: false
 masking: true
