@@ -246,7 +246,7 @@ class CodeFormBody(Vertical):
         fields = self.fields()
         focused = self.screen.focused
         i = fields.index(focused) if focused in fields else -step  # type: ignore[arg-type]
-        fields[(i + step) % len(fields)].focus(scroll_visible=False)
+        self.screen.set_focus(fields[(i + step) % len(fields)], scroll_visible=False)  # now: the next key goes there
 
     def take_typed(self, event: events.Key) -> bool:
         """A printable key that reached the form before a field had the focus goes to the focused field or the name."""
