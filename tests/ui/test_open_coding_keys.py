@@ -207,3 +207,45 @@ async def test_the_draft_sentence_names_the_key_as_remapped(project: Path, codeb
                 in _toasts(app))
         await pilot.press("D")
         assert _form_open(app)
+
+
+async def test_the_form_is_inline_and_a_new_code_is_committed_before_the_screen_says_so(
+        project: Path, codebook: Codebook) -> None:
+    from textual import events
+
+    from tui.ui.widgets.post_view import PostView
+
+    app = _app(project, codebook)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = app.screen
+        stack = list(app.screen_stack)
+        await pilot.press("n")
+        assert list(app.screen_stack) == stack and _form_open(app)  # no screen pushed: the form is docked
+        assert app.focused is screen.query_one("#form-name")
+        said: list[tuple[str, list[object]]] = []
+        drawn: list[list[object]] = []
+        notify, redraw = screen.notify, screen.refresh_decisions
+
+        def told(message: str, **kwargs: object) -> None:
+            said.append((message, [r["kind"] for r in _events(project)]))
+            notify(message, **kwargs)  # type: ignore[arg-type]
+
+        def redrawn() -> None:
+            drawn.append([r["kind"] for r in _events(project)])
+            redraw()
+
+        screen.notify, screen.refresh_decisions = told, redrawn  # type: ignore[method-assign]
+        await _type(pilot, "Sold on")
+        await pilot.press("enter")
+        assert list(app.screen_stack) == stack and not _form_open(app)
+        assert drawn == [["code_create", "relevance", "code_add"]]  # committed before the panel shows it
+        assert said[0][0].startswith("Created and assigned Sold on") and said[0][1] == drawn[0]
+        assert "● Sold on" in screen_text(app) and app.focused is screen.query_one(PostView)
+        # A fast typist's burst: n, a name, Tab, a definition, Enter, all read at once.
+        await pilot.press("right")
+        for ch in "nBeaten\tHit by guards\r":
+            app.post_message(events.Key({"\t": "tab", "\r": "enter"}.get(ch, ch), ch))
+        await pilot.pause(0.3)
+        created = [r["value"] for r in _events(project) if r["kind"] == "code_create"]
+        assert len(created) == 2 and '"definition": "Hit by guards", "name": "Beaten"' in str(created[1])
+        assert not _form_open(app) and "● Beaten" in screen_text(app)
