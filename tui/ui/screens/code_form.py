@@ -53,7 +53,10 @@ class CodeForm(ModalScreen[bool]):
         self.propose = propose
 
     def compose(self) -> ComposeResult:
-        yield CodeFormBody(self.codebook, lambda: self.dismiss(True), id="form-box")
+        yield CodeFormBody(self.codebook, self._saved, id="form-box")
+
+    def _saved(self) -> None:
+        self.dismiss(True)
 
     def on_mount(self) -> None:
         self.query_one(CodeFormBody).load(self.form_title, self.codebook, self.submit, values=self.values,

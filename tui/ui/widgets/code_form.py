@@ -245,7 +245,7 @@ class CodeFormBody(Vertical):
         """Move the focus to the next (or previous) field, round the form."""
         fields = self.fields()
         focused = self.screen.focused
-        i = fields.index(focused) if focused in fields else -step  # type: ignore[arg-type]
+        i = fields.index(focused) if focused in fields else -step
         self.screen.set_focus(fields[(i + step) % len(fields)], scroll_visible=False)  # now: the next key goes there
 
     def take_typed(self, event: events.Key) -> bool:
