@@ -38,6 +38,8 @@ class CodingScreen(CodingOpenCoding):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.hidden_blocks(action) or action == "new_code" and self.text_hidden:
             return None
+        if getattr(self, "_form", None) is not None and self._form.is_open:
+            return False  # the code form's keys only (a key it leaves unbound must not act on the post)
         if action == "relevant":
             return self.mode == "screening"  # False hides it from the footer in coding mode
         if action in ("quote", "remove_code", "finish_post") and self.mode != "coding":
@@ -56,6 +58,8 @@ class CodingScreen(CodingOpenCoding):
             event.prevent_default()
             return
         if hold_burst(self, event):  # a form is about to open: keys typed after its key wait for it
+            return
+        if self._form.take_key(event):  # the inline code form is open: its keys, bound or typed, are its own
             return
         # While the picker is open every key is its own (it never takes the focus).
         if self._picker.is_open and event.key == "plus":  # a new code under the picker's node

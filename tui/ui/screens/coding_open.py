@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from tui.core.codebook.model import UNPLACED, Code, Codebook
+from tui.core.codebook.model import UNPLACED, Code
 from tui.core.coding.open_coding import create_code, edit_code, key_for_new
 from tui.core.coding.session import SessionError
 from tui.core.project.store import WriteRefused
 from tui.core.safe import clean
-from tui.ui.screens.code_form import CodeForm, CodeFormValues, changed_fields, refused
 from tui.ui.screens.coding_nav import CodingNavigation
-
-
-def edit_form(title: str, node: Code, submit: Callable[[CodeFormValues], str | None], cb: Codebook) -> CodeForm:
-    """The form filled in with a code's name, definition, aliases and key."""
-    values = CodeFormValues(node.name, node.definition, list(node.aliases), node.key)
-    return CodeForm(title, cb, submit, values=values)
+from tui.ui.widgets.code_form import CodeFormValues, changed_fields, refused
 
 
 class CodingOpenCoding(CodingNavigation):
     """The keys of open coding: n (new code, assigned at once), E (edit a code of the post), A (axial coding)."""
 
     category_context: tuple[int, str] | None = None  # (post, category) the picker was last opened on
+    edit_key = "E"  # the key that edits a code, as the form's toast names it
 
     def _default_parent(self) -> list[str]:
         """The picker's node if it is open, else the category last opened on this post, else not yet placed."""
@@ -41,8 +34,9 @@ class CodingOpenCoding(CodingNavigation):
         path = parent if parent is not None else self._default_parent()
         self._picker.close()
         s = self.session
-        self.app.push_screen(CodeForm("New code (assigned to this post)", s.codebook, self._create,
-                                      parent=path, propose=lambda name, p: key_for_new(s, name, p)))
+        self.edit_key = self.key_of("edit_code", "E")  # read now: while the form is open the screen's keys are off
+        self._form.open("New code (assigned to this post)", s.codebook, self._create, parent=path,
+                        propose=lambda name, p: key_for_new(s, name, p))
 
     def _create(self, v: CodeFormValues) -> str | None:
         s = self.session
@@ -59,7 +53,7 @@ class CodingOpenCoding(CodingNavigation):
             self.mode = "coding"
         self.unsaved_post = None
         self.refresh_decisions()
-        draft = "" if v.definition.strip() else f" Its definition is a draft: {self.key_of('edit_code', 'E')} edits it."
+        draft = "" if v.definition.strip() else f" Its definition is a draft: {self.edit_key} edits it."
         self.notify(f"Created and assigned {clean(node.name, oneline=True)} "
                     f"(keys {s.codebook.keys(node.id)}).{draft}", timeout=4, markup=False)
         return None
@@ -100,8 +94,9 @@ class CodingOpenCoding(CodingNavigation):
             self.notify(f"Saved the changes to {clean(v.name, oneline=True)}.", timeout=3, markup=False)
             return None
 
-        self.app.push_screen(edit_form("Edit " + self.session.codebook.path_str(node.id), node, submit,
-                                       self.session.codebook))
+        values = CodeFormValues(node.name, node.definition, list(node.aliases), node.key)
+        self._form.open("Edit " + self.session.codebook.path_str(node.id), self.session.codebook, submit,
+                        values=values)
 
     def action_axial(self) -> None:
         """Open the axial-coding screen: the whole tree with counts; changes there are made on no post."""

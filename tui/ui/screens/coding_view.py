@@ -22,6 +22,7 @@ from tui.core.safe import clean
 from tui.ui.screens.coding_status import ProgressTally, wellbeing_notes
 from tui.ui.screens.host import CodingHost
 from tui.ui.widgets.code_panel import CodePanel
+from tui.ui.widgets.inline_form import InlineCodeForm
 from tui.ui.widgets.picker import CodePicker
 from tui.ui.widgets.post_view import PostView
 from tui.ui.widgets.status_bar import StatusBar, render_status
@@ -90,6 +91,7 @@ class CodingView(Screen[None]):
             with Vertical(id="side"):
                 yield CodePanel(id="panel")
         yield CodePicker(id="picker")
+        yield InlineCodeForm(self.session.codebook, self._form_closed, id="code-form")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -99,9 +101,15 @@ class CodingView(Screen[None]):
         self._picker = self.query_one(CodePicker)
         self.query_one(PostView).focus()
         self._picker.display = False
+        self._form = self.query_one(InlineCodeForm)
+        self._form.display = False
         self._tally = ProgressTally(relevance_by_post(self.session.store, self.session.coder))
         self._fit_side()
         self.refresh_post()
+
+    def _form_closed(self) -> None:
+        """The inline code form closed: the post takes the keys again."""
+        self.set_focus(self.query_one(PostView), scroll_visible=False)
 
     @property
     def picker(self) -> list[str] | None:

@@ -54,7 +54,7 @@ def open_in_turn(screen: Screen[Any], opener: Callable[[], None]) -> None:
         opener()
         top = screen.app.screen
         if top is screen:
-            flush()
+            flush()  # nothing pushed (the coding screen's inline code form): its field has the focus already
         else:
             top.call_after_refresh(flush)  # drawn: its fields are there and one has the focus
 
