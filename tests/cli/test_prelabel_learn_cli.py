@@ -20,6 +20,7 @@ from tui.core.project.store import Store
 RELEVANCE_LINE = re.compile(
     r"Relevance screen learned from 40 decisions \(consensus\): accuracy \d\.\d\d → \d\.\d\d cross-validated, "
     r"threshold \d\.\d\d for FNR ≤ 8\.8 % \(cross-validated FNR \d\.\d\d → \d\.\d\d\)"
+    r"(; on the \d+ blind posts alone: accuracy \S+ → \S+|; no blind post decided yet)"
     r"; (applied to the remaining posts|not applied: the model alone agrees better with the coders)\.")
 
 

@@ -25,9 +25,11 @@ def _suggest(project: Path, codebook: Codebook) -> tuple[int, int]:
     shown = next(p["id"] for p in posts if arm_of(p, codebook) == SHOWN)
     with s.db.conn:
         for pid in (blind, shown):
+            # Learned code suggestions: only confident ones may weigh a post (zero-shot ones only rank).
             s.db.conn.executemany(
-                "INSERT INTO suggestions (post_id, kind, code_id, score, source) VALUES (?, ?, ?, ?, 'llm')",
-                [(pid, "relevance", "", 0.91), (pid, "code", TORTURE, 0.8), (pid, "code", CONFINEMENT, 0.6)])
+                "INSERT INTO suggestions (post_id, kind, code_id, score, source) VALUES (?, ?, ?, ?, ?)",
+                [(pid, "relevance", "", 0.91, "llm"), (pid, "code", TORTURE, 0.8, "learned"),
+                 (pid, "code", CONFINEMENT, 0.6, "learned")])
     s.set_project_setting("place.alice", json.dumps({"post": blind, "mode": "coding"}))
     s.close()
     return blind, shown

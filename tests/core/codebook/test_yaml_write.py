@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tui.core.codebook.changes import Change, fold
@@ -131,16 +133,23 @@ def test_a_code_still_a_draft_is_refused_and_nothing_is_produced() -> None:
 
 
 def test_a_result_that_would_not_be_valid_is_refused() -> None:
-    # A code whose retired sub-code follows it under another code would be four levels deep.
+    # The fold itself keeps the tree three levels deep: a code with a retired sub-code stays a code.
     base = load_codebook(bundled_codebook())
-    effective, applied = fold(base, [
+    _, applied = fold(base, [
         ch(1, "code_retire", "targeting/lack-of-awareness/legal", retired=True),
         ch(2, "code_merge", "targeting/lack-of-awareness/geography", into="targeting/overtrust"),
         ch(3, "code_move", "targeting/lack-of-awareness", parent="targeting/overtrust")])
-    assert not any(a.problem for a in applied)
+    assert applied[2].problem and "a sub-code cannot have its own" in applied[2].problem
+    # Whatever reaches the writer is still checked by the loader before a byte is written.
+    effective, _ = fold(base, [ch(4, "code_create", "x-aaaaaa", name="X", definition="d", parent="targeting")])
+    cat = effective.categories[0]
+    codes = list(cat.codes)
+    codes[-1] = dataclasses.replace(codes[-1], key=codes[0].key)
+    bad = dataclasses.replace(effective, categories=(dataclasses.replace(cat, codes=tuple(codes)),
+                                                     *effective.categories[1:]))
     with pytest.raises(WriteBackRefused, match=r"^The codebook with the changes folded in would not be valid "
-                                               r"\(line \d+: .*subcodes.*\); nothing was written\.$"):
-        fold_into_yaml(TEXT, base, effective)
+                                               r"\(line \d+: .*used twice.*\); nothing was written\.$"):
+        fold_into_yaml(TEXT, base, bad)
 
 
 SMALL = '''version: "1"

@@ -109,7 +109,9 @@ def learned_project(store: Store, codebook: Any, n: int = 60, coder: str = "ann"
     from tui.core.project.store import text_hash
 
     rng = np.random.default_rng(seed)
-    texts = [f"post number {i}" for i in range(n)]
+    # Words that say nothing of the label (a number would: the text features learn i % 5 from its digits).
+    words = np.random.default_rng(seed + 1).integers(0, 16**8, size=n)
+    texts = [f"post {w:08x}" for w in words]
     ids = add_posts(store, texts)
     truth = {pid: int(i % 5 < 2) for i, pid in enumerate(ids)}  # 40 % relevant
     with store.db.conn as conn:

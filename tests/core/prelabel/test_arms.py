@@ -95,7 +95,7 @@ def _half_blind(tmp_path: Path, name: str = "p") -> tuple[Store, Session]:
         for pid in [r[0] for r in conn.execute("SELECT id FROM posts")]:
             conn.execute("INSERT INTO suggestions (post_id, kind, code_id, score, source, model_hash, prompt_hash,"
                          " created_at) VALUES (?, 'relevance', 'relevance', 0.9, 'llm', 'm', 'p', 'now'),"
-                         " (?, 'code', ?, 0.8, 'llm', 'm', 'p', 'now')", (pid, pid, TEEN))
+                         " (?, 'code', ?, 0.8, 'learned', 'm', 'p', 'now')", (pid, pid, TEEN))
     return store, Session(store, cb, "alice")
 
 

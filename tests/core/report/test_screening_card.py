@@ -89,7 +89,7 @@ def test_the_learned_screen_is_graded_out_of_fold_not_on_its_own_fit(tmp_path: P
     pids = sorted(truth)
     in_sample = binary_scores([truth[p] for p in pids], [int(stored[p] >= 0.5) for p in pids])
     oof = evaluate(store, cb, source="learned", threshold=0.5, arm="all")
-    assert in_sample.accuracy > oof.accuracy + 0.05  # the fit flatters: 0.967 against 0.867 out of fold
+    assert in_sample.accuracy > oof.accuracy + 0.05  # the fit flatters: 1.000 against 0.700 out of fold
     s = R.screening(store, cb, threshold=0.5, arm="all")
     assert (s.scores.tp, s.scores.fp, s.scores.fn, s.scores.tn) == (oof.tp, oof.fp, oof.fn, oof.tn)
     assert s.scores.accuracy == pytest.approx(oof.accuracy)
