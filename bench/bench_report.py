@@ -80,7 +80,7 @@ def main(n_posts: int = 100_000, n_events: int = 200_000) -> None:
         R.cooccurrence(data, cb)
         R.saturation(data, cb)
         R.quotes(data, cb)
-        R.screening(data, cb, store)
+        R.screening(data, cb, store, arm="all")  # the synthetic decisions carry no arm
         analyses = time.perf_counter() - t
         store.close()
 
