@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from tui.core.codebook.model import UNPLACED, Code
 from tui.core.coding.open_coding import create_code, edit_code, key_for_new
 from tui.core.coding.session import SessionError
@@ -54,8 +56,9 @@ class CodingOpenCoding(CodingNavigation):
         self.unsaved_post = None
         self.refresh_decisions()
         draft = "" if v.definition.strip() else f" Its definition is a draft: {self.edit_key} edits it."
-        self.notify(f"Created and assigned {clean(node.name, oneline=True)} "
-                    f"(keys {s.codebook.keys(node.id)}).{draft}", timeout=4, markup=False)
+        said = f"Created and assigned {clean(node.name, oneline=True)} (keys {s.codebook.keys(node.id)}).{draft}"
+        # Committed and drawn in the panel first; the toast follows on the next frame.
+        self.call_after_refresh(partial(self.notify, said, timeout=4, markup=False))
         return None
 
     def action_edit_code(self) -> None:

@@ -108,8 +108,14 @@ class CodingView(Screen[None]):
         self.refresh_post()
 
     def _form_closed(self) -> None:
-        """The inline code form closed: the post takes the keys again."""
-        self.set_focus(self.query_one(PostView), scroll_visible=False)
+        """The inline code form closed: the post takes the keys again.
+
+        The hidden field lets go of the keys at once (they go to the screen's bindings); the post takes the
+        focus on the next frame, as its focus tint repaints the whole text: the new code is drawn first.
+        """
+        self.set_focus(None)
+        post = self.query_one(PostView)
+        self.call_after_refresh(lambda: self.set_focus(post, scroll_visible=False) if self.focused is None else None)
 
     @property
     def picker(self) -> list[str] | None:
