@@ -202,7 +202,7 @@ def test_a_crash_exits_non_zero(db: Path, spawn: Callable[..., object]) -> None:
 
 
 def test_a_code_typed_in_one_burst_after_n_lands_in_its_form(db: Path, spawn: Callable[..., object]) -> None:
-    child = spawn(_qualtui(), ["--db", str(db), "code", "--coder", "smoke", "--mode", "coding"])
+    child = spawn(_qualtui(), ["--db", str(db), "code", "--coder", "smoke", "--mode", "coding", "--no-auto-prelabel"])
     _started(db, child)
     _keys(child, ESC, gap=0.6)
     # A fast typist: the key that opens the form, the name, the definition, Enter, in one read; and a

@@ -25,6 +25,14 @@ MINI = Path(__file__).parents[1] / "fixtures" / "prelabel_mini.yaml"
 TEMPLATE = f"Is this about trafficking?\nPost:\n{SLOT}\nAnswer (0 or 1):"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (Ctrl-C, a refused run) is expected here: no traceback on stderr,
+    where it would land in the output a test compares."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class FakeServer:
     """Answers like llama.cpp server / vLLM, or badly, as a test asks."""
 
@@ -52,7 +60,7 @@ class FakeServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
